@@ -1,0 +1,163 @@
+"""The process backend: each model is MLflow's own scoring server in a child process.
+
+`mlflow models serve --env-manager local` with one uvicorn worker (more workers made each
+keep-alive request slower here) on a free 127.0.0.1 port, in its own process group so it
+stops with all its children. Each server leaves a record under the sandbox home naming
+the app process that owns it; `sweep_leftovers` stops servers whose owner has died.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+from ..endpoints import Endpoint
+from ..errors import BackendError, ServerStartError
+from ..home import SandboxHome
+from ..registry import ModelRef
+from .base import ManagedServer, tail
+
+STOP_GRACE_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child counts as gone
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_model_server(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"mlflow" in handle.read()
+    except OSError:
+        return False
+
+
+class ProcessBackend:
+    name = "process"
+
+    def __init__(self, home: SandboxHome, workers: int = 1) -> None:
+        self.home = home.ensure()
+        self.workers = workers
+        self._processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+        server_id = f"{role}-{uuid.uuid4().hex[:8]}"
+        log_path = self.home.logs_dir / f"{server_id}.log"
+        port = free_port()
+        command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", ref.uri, "--env-manager", "local",
+                   "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
+        env = {**os.environ, **self.home.mlflow_env(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       start_new_session=True, stdin=subprocess.DEVNULL)
+        self._processes[server_id] = process
+        endpoint = Endpoint(role=role, url=f"http://127.0.0.1:{port}", backend=self.name, model=ref)
+        server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(), process.pid)
+        self._write_record(server)
+
+        def still_starting() -> None:
+            if process.poll() is not None:
+                raise self._start_failure(server, f"exited with code {process.returncode}")
+
+        try:
+            endpoint.wait_ready(timeout, still_starting)
+        except ServerStartError:
+            self.stop(server)
+            raise
+        except BackendError as exc:
+            self.stop(server)
+            raise self._start_failure(server, f"did not answer /ping within {timeout:.0f} s") from exc
+        return server
+
+    def _start_failure(self, server: ManagedServer, what: str) -> ServerStartError:
+        log = tail(server.log_path, 30)
+        in_use = "address already in use" in log.lower()
+        return ServerStartError(
+            f"The {server.role} model server for {server.model.uri} {what} ({server.endpoint.url}/ping).",
+            hint=("Its port was taken by another program; start it again to pick a new port." if in_use else
+                  "The last lines of its log are below; the full log is " + str(server.log_path) + "."),
+            detail=log,
+        )
+
+    def is_running(self, server: ManagedServer) -> bool:
+        return server.pid is not None and _alive(server.pid)
+
+    def stop(self, server: ManagedServer) -> None:
+        process = self._processes.pop(server.server_id, None)
+        if server.pid is not None:
+            _stop_group(server.pid, process)
+        (self.home.servers_dir / f"{server.server_id}.json").unlink(missing_ok=True)
+
+    def _write_record(self, server: ManagedServer) -> None:
+        record = {"server_id": server.server_id, "pid": server.pid, "owner_pid": os.getpid(),
+                  "role": server.role, "model": server.model.as_dict(), "url": server.endpoint.url,
+                  "log": str(server.log_path), "started_at": server.started_at}
+        (self.home.servers_dir / f"{server.server_id}.json").write_text(json.dumps(record))
+
+    def sweep_leftovers(self) -> list[str]:
+        """Stop servers recorded under this home whose owning app process is gone."""
+        swept = []
+        for path in self.home.servers_dir.glob("*.json"):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, json.JSONDecodeError):
+                path.unlink(missing_ok=True)
+                continue
+            if _alive(record.get("owner_pid", -1)):
+                continue
+            pid = record.get("pid")
+            if pid and _alive(pid) and _is_model_server(pid):
+                _stop_group(pid, None)
+                swept.append(record.get("server_id", path.stem))
+            path.unlink(missing_ok=True)
+        return swept
+
+
+def _stop_group(pid: int, process: subprocess.Popen | None) -> None:
+    """SIGTERM the whole process group, then SIGKILL what is left after a grace period."""
+    for sig, wait_s in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            break
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                break
+            if process is None and not _alive(pid):
+                break
+            time.sleep(0.05)
+        else:
+            continue
+        break
+    try:
+        os.killpg(pid, signal.SIGKILL)  # children the server left behind
+    except (ProcessLookupError, PermissionError):
+        pass
+    if process is not None:
+        try:
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass

@@ -1,0 +1,68 @@
+"""The sandbox's one exception tree; every error a user can cause is one of these.
+
+    StagingError                 what went wrong, what was expected, what to do (`hint`)
+     ├── ConfigurationError      a setting or a path the sandbox cannot use
+     ├── RegistryError           the MLflow registry has no such model, version or alias
+     ├── TrafficError            a traffic or label file cannot be read
+     │    └── SignatureMismatchError   the file's columns do not fit the model signature
+     ├── BackendError            a model server could not be started or reached
+     │    └── ServerStartError         the server died or never answered /ping (log tail)
+     ├── RunError                a run is missing, unreadable or in the wrong state
+     └── PromotionError          a promotion or rollback was refused
+
+Pages show `str(error)` (plus `detail`, a log tail, where there is one); a traceback
+never reaches the page.
+"""
+
+from __future__ import annotations
+
+
+class StagingError(Exception):
+    """Base class: `message` says what happened and what was expected, `hint` what to do."""
+
+    def __init__(self, message: str, *, hint: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class ConfigurationError(StagingError):
+    """A setting, an environment variable or a path the sandbox cannot use."""
+
+
+class RegistryError(StagingError):
+    """The registry has no such model, version or alias, or refused a change."""
+
+
+class TrafficError(StagingError):
+    """A traffic or label file is missing, empty or in a format the sandbox cannot read."""
+
+
+class SignatureMismatchError(TrafficError):
+    """A traffic file's columns do not fit the model signature."""
+
+    def __init__(self, message: str, *, missing=(), extra=(), mistyped=(), hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.missing = list(missing)
+        self.extra = list(extra)
+        self.mistyped = list(mistyped)
+
+
+class BackendError(StagingError):
+    """A model server could not be started, reached or stopped."""
+
+
+class ServerStartError(BackendError):
+    """A model server exited or never answered /ping; `detail` holds its log tail."""
+
+
+class RunError(StagingError):
+    """A replay run is missing, unreadable, or not in a state that allows the action."""
+
+
+class PromotionError(StagingError):
+    """A promotion or rollback was refused; the registry was left unchanged."""

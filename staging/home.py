@@ -1,0 +1,74 @@
+"""Where the sandbox keeps its state: one folder, the sandbox home.
+
+Everything lives below it: the MLflow store (sqlite registry and artifacts), runs, server
+logs and records, and the audit log. The default is `.staging/` in the working directory;
+`STAGING_HOME` overrides it. MLflow's tracking URI is always set explicitly from here, so
+no process ever falls back to an `mlflow.db` in whatever directory it happens to run in.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+HOME_ENV = "STAGING_HOME"
+DEFAULT_HOME = ".staging"
+
+
+@dataclass(frozen=True)
+class SandboxHome:
+    """Paths below one sandbox home; `ensure()` creates them."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls, explicit: str | os.PathLike | None = None) -> "SandboxHome":
+        raw = explicit or os.environ.get(HOME_ENV) or DEFAULT_HOME
+        return cls(Path(raw).expanduser().resolve())
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def servers_dir(self) -> Path:
+        return self.root / "servers"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.root / "audit" / "promotions.jsonl"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    def ensure(self) -> "SandboxHome":
+        try:
+            for folder in (self.artifacts_dir, self.runs_dir, self.logs_dir, self.servers_dir,
+                           self.audit_log.parent):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"The sandbox home {self.root} cannot be created ({exc.strerror}).",
+                hint=f"Set {HOME_ENV} to a folder you can write to.",
+            ) from exc
+        return self
+
+    def mlflow_env(self) -> dict[str, str]:
+        """Environment for child processes (model servers) that must see the same store."""
+        return {"MLFLOW_TRACKING_URI": self.tracking_uri, "MLFLOW_REGISTRY_URI": self.tracking_uri}

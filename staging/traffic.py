@@ -1,0 +1,236 @@
+"""Recorded traffic: read a file, check it against the model signature, quarantine bad rows.
+
+`load_traffic` reads CSV, Parquet or JSON Lines. `validate_traffic` compares the columns
+with the model's input schema. Missing required columns, or a column whose values are
+mostly of the wrong type, stop the run with a `SignatureMismatchError` that lists the
+missing, extra and mistyped columns. Single bad rows (a value that is not a number, a
+required field left empty) are quarantined: kept aside with their reason and counted,
+while the rest is replayed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import SignatureMismatchError, TrafficError
+
+READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
+           ".ndjson": "jsonl"}
+ID_CANDIDATES = ("request_id", "requestId", "id", "event_id", "inference_id")
+TIME_CANDIDATES = ("timestamp", "time", "ts", "event_time", "created_at")
+NUMERIC_KINDS = {"double", "float", "long", "integer"}
+MOSTLY_WRONG = 0.5  # a column whose values fail more often than this is mistyped, not dirty
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One input column of a model signature."""
+
+    name: str
+    kind: str  # MLflow type name: double, float, long, integer, string, boolean
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    rows_read: int
+    rows_valid: int
+    rows_quarantined: int
+    extra_columns: list[str]
+    converted_columns: list[str]  # columns stored in another type and converted
+    missing_optional: list[str]
+    reasons: dict[str, int] = field(default_factory=dict)  # reason -> rows
+
+    def summary(self) -> str:
+        text = f"{self.rows_read:,} rows read: {self.rows_valid:,} valid, {self.rows_quarantined:,} quarantined."
+        if self.reasons:
+            text += " " + "; ".join(f"{count:,} × {reason}" for reason, count in self.reasons.items()) + "."
+        if self.converted_columns:
+            text += f" Converted to the signature's type: {', '.join(self.converted_columns)}."
+        if self.extra_columns:
+            text += f" Not in the signature, not sent: {', '.join(self.extra_columns)}."
+        return text
+
+
+@dataclass(frozen=True)
+class ValidatedTraffic:
+    """Rows ready to replay (`requests`: id, timestamp, features) and the quarantine."""
+
+    requests: pd.DataFrame
+    quarantine: pd.DataFrame
+    report: ValidationReport
+    features: tuple[str, ...]
+
+
+def specs_from_signature(signature) -> list[FeatureSpec]:
+    """FeatureSpecs from an MLflow ModelSignature with a column-based input schema."""
+    specs = []
+    for col in signature.inputs.inputs:
+        if not col.name:
+            raise TrafficError("The model signature has unnamed inputs (a tensor schema); "
+                               "the sandbox replays tabular traffic only.")
+        kind = getattr(col.type, "name", str(col.type))
+        specs.append(FeatureSpec(col.name, kind, bool(getattr(col, "required", True))))
+    return specs
+
+
+def load_traffic(path: str | Path) -> pd.DataFrame:
+    """Read a traffic file; the format follows its extension."""
+    path = Path(path)
+    suffixes = [s.lower() for s in path.suffixes]
+    fmt = READERS.get(suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else path.suffix.lower())
+    if not path.exists():
+        raise TrafficError(f"The traffic file {path} does not exist.", hint="Check the path, or upload the file.")
+    if fmt is None:
+        raise TrafficError(f"{path.name}: the sandbox cannot read '{path.suffix}' files.",
+                           hint="Use CSV, Parquet or JSON Lines (.csv, .parquet, .jsonl).")
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path)
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = _read_jsonl(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise TrafficError(f"{path.name} could not be read as {fmt.upper()}: {exc}",
+                           hint=f"Check that the file really is {fmt.upper()}.") from exc
+    if frame.empty:
+        raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
+    return frame
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    """JSON Lines, one object per line; a line that is not an object is a malformed row."""
+    rows = []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if not isinstance(row, dict):
+                row = {"_malformed_line": number}
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def find_column(frame: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str | None:
+    if preferred and preferred in frame.columns:
+        return preferred
+    return next((c for c in candidates if c in frame.columns), None)
+
+
+def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column: str | None = None,
+                     time_column: str | None = None, source: str = "traffic") -> ValidatedTraffic:
+    """Check `frame` against the model's input specs; see the module docstring."""
+    id_col = find_column(frame, id_column, ID_CANDIDATES)
+    time_col = find_column(frame, time_column, TIME_CANDIDATES)
+    names = [s.name for s in specs]
+    missing = [s.name for s in specs if s.required and s.name not in frame.columns]
+    missing_optional = [s.name for s in specs if not s.required and s.name not in frame.columns]
+    extra = [c for c in frame.columns if c not in names and c not in (id_col, time_col, "_malformed_line")]
+    bad = pd.Series("", index=frame.index, dtype=object)
+    converted, mistyped, columns = [], [], {}
+    for spec in specs:
+        if spec.name not in frame.columns:
+            columns[spec.name] = pd.Series(np.nan if spec.kind in NUMERIC_KINDS else None,
+                                           index=frame.index, dtype=float if spec.kind in NUMERIC_KINDS else object)
+            continue
+        values, failed, was_converted = _coerce(frame[spec.name], spec)
+        present = frame[spec.name].notna()
+        if present.sum() and failed.sum() / present.sum() > MOSTLY_WRONG:
+            mistyped.append(f"{spec.name} (expected {spec.kind}, got {_describe(frame[spec.name])})")
+            continue
+        if was_converted:
+            converted.append(spec.name)
+        bad = bad.mask(failed & (bad == ""), f"{spec.name}: not a valid {spec.kind}")
+        if spec.required:
+            bad = bad.mask(values.isna() & ~failed & (bad == ""), f"{spec.name}: required but empty")
+        columns[spec.name] = values
+    if "_malformed_line" in frame.columns:
+        bad = bad.mask(frame["_malformed_line"].notna() & (bad == ""), "line is not a JSON object")
+    if missing or mistyped:
+        raise SignatureMismatchError(_mismatch_message(source, missing, extra, mistyped),
+                                     missing=missing, extra=extra, mistyped=mistyped,
+                                     hint="Choose a traffic file recorded for this model, or rename the columns to "
+                                          "match its signature. Nothing was replayed and nothing was changed.")
+    ids = frame[id_col].astype(str) if id_col else pd.Series([f"req-{i:07d}" for i in range(len(frame))],
+                                                              index=frame.index)
+    times = pd.to_datetime(frame[time_col], errors="coerce", utc=True) if time_col else pd.NaT
+    clean = pd.DataFrame({"request_id": ids, "timestamp": times, **columns})
+    keep = bad == ""
+    quarantine = frame[~keep].copy()
+    quarantine.insert(0, "quarantine_reason", bad[~keep])
+    reasons = bad[~keep].value_counts().to_dict()
+    report = ValidationReport(len(frame), int(keep.sum()), int((~keep).sum()), extra, converted, missing_optional,
+                              {str(k): int(v) for k, v in reasons.items()})
+    requests = clean[keep].reset_index(drop=True)
+    for spec in specs:
+        if spec.kind in ("long", "integer") and requests[spec.name].notna().all():
+            requests[spec.name] = requests[spec.name].astype("int64")
+    return ValidatedTraffic(requests, quarantine.reset_index(drop=True), report, tuple(names))
+
+
+def _coerce(column: pd.Series, spec: FeatureSpec) -> tuple[pd.Series, pd.Series, bool]:
+    """(values in the spec's type, rows whose value could not be converted, whether it was converted)."""
+    if spec.kind in NUMERIC_KINDS:
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            values = column.astype(float)
+            converted = False
+        else:
+            values = pd.to_numeric(column.map(_text_or_none), errors="coerce")
+            converted = True
+        failed = column.notna() & values.isna()
+        if spec.kind in ("long", "integer"):
+            failed |= values.notna() & (values != values.round())
+        return values, failed, converted
+    if spec.kind == "boolean":
+        mapped = column.map(lambda v: v if isinstance(v, bool) else {"true": True, "false": False}.get(str(v).lower()))
+        return mapped, column.notna() & mapped.isna(), not pd.api.types.is_bool_dtype(column)
+    values = column.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
+    return values, pd.Series(False, index=column.index), not pd.api.types.is_string_dtype(column)
+
+
+def _text_or_none(value):
+    if _is_missing(value):
+        return None
+    text = str(value).strip()
+    return text if text else "not-a-number"
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _describe(column: pd.Series) -> str:
+    sample = column.dropna().astype(str).head(2).tolist()
+    return f"{column.dtype} such as {', '.join(repr(s) for s in sample)}" if sample else str(column.dtype)
+
+
+def _mismatch_message(source: str, missing: list, extra: list, mistyped: list) -> str:
+    parts = [f"The {source} does not match the model signature."]
+    if missing:
+        parts.append(f"Missing columns: {', '.join(missing)}.")
+    if mistyped:
+        parts.append(f"Mistyped columns: {'; '.join(mistyped)}.")
+    if extra:
+        parts.append(f"Extra columns (ignored): {', '.join(extra)}.")
+    return " ".join(parts)
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
