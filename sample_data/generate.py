@@ -66,7 +66,7 @@ def _credit_default(rng: np.random.Generator, x: pd.DataFrame, downturn: np.ndar
         + 0.9 * (x["employment_type"] == "unemployed")
         - 0.03 * x["credit_history_years"]
     ).to_numpy()
-    logit = logit + downturn * (1.4 * insecure + 0.08 * (6 - emp_years.clip(0, 12)).to_numpy())
+    logit = logit + downturn * (2.0 * insecure + 0.08 * (6 - emp_years.clip(0, 12)).to_numpy())
     return (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype("int64")
 
 
@@ -109,7 +109,7 @@ def _malform(rng: np.random.Generator, traffic: pd.DataFrame, count: int) -> pd.
 
 
 def credit(rng: np.random.Generator) -> None:
-    n_train, n_recent, n_traffic = 12_000, 6_000, 24_000
+    n_train, n_recent, n_traffic = 12_000, 8_000, 24_000
     train = _credit_applicants(rng, n_train, np.zeros(n_train, bool))
     train.insert(0, "applied_at", _timestamps(rng, "2026-01-05", 160, n_train))
     train["default"] = _credit_default(rng, train, np.zeros(n_train))
@@ -126,7 +126,7 @@ def credit(rng: np.random.Generator) -> None:
     week = ((ts - pd.Timestamp("2026-10-05")).dt.days // 7).to_numpy()
     shifted = (week >= 2) & (rng.random(n_traffic) < np.where(week >= 3, 0.75, 0.55))
     traffic = _credit_applicants(rng, n_traffic, shifted)
-    downturn = np.clip((week - 0.5) / 2.5, 0, 1)
+    downturn = np.clip(week / 2, 0, 1)
     outcome = _credit_default(rng, traffic, downturn)
     traffic.insert(0, "timestamp", ts)
     traffic.insert(0, "request_id", [f"cr-{i:06d}" for i in range(n_traffic)])

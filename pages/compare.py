@@ -1,0 +1,52 @@
+"""Compare: champion and challenger side by side on the same recorded requests."""
+
+import streamlit as st
+
+from staging import charts, ui
+from staging.analytics.latency import latency_histogram
+
+st.title("Compare")
+st.caption("The same recorded requests, answered by both models.")
+
+with ui.guard():
+    box = ui.sandbox()
+    model = ui.model_picker(box)
+    run_id = ui.run_picker(box, model) if model else None
+    if run_id:
+        result = ui.analysis(box, run_id)
+        ui.run_status_note(result)
+        models = result.manifest["models"]
+        a, b, c = st.columns(3)
+        a.metric("Agreement", ui.percent(result.agreement.rate), help=result.agreement.rule)
+        b.metric("Requests compared", f"{result.agreement.compared:,}")
+        c.metric("With a label so far", f"{result.labelled:,}")
+        st.write(result.agreement_sentence())
+
+        st.subheader("Quality against labels that arrived later")
+        if result.quality is None:
+            st.info("No labels for this run yet, so quality cannot be judged. Upload them on the Replay page.")
+        else:
+            metrics = ["mae", "rmse"] if result.task == "regression" else ["accuracy", "precision", "recall", "f1",
+                                                                           "roc_auc"]
+            table = result.quality.rename(index={r: f"{r} v{models[r]['version']}" for r in models})
+            st.dataframe(table.style.format("{:.3f}", subset=metrics))
+            st.altair_chart(charts.metric_bars(result.quality, metrics))
+            st.caption(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
+                       + ("Lower is better." if result.task == "regression" else "Higher is better."))
+            if len(result.weekly) > 1:
+                metric = "mae" if result.task == "regression" else "accuracy"
+                columns = [c for c in result.weekly.columns if c.endswith(metric)] + ["agreement"]
+                st.altair_chart(charts.weekly_lines(result.weekly, columns, "share / error"),
+                                width="stretch")
+                st.caption("Week by week: a model whose line falls is meeting a world it was not trained on.")
+
+        st.subheader("Latency and errors")
+        st.dataframe(result.latency.style.format({"error_rate": "{:.2%}", "p50_ms": "{:.1f}", "p95_ms": "{:.1f}",
+                                                  "p99_ms": "{:.1f}", "max_ms": "{:.1f}"}))
+        st.altair_chart(charts.latency_histogram(latency_histogram(box.store.results(run_id))),
+                        width="stretch")
+        st.caption(result.latency_sentence())
+
+        st.subheader("Where they disagree")
+        st.caption("The requests with the largest gap between the two models' scores, with their features.")
+        st.dataframe(result.disagreements.head(100), hide_index=True)

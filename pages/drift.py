@@ -1,0 +1,28 @@
+"""Drift: does the replayed traffic still look like the data the models were trained on?"""
+
+import streamlit as st
+
+from staging import charts, ui
+
+st.title("Drift")
+st.caption("Each feature of the replayed traffic against the training data (Evidently's default tests).")
+
+with ui.guard():
+    box = ui.sandbox()
+    model = ui.model_picker(box)
+    run_id = ui.run_picker(box, model) if model else None
+    if run_id:
+        result = ui.analysis(box, run_id)
+        ui.run_status_note(result)
+        if result.drift is None:
+            st.info("This run names no training reference, so drift was not measured.")
+        else:
+            drifted = result.drifted_features
+            a, b = st.columns(2)
+            a.metric("Features drifted", f"{len(drifted)} of {len(result.drift)}")
+            b.metric("Dataset drift", "yes" if result.dataset_drift else "no", help="At least half of the features.")
+            st.altair_chart(charts.drift_bars(result.drift), width="stretch")
+            st.write(result.drift_sentence())
+            st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
+                       "above it; p-value tests (KS, chi-squared, Z) drift below it.")
+            st.dataframe(result.drift, hide_index=True)

@@ -1,0 +1,56 @@
+"""Promote: the gate's verdict, the reviewer's sign-off, the alias move, and rollback."""
+
+import pandas as pd
+import streamlit as st
+
+from staging import ui
+
+st.title("Promote")
+st.caption("Moves the registry alias `champion` to the challenger's version, after a sign-off that is recorded.")
+ui.show_flash()
+
+with ui.guard():
+    box = ui.sandbox()
+    model = ui.model_picker(box)
+    run_id = ui.run_picker(box, model) if model else None
+    if run_id:
+        result = ui.analysis(box, run_id)
+        verdict = box.gate(result)
+        models = result.manifest["models"]
+        st.subheader(f"Gate: {'passed ✅' if verdict.passed else 'not passed ❌'}")
+        for check in verdict.checks:
+            st.write(f"{'✅' if check.passed else '❌'} **{check.name}**: {check.detail}")
+
+        st.subheader("Sign-off")
+        with st.form("signoff"):
+            reviewer = st.text_input("Reviewer")
+            reason = st.text_area("Reason", placeholder="What the evidence shows and why it is enough.")
+            override = st.checkbox("Override a failed gate", disabled=verdict.passed,
+                                   help="Only with a reason that explains why the failed checks are acceptable.")
+            confirmed = st.checkbox(f"I confirm: move `{model}@champion` from v{models['champion']['version']} "
+                                    f"to v{models['challenger']['version']}.")
+            if st.form_submit_button("Promote the challenger", type="primary"):
+                record = box.promote(result, reviewer, reason, confirmed, override)
+                ui.flash(f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']}).")
+                st.rerun()
+
+    if model:
+        st.subheader("Rollback")
+        last = box.last_promotion(model)
+        if last is None:
+            st.write("No promotion of this model to roll back.")
+        else:
+            st.write(f"The last promotion moved champion from v{last['from_version']} to v{last['to_version']} "
+                     f"({last['at']}, {last['reviewer']}).")
+            with st.form("rollback"):
+                who = st.text_input("Reviewer", key="rollback_reviewer")
+                why = st.text_input("Reason", key="rollback_reason")
+                if st.form_submit_button(f"Roll back to v{last['from_version']}"):
+                    record = box.rollback(model, who, why)
+                    ui.flash(f"Rolled back: {model}@champion is v{record['to_version']} again.")
+                    st.rerun()
+        audit = box.audit(model)
+        if audit:
+            st.subheader("Audit log")
+            st.dataframe(pd.DataFrame(audit)[["at", "action", "from_version", "to_version", "reviewer", "reason",
+                                              "id"]].iloc[::-1], hide_index=True)

@@ -1,0 +1,29 @@
+"""Replay: choose recorded traffic, check it against the model, replay it in shadow mode."""
+
+import streamlit as st
+
+from staging import ReplaySettings, ui
+from staging.ui import replay_progress, traffic_form
+
+st.title("Replay")
+st.caption("Shadow mode: every recorded request goes to both models; the champion's answer is the one served.")
+ui.show_flash()
+
+with ui.guard():
+    box = ui.sandbox()
+    model = ui.model_picker(box)
+    if box.replay is not None:
+        replay_progress(box)
+    if model:
+        form = traffic_form(box, model)
+        if form is not None:
+            concurrency = st.slider("Requests in flight", 1, 16, 2, help="Each request goes to both models.")
+            running = box.replay is not None and not box.replay.done
+            if st.button("Start replay", type="primary", disabled=running or not box.servers_match(model),
+                         help=None if box.servers_match(model) else "Start the servers on the Environment page."):
+                box.begin_replay(model, form.path, form.selection, ReplaySettings(concurrency=concurrency),
+                                 labels_path=form.labels_path)
+                st.rerun()
+            if not box.servers_match(model):
+                st.warning("The model servers are not running for this model's current versions. "
+                           "Start them on the Environment page.")

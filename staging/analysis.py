@@ -1,0 +1,135 @@
+"""Everything the Compare and Drift pages (and the headless demo) show about one run.
+
+`analyze_run` reads a run from the store, joins the late labels and the training
+reference named in its manifest, and calls the pure analytics. The plain-language
+sentences under the charts are written here too, so they can be tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from .analytics.compare import Agreement, agree_mask, agreement, answered_by_both, disagreements, paired
+from .analytics.drift import dataset_drift, feature_drift
+from .analytics.latency import latency_table
+from .analytics.quality import label_text, quality_table
+from .analytics.timeline import weekly_summary
+from .registry import CHALLENGER, CHAMPION
+from .runstore import RunStore
+
+
+@dataclass(frozen=True)
+class RunAnalysis:
+    manifest: dict
+    task: str
+    pairs: pd.DataFrame
+    agreement: Agreement
+    quality: pd.DataFrame | None
+    labelled: int
+    latency: pd.DataFrame
+    drift: pd.DataFrame | None
+    dataset_drift: bool
+    disagreements: pd.DataFrame
+    challenger_right_when_differ: float | None
+    weekly: pd.DataFrame
+
+    @property
+    def drifted_features(self) -> list[str]:
+        if self.drift is None:
+            return []
+        return self.drift.loc[self.drift["drifted"], "feature"].tolist()
+
+    def agreement_sentence(self) -> str:
+        if not self.agreement.compared:
+            return "No request was answered by both models, so there is nothing to compare yet."
+        text = (f"The challenger agrees with the champion on {self.agreement.rate:.0%} of "
+                f"{self.agreement.compared:,} requests ({self.agreement.rule}).")
+        if self.challenger_right_when_differ is not None:
+            text += (f" Where they differ and the true outcome is known, the challenger is right "
+                     f"{self.challenger_right_when_differ:.0%} of the time.")
+        return text
+
+    def latency_sentence(self) -> str:
+        champion, challenger = self.latency.loc[CHAMPION], self.latency.loc[CHALLENGER]
+        if pd.isna(champion["p95_ms"]) or pd.isna(challenger["p95_ms"]):
+            return "Latency cannot be compared: one model answered no request successfully."
+        ratio = challenger["p95_ms"] / champion["p95_ms"]
+        speed = "slower" if ratio > 1 else "faster"
+        return (f"95% of the challenger's answers took at most {challenger['p95_ms']:.1f} ms against "
+                f"{champion['p95_ms']:.1f} ms for the champion: {abs(ratio - 1):.0%} {speed}. "
+                f"Errors: {challenger['error_rate']:.1%} against {champion['error_rate']:.1%}.")
+
+    def drift_sentence(self) -> str:
+        if self.drift is None:
+            return "No training reference was given for this run, so drift was not measured."
+        drifted = self.drifted_features
+        total = len(self.drift)
+        if not drifted:
+            return f"None of the {total} features looks different from the training data."
+        verdict = "The traffic as a whole has drifted" if self.dataset_drift else "The traffic as a whole has not drifted"
+        return (f"{len(drifted)} of {total} features look different from the training data "
+                f"({', '.join(drifted)}). {verdict} (the rule: at least half of the features).")
+
+    def headline(self) -> dict:
+        """The numbers the headless demo prints, one dict per model."""
+        out = {}
+        for role in (CHAMPION, CHALLENGER):
+            lat = self.latency.loc[role]
+            quality = self.quality.loc[role].to_dict() if self.quality is not None else {}
+            out[role] = {"version": self.manifest["models"][role]["version"],
+                         "p50_ms": lat["p50_ms"], "p95_ms": lat["p95_ms"], "p99_ms": lat["p99_ms"],
+                         "error_rate": lat["error_rate"],
+                         "accuracy": quality.get("accuracy"), "mae": quality.get("mae")}
+        return out
+
+
+@lru_cache(maxsize=8)
+def _read_table(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+
+
+def read_table(path: str | None) -> pd.DataFrame | None:
+    """A labels or reference file, cached while it does not change."""
+    if not path or not Path(path).exists():
+        return None
+    return _read_table(str(path), Path(path).stat().st_mtime)
+
+
+def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
+    manifest = store.manifest(run_id)
+    task = manifest["task"]
+    results = store.results(run_id)
+    requests = store.requests(run_id)
+    pairs = paired(results)
+    labels = read_table(manifest.get("labels_path"))
+    target = manifest.get("target")
+    quality, labelled, right_share = None, 0, None
+    if labels is not None and target in labels.columns:
+        quality = quality_table(pairs, labels, target, task)
+        labelled = int(quality["labelled"].iloc[0])
+        right_share = _challenger_right_share(pairs, labels, target, task)
+    reference = read_table(manifest.get("reference_path"))
+    drift = None
+    if reference is not None and not requests.empty:
+        drift = feature_drift(reference, requests, tuple(manifest["numeric"]), tuple(manifest["categorical"]))
+    return RunAnalysis(manifest, task, pairs, agreement(pairs, task), quality, labelled, latency_table(results),
+                       drift, dataset_drift(drift) if drift is not None else False,
+                       disagreements(pairs, requests, task), right_share,
+                       weekly_summary(pairs, requests, task, labels, target))
+
+
+def _challenger_right_share(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> float | None:
+    """Among labelled disagreements: how often the challenger is the closer (or correct) one."""
+    both = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+    differ = both[~agree_mask(both, task)]
+    if differ.empty:
+        return None
+    if task == "regression":
+        champion_err = (differ[f"{CHAMPION}_score"] - differ[target]).abs()
+        challenger_err = (differ[f"{CHALLENGER}_score"] - differ[target]).abs()
+        return float((challenger_err < champion_err).mean())
+    return float((differ[f"{CHALLENGER}_prediction"].astype(str) == label_text(differ[target])).mean())

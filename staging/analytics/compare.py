@@ -1,0 +1,76 @@
+"""Champion against challenger, request by request: pairing, agreement, disagreements.
+
+Two classifiers agree on a request when they return the same label. Two regressors agree
+when their values differ by at most `rel_tol` of the champion's value (5% by default) or
+`abs_tol`, whichever is larger. Only requests both models answered without error count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..registry import CHALLENGER, CHAMPION
+
+PAIRED_FIELDS = ("prediction", "score", "latency_ms", "status", "error")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    compared: int
+    agreeing: int
+    rule: str
+
+    @property
+    def rate(self) -> float:
+        return self.agreeing / self.compared if self.compared else float("nan")
+
+
+def paired(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per request: `champion_prediction`, `challenger_score`, ... for both targets."""
+    if results.empty:
+        columns = ["request_id"] + [f"{role}_{f}" for role in (CHAMPION, CHALLENGER) for f in PAIRED_FIELDS]
+        return pd.DataFrame(columns=columns)
+    frames = []
+    for role in (CHAMPION, CHALLENGER):
+        part = results.loc[results["target"] == role, ["request_id", *PAIRED_FIELDS]]
+        part = part.drop_duplicates("request_id", keep="last").set_index("request_id")
+        frames.append(part.add_prefix(f"{role}_"))
+    both = frames[0].join(frames[1], how="outer")
+    both.index.name = "request_id"
+    return both.reset_index()
+
+
+def answered_by_both(pairs: pd.DataFrame) -> pd.DataFrame:
+    ok = pairs[f"{CHAMPION}_status"].eq(200) & pairs[f"{CHALLENGER}_status"].eq(200)
+    ok &= pairs[f"{CHAMPION}_error"].fillna("").eq("") & pairs[f"{CHALLENGER}_error"].fillna("").eq("")
+    return pairs[ok]
+
+
+def agree_mask(pairs: pd.DataFrame, task: str, rel_tol: float = 0.05, abs_tol: float = 1e-9) -> pd.Series:
+    if task == "regression":
+        a = pairs[f"{CHAMPION}_score"].astype(float)
+        b = pairs[f"{CHALLENGER}_score"].astype(float)
+        return (a - b).abs() <= np.maximum(rel_tol * a.abs(), abs_tol)
+    return pairs[f"{CHAMPION}_prediction"].astype(str) == pairs[f"{CHALLENGER}_prediction"].astype(str)
+
+
+def agreement(pairs: pd.DataFrame, task: str, rel_tol: float = 0.05) -> Agreement:
+    both = answered_by_both(pairs)
+    rule = "same label" if task != "regression" else f"values within {rel_tol:.0%} of each other"
+    return Agreement(len(both), int(agree_mask(both, task, rel_tol).sum()), rule)
+
+
+def disagreements(pairs: pd.DataFrame, requests: pd.DataFrame, task: str, limit: int = 200,
+                  rel_tol: float = 0.05) -> pd.DataFrame:
+    """The requests the models disagree on, largest score gap first, with their features."""
+    both = answered_by_both(pairs)
+    differ = both[~agree_mask(both, task, rel_tol)].copy()
+    differ["score_gap"] = (differ[f"{CHALLENGER}_score"].astype(float)
+                           - differ[f"{CHAMPION}_score"].astype(float))
+    differ = differ.reindex(differ["score_gap"].abs().sort_values(ascending=False).index).head(limit)
+    keep = ["request_id", f"{CHAMPION}_prediction", f"{CHALLENGER}_prediction", f"{CHAMPION}_score",
+            f"{CHALLENGER}_score", "score_gap"]
+    return differ[keep].merge(requests, on="request_id", how="left")

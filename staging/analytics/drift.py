@@ -1,0 +1,160 @@
+"""Per-feature data drift, reference (training data) against current (replayed traffic).
+
+One small pure function per statistic, each returning a `DriftScore`; an explicit
+registry `STAT_TESTS`; and `default_test`, Evidently's default chooser written out:
+
+    reference rows <= 1000:  numeric with > 5 unique values  -> Kolmogorov-Smirnov (p < 0.05)
+                             numeric with 3-5, categorical > 2 -> chi-squared     (p < 0.05)
+                             two values                       -> Z-test          (p < 0.05)
+    reference rows  > 1000:  numeric with > 5 unique values  -> Wasserstein distance
+                                                                normed by the reference
+                                                                std              (>= 0.1)
+                             otherwise                        -> Jensen-Shannon  (>= 0.1)
+
+Unique values are counted over reference and current together; missing values are
+dropped before testing. The dataset drifts when at least half of its columns drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.spatial import distance
+
+DATASET_DRIFT_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class DriftScore:
+    test: str
+    score: float
+    threshold: float
+    drifted: bool
+    kind: str  # "p_value" (drift when below) or "distance" (drift when at or above)
+
+
+def _p_value(test: str, p: float, threshold: float) -> DriftScore:
+    return DriftScore(test, float(p), threshold, bool(p < threshold), "p_value")
+
+
+def _distance(test: str, d: float, threshold: float) -> DriftScore:
+    return DriftScore(test, float(d), threshold, bool(d >= threshold), "distance")
+
+
+def ks_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> DriftScore:
+    return _p_value("ks", stats.ks_2samp(reference, current).pvalue, threshold)
+
+
+def chi_squared_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> DriftScore:
+    keys = list(set(reference.unique()) | set(current.unique()))
+    ref_counts = reference.value_counts().reindex(keys, fill_value=0).to_numpy(float)
+    cur_counts = current.value_counts().reindex(keys, fill_value=0).to_numpy(float)
+    expected = ref_counts * (len(current) / len(reference))
+    return _p_value("chisquare", stats.chisquare(cur_counts, expected).pvalue, threshold)
+
+
+def z_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> DriftScore:
+    """Two-proportion Z-test on the share of the first (sorted) value."""
+    keys = sorted(set(reference.unique()) | set(current.unique()), key=str)
+    if len(keys) <= 1:
+        return _p_value("z", 1.0, threshold)
+    p1 = float((reference != keys[0]).mean())
+    p2 = float((current != keys[0]).mean())
+    n1, n2 = len(reference), len(current)
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return _p_value("z", 2 * stats.norm.sf(abs(z)), threshold)
+
+
+def wasserstein_test(reference: pd.Series, current: pd.Series, threshold: float = 0.1) -> DriftScore:
+    norm = max(float(np.std(reference.to_numpy(float))), 0.001)
+    return _distance("wasserstein", stats.wasserstein_distance(reference, current) / norm, threshold)
+
+
+def binned_shares(reference: pd.Series, current: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Share of rows per bin: Sturges histogram bins for numeric columns with > 20 reference
+    values, otherwise one bin per value."""
+    if numeric and reference.nunique() > 20:
+        edges = np.histogram_bin_edges(np.concatenate([reference.to_numpy(float), current.to_numpy(float)]),
+                                       bins="sturges")
+        return (np.histogram(reference, edges)[0] / len(reference),
+                np.histogram(current, edges)[0] / len(current))
+    keys = list(set(reference.unique()) | set(current.unique()))
+    return (reference.value_counts().reindex(keys, fill_value=0).to_numpy(float) / len(reference),
+            current.value_counts().reindex(keys, fill_value=0).to_numpy(float) / len(current))
+
+
+def jensen_shannon_test(reference: pd.Series, current: pd.Series, threshold: float = 0.1,
+                        numeric: bool = False) -> DriftScore:
+    ref_share, cur_share = binned_shares(reference, current, numeric)
+    return _distance("jensenshannon", distance.jensenshannon(ref_share, cur_share, base=2), threshold)
+
+
+STAT_TESTS: dict[str, Callable[..., DriftScore]] = {
+    "ks": ks_test,
+    "chisquare": chi_squared_test,
+    "z": z_test,
+    "wasserstein": wasserstein_test,
+    "jensenshannon": jensen_shannon_test,
+}
+
+
+def default_test(reference: pd.Series, current: pd.Series, numeric: bool) -> str:
+    """Evidently's default choice of test for one column (see the module docstring)."""
+    n_values = pd.concat([reference, current]).nunique()
+    if len(reference) <= 1000:
+        if numeric and n_values > 5:
+            return "ks"
+        return "chisquare" if n_values > 2 else "z"
+    if numeric and n_values > 5:
+        return "wasserstein"
+    return "jensenshannon"
+
+
+def column_drift(reference: pd.Series, current: pd.Series, numeric: bool,
+                 test: str | None = None, threshold: float | None = None) -> DriftScore:
+    reference = reference.replace([np.inf, -np.inf], np.nan).dropna()
+    current = current.replace([np.inf, -np.inf], np.nan).dropna()
+    if reference.empty or current.empty:
+        return DriftScore(test or "none", float("nan"), float("nan"), False, "empty")
+    name = test or default_test(reference, current, numeric)
+    func = STAT_TESTS[name]
+    kwargs = {} if threshold is None else {"threshold": threshold}
+    if name == "jensenshannon":
+        kwargs["numeric"] = numeric
+    if numeric:
+        reference, current = reference.astype(float), current.astype(float)
+    return func(reference, current, **kwargs)
+
+
+def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: tuple[str, ...],
+                  categorical: tuple[str, ...]) -> pd.DataFrame:
+    """One row per feature: test, score, threshold, drifted; plus the reference and current means
+    (numeric) or most common values (categorical) to say what moved."""
+    rows = []
+    for column in (*numeric, *categorical):
+        is_numeric = column in numeric
+        result = column_drift(reference[column], current[column], is_numeric)
+        rows.append({"feature": column, "type": "numeric" if is_numeric else "categorical",
+                     "test": result.test, "score": result.score, "threshold": result.threshold,
+                     "drifted": result.drifted, "reference": _typical(reference[column], is_numeric),
+                     "current": _typical(current[column], is_numeric)})
+    return pd.DataFrame(rows)
+
+
+def _typical(values: pd.Series, numeric: bool) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "—"
+    if numeric:
+        return f"mean {values.astype(float).mean():,.3g}"
+    top = values.value_counts(normalize=True)
+    return f"{top.index[0]} ({top.iloc[0]:.0%})"
+
+
+def dataset_drift(table: pd.DataFrame, share: float = DATASET_DRIFT_SHARE) -> bool:
+    return bool(len(table)) and float(table["drifted"].mean()) >= share

@@ -1,0 +1,41 @@
+"""Latency percentiles and error rates per model, from the replay's result rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..registry import CHALLENGER, CHAMPION
+
+PERCENTILES = {"p50_ms": 50, "p95_ms": 95, "p99_ms": 99}
+
+
+def latency_table(results: pd.DataFrame) -> pd.DataFrame:
+    """requests, errors, error_rate, p50/p95/p99/max of successful answers, per model."""
+    rows = []
+    for role in (CHAMPION, CHALLENGER):
+        part = results[results["target"] == role]
+        failed = part["error"].fillna("").ne("") | part["status"].ne(200)
+        ok = part.loc[~failed, "latency_ms"].astype(float).dropna().to_numpy()
+        row = {"model": role, "requests": int(len(part)), "errors": int(failed.sum()),
+               "error_rate": float(failed.mean()) if len(part) else float("nan")}
+        for name, q in PERCENTILES.items():
+            row[name] = float(np.percentile(ok, q)) if ok.size else float("nan")
+        row["max_ms"] = float(ok.max()) if ok.size else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def latency_histogram(results: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
+    """Counts per latency bin and model, shared bin edges up to the 99.5th percentile."""
+    ok = results[results["status"].eq(200)].dropna(subset=["latency_ms"])
+    if ok.empty:
+        return pd.DataFrame(columns=["model", "bin_start_ms", "bin_end_ms", "requests"])
+    upper = float(np.percentile(ok["latency_ms"], 99.5))
+    edges = np.linspace(0, max(upper, 1e-3), bins + 1)
+    frames = []
+    for role, part in ok.groupby("target"):
+        counts, _ = np.histogram(part["latency_ms"].clip(upper=upper), edges)
+        frames.append(pd.DataFrame({"model": role, "bin_start_ms": edges[:-1], "bin_end_ms": edges[1:],
+                                    "requests": counts}))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,51 @@
+"""Altair charts for the pages, always drawn from small aggregated frames (never raw rows)."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+MODEL_COLORS = alt.Scale(domain=["champion", "challenger"], range=["#4c78a8", "#f58518"])
+
+
+def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart:
+    long = quality.reset_index().melt(id_vars="model", value_vars=metrics, var_name="metric", value_name="value")
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("model:N", title=None, axis=None),
+        y=alt.Y("value:Q", title=None),
+        color=alt.Color("model:N", scale=MODEL_COLORS, title="model"),
+        column=alt.Column("metric:N", title=None),
+        tooltip=["model", "metric", alt.Tooltip("value:Q", format=".3f")],
+    ).properties(width=90, height=180)
+
+
+def latency_histogram(hist: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(hist).mark_area(opacity=0.5, interpolate="step-after").encode(
+        x=alt.X("bin_start_ms:Q", title="latency (ms)"),
+        y=alt.Y("requests:Q", title="requests", stack=None),
+        color=alt.Color("model:N", scale=MODEL_COLORS),
+        tooltip=["model", alt.Tooltip("bin_start_ms:Q", format=".1f"), "requests"],
+    ).properties(height=220)
+
+
+def drift_bars(drift: pd.DataFrame) -> alt.Chart:
+    frame = drift.assign(verdict=drift["drifted"].map({True: "drifted", False: "stable"}))
+    bars = alt.Chart(frame).mark_bar().encode(
+        y=alt.Y("feature:N", sort="-x", title=None),
+        x=alt.X("score:Q", title="drift score (distance; for p-value tests, the p-value)"),
+        color=alt.Color("verdict:N", scale=alt.Scale(domain=["drifted", "stable"], range=["#e45756", "#9ecae9"])),
+        tooltip=["feature", "test", alt.Tooltip("score:Q", format=".4f"), "threshold", "reference", "current"],
+    )
+    ticks = alt.Chart(frame).mark_tick(color="black", thickness=2, size=18).encode(
+        y=alt.Y("feature:N", sort="-x"), x="threshold:Q")
+    return (bars + ticks).properties(height=28 * len(frame) + 20)
+
+
+def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> alt.Chart:
+    long = weekly.melt(id_vars="week", value_vars=value_columns, var_name="series", value_name="value").dropna()
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("week:T", title="week of the recorded traffic"),
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None),
+        tooltip=[alt.Tooltip("week:T"), "series", alt.Tooltip("value:Q", format=".3f")],
+    ).properties(height=220)

@@ -1,0 +1,94 @@
+"""The command line: `python -m staging demo ...` runs the app's path without a browser.
+
+    python -m staging demo [--backend auto|process] [--requests N] [--scenario credit|delivery] [--json]
+
+bootstrap -> start both servers -> shadow replay -> compare -> drift; the run is written
+exactly as the app writes it, so it appears on the app's pages afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+
+from .backends import BACKEND_NAMES
+from .errors import StagingError
+from .home import SandboxHome
+from .replay import ReplaySettings
+from .sandbox import Sandbox, TrafficSelection
+from .scenarios import SCENARIOS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m staging", description="Staging sandbox, headless.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="bootstrap, start, shadow replay, compare and drift, in one go")
+    demo.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    demo.add_argument("--requests", type=int, default=1000, help="recorded requests to replay (default 1000)")
+    demo.add_argument("--scenario", choices=sorted(SCENARIOS), default="credit")
+    demo.add_argument("--concurrency", type=int, default=4)
+    demo.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
+    demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    return parser
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def run_demo(args: argparse.Namespace, log) -> dict:
+    sandbox = Sandbox(SandboxHome.from_env(args.home), backend=args.backend)
+    scenario = SCENARIOS[args.scenario]
+    try:
+        log(f"bootstrap: registering the demo models in {sandbox.home.root}")
+        sandbox.load_demo()
+        log(f"backend: {sandbox.backend_notice}")
+        sandbox.start_servers(scenario.model_name, progress=lambda role, msg: log(f"{role}: {msg}"))
+        handle = sandbox.begin_replay(scenario.model_name, scenario.file("traffic"),
+                                      TrafficSelection(sample_size=args.requests),
+                                      ReplaySettings(concurrency=args.concurrency))
+        while not handle.done:
+            handle.wait(1.0)
+            p = handle.progress
+            log(f"replay: {p.completed:,}/{p.total:,} requests, {p.throughput:,.0f} answers/s")
+        if handle.error is not None:
+            raise handle.error
+        analysis = sandbox.analyze(handle.run_id)
+    finally:
+        sandbox.close()
+    return _clean({"backend": sandbox.backend.name, "run_id": handle.run_id,
+                   "status": analysis.manifest["status"], "requests": handle.progress.completed,
+                   "agreement": analysis.agreement.rate, "drifted_features": analysis.drifted_features,
+                   "dataset_drift": analysis.dataset_drift, "labelled": analysis.labelled,
+                   **analysis.headline()})
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    quiet = args.json
+    started = time.monotonic()
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    try:
+        summary = run_demo(args, log)
+    except StagingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.detail:
+            print(exc.detail, file=sys.stderr)
+        return 2
+    if quiet:
+        print(json.dumps(summary))
+    else:
+        print(json.dumps(summary, indent=2))
+    return 0

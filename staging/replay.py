@@ -1,0 +1,238 @@
+"""The replay engine: recorded requests sent to live endpoints, answers written as they come.
+
+Shadow mode sends every request to both models at once; the champion's answer is the one
+that would be served. The hot path is aiohttp on one event loop, with the request bodies
+serialized once up front and shared by both targets. Which model is sent to first
+alternates from request to request, a few warm-up requests per model are not recorded,
+and nothing is retried: a failure is recorded as an error row.
+
+`start_replay` runs a replay in a background thread (for the app); `run_replay` blocks
+(for the command line and tests). Both write the run exactly the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import aiohttp
+import pandas as pd
+
+from .endpoints import JSON_HEADERS, Endpoint
+from .predictions import PredictionFormatError, parse_predictions
+from .registry import CHAMPION
+from .runstore import RunWriter
+
+
+@dataclass(frozen=True)
+class ReplaySettings:
+    mode: str = "shadow"
+    concurrency: int = 4  # requests in flight at once (each goes to both models)
+    timeout_s: float = 30.0
+    warmup_requests: int = 5
+
+
+@dataclass
+class ReplayProgress:
+    """Live counters, read by the UI while the replay thread writes them."""
+
+    total: int
+    started_at: float = field(default_factory=time.monotonic)
+    completed: int = 0  # requests answered by every target
+    answers: int = 0
+    errors: int = 0
+    finished: bool = False
+    status: str = "running"
+    reason: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.completed / self.total if self.total else 1.0
+
+    @property
+    def throughput(self) -> float:
+        elapsed = time.monotonic() - self.started_at
+        return self.answers / elapsed if elapsed > 0 else 0.0
+
+    def snapshot(self) -> dict:
+        return {**asdict(self), "fraction": self.fraction, "throughput": self.throughput}
+
+
+def request_bodies(requests: pd.DataFrame, features: tuple[str, ...]) -> list[bytes]:
+    """One `dataframe_split` body per recorded request, NaN sent as null."""
+    values = requests[list(features)].astype(object).where(requests[list(features)].notna(), None)
+    columns = list(features)
+    return [json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}, default=_plain).encode()
+            for row in values.itertuples(index=False, name=None)]
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+class _Shadow:
+    def __init__(self, endpoints: dict[str, Endpoint], writer: RunWriter, settings: ReplaySettings,
+                 progress: ReplayProgress, cancel: threading.Event) -> None:
+        self.endpoints = endpoints
+        self.writer = writer
+        self.settings = settings
+        self.progress = progress
+        self.cancel = cancel
+        self.connection_failures = {role: 0 for role in endpoints}
+
+    async def run(self, ids: list[str], bodies: list[bytes]) -> None:
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.settings.concurrency + 1)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            await self._warm_up(session, bodies)
+            slots = asyncio.Semaphore(self.settings.concurrency)
+            pending: set[asyncio.Task] = set()
+            for index, (request_id, body) in enumerate(zip(ids, bodies)):
+                await slots.acquire()
+                if self.cancel.is_set():
+                    slots.release()
+                    break
+                task = asyncio.create_task(self._one_request(session, index, request_id, body, time.time()))
+                task.add_done_callback(lambda _t: slots.release())
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            if pending:
+                await asyncio.gather(*pending)
+
+    async def _warm_up(self, session: aiohttp.ClientSession, bodies: list[bytes]) -> None:
+        for body in bodies[: self.settings.warmup_requests]:
+            for endpoint in self.endpoints.values():
+                try:
+                    async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
+                        await response.read()
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+
+    async def _one_request(self, session, index: int, request_id: str, body: bytes, intended: float) -> None:
+        roles = list(self.endpoints)
+        if index % 2:
+            roles.reverse()
+        rows = await asyncio.gather(*(self._send(session, role, request_id, body, intended) for role in roles))
+        for row in rows:
+            self.writer.append(row)
+            self.progress.answers += 1
+            self.progress.errors += bool(row["error"])
+        self.progress.completed += 1
+
+    async def _send(self, session, role: str, request_id: str, body: bytes, intended: float) -> dict:
+        endpoint = self.endpoints[role]
+        row = {"run_id": self.writer.run_id, "request_id": request_id, "target": role, "intended_send": intended,
+               "actual_send": time.time(), "latency_ms": math.nan, "status": 0, "prediction": None,
+               "score": math.nan, "probabilities": "", "error": ""}
+        began = time.perf_counter()
+        try:
+            async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
+                payload = await response.read()
+                row["latency_ms"] = (time.perf_counter() - began) * 1000
+                row["status"] = response.status
+        except asyncio.TimeoutError:
+            row["error"] = f"timeout after {self.settings.timeout_s:g} s"
+            return row
+        except aiohttp.ClientError as exc:
+            self.connection_failures[role] += 1
+            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            return row
+        if row["status"] != 200:
+            row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
+            return row
+        try:
+            prediction = parse_predictions(json.loads(payload))[0]
+        except (ValueError, PredictionFormatError, IndexError) as exc:
+            row["error"] = f"unreadable answer: {exc}"[:300]
+            return row
+        row.update(prediction=prediction.label, score=prediction.score,
+                   probabilities=prediction.probabilities_json())
+        return row
+
+
+@dataclass
+class ReplayHandle:
+    """A replay running in a background thread."""
+
+    run_id: str
+    progress: ReplayProgress
+    cancel_event: threading.Event
+    thread: threading.Thread
+    error: BaseException | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> ReplayProgress:
+        self.thread.join(timeout)
+        return self.progress
+
+
+def _execute(requests: pd.DataFrame, features: tuple[str, ...], endpoints: dict[str, Endpoint],
+             writer: RunWriter, settings: ReplaySettings, progress: ReplayProgress,
+             cancel: threading.Event) -> None:
+    shadow = _Shadow(endpoints, writer, settings, progress, cancel)
+    status, reason = "finished", ""
+    try:
+        asyncio.run(shadow.run(requests["request_id"].astype(str).tolist(), request_bodies(requests, features)))
+        if cancel.is_set():
+            status, reason = "cancelled", f"Cancelled after {progress.completed:,} of {progress.total:,} requests."
+        elif any(shadow.connection_failures.values()):
+            lost = ", ".join(f"{role}: {n:,}" for role, n in shadow.connection_failures.items() if n)
+            status, reason = "degraded", f"A model server stopped answering; requests recorded as errors ({lost})."
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, then re-raised to the caller
+        status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        progress.status, progress.reason = status, reason
+        writer.finish(status, reason, {"requests": progress.completed, "answers": progress.answers,
+                                        "errors": progress.errors})
+        progress.finished = True
+
+
+def start_replay(requests: pd.DataFrame, features: tuple[str, ...], endpoints: dict[str, Endpoint],
+                 writer: RunWriter, settings: ReplaySettings = ReplaySettings()) -> ReplayHandle:
+    """Replay in a background thread; the handle reports progress and can cancel."""
+    if CHAMPION not in endpoints:
+        raise ValueError("shadow replay needs a champion endpoint")
+    progress = ReplayProgress(total=len(requests))
+    cancel = threading.Event()
+    handle = ReplayHandle(writer.run_id, progress, cancel, threading.Thread(daemon=True, name="replay"))
+
+    def target() -> None:
+        try:
+            _execute(requests, features, endpoints, writer, settings, progress, cancel)
+        except BaseException as exc:  # noqa: BLE001 - kept on the handle for the UI
+            handle.error = exc
+
+    handle.thread = threading.Thread(target=target, daemon=True, name=f"replay-{writer.run_id}")
+    handle.thread.start()
+    return handle
+
+
+def run_replay(requests: pd.DataFrame, features: tuple[str, ...], endpoints: dict[str, Endpoint],
+               writer: RunWriter, settings: ReplaySettings = ReplaySettings(),
+               on_progress=None) -> ReplayProgress:
+    """Replay and block until done; `on_progress(progress)` is called about twice a second."""
+    handle = start_replay(requests, features, endpoints, writer, settings)
+    try:
+        while not handle.done:
+            handle.wait(0.5)
+            if on_progress:
+                on_progress(handle.progress)
+    except KeyboardInterrupt:
+        handle.cancel()
+        handle.wait()
+    if handle.error is not None:
+        raise handle.error
+    return handle.progress

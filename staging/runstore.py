@@ -1,0 +1,166 @@
+"""The run store: one folder per replay run under the sandbox home, append-only.
+
+    runs/<run_id>/manifest.json     model URIs and versions, traffic file and SHA-256,
+                                    settings, start and end time, code version, status
+    runs/<run_id>/requests.parquet  the validated requests that were replayed
+    runs/<run_id>/quarantine.parquet  rows kept aside, with their reason
+    runs/<run_id>/results.jsonl     one line per answer, flushed as it arrives
+    runs/<run_id>/results.parquet   the same rows, compacted when the run ends
+
+A crash or a closed browser loses nothing that was answered: the journal is written and
+flushed row by row, and a run whose app died is still readable from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import RunError
+from .home import SandboxHome
+
+STATUSES = ("running", "finished", "cancelled", "failed", "degraded")
+RESULT_COLUMNS = ["run_id", "request_id", "target", "intended_send", "actual_send", "latency_ms", "status",
+                  "prediction", "score", "probabilities", "error"]
+
+
+def code_version() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True,
+                             text=True, timeout=5)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return "unknown"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+class RunWriter:
+    """Appends result rows of one run and closes it with a final status."""
+
+    def __init__(self, folder: Path, manifest: dict) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self._journal = open(folder / "results.jsonl", "a", encoding="utf-8")
+        self.rows_written = 0
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest["run_id"]
+
+    def append(self, row: dict) -> None:
+        self._journal.write(json.dumps(row, default=_json_default) + "\n")
+        self._journal.flush()
+        self.rows_written += 1
+
+    def finish(self, status: str, reason: str = "", summary: dict | None = None) -> dict:
+        if status not in STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        self._journal.close()
+        results = read_journal(self.folder / "results.jsonl")
+        results.to_parquet(self.folder / "results.parquet", index=False)
+        self.manifest.update(status=status, end_reason=reason, ended_at=time.time(),
+                             rows=int(len(results)), summary=summary or {})
+        _write_json_atomic(self.folder / "manifest.json", self.manifest)
+        return self.manifest
+
+
+def _json_default(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def read_journal(path: Path) -> pd.DataFrame:
+    """Rows of a journal; a last line cut short by a crash is skipped."""
+    rows = []
+    if path.exists():
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return frame.astype({"latency_ms": float, "score": float, "intended_send": float, "actual_send": float})
+
+
+class RunStore:
+    def __init__(self, home: SandboxHome) -> None:
+        self.root = home.ensure().runs_dir
+
+    def create(self, manifest: dict, requests: pd.DataFrame, quarantine: pd.DataFrame) -> RunWriter:
+        run_id = manifest.get("run_id") or new_run_id()
+        folder = self.root / run_id
+        folder.mkdir(parents=True, exist_ok=False)
+        manifest = {**manifest, "run_id": run_id, "status": "running", "started_at": time.time(),
+                    "owner_pid": os.getpid(), "code_version": code_version()}
+        requests.to_parquet(folder / "requests.parquet", index=False)
+        quarantine.astype(str).to_parquet(folder / "quarantine.parquet", index=False)
+        _write_json_atomic(folder / "manifest.json", manifest)
+        return RunWriter(folder, manifest)
+
+    def _folder(self, run_id: str) -> Path:
+        folder = self.root / run_id
+        if not (folder / "manifest.json").exists():
+            raise RunError(f"There is no run '{run_id}' in {self.root}.", hint="Pick a run from the list.")
+        return folder
+
+    def manifest(self, run_id: str) -> dict:
+        manifest = json.loads((self._folder(run_id) / "manifest.json").read_text())
+        if manifest.get("status") == "running" and not _owner_alive(manifest.get("owner_pid")):
+            manifest["status"] = "failed"
+            manifest["end_reason"] = "The app stopped during the run; every answer received before that is kept."
+        return manifest
+
+    def list_runs(self) -> list[dict]:
+        manifests = []
+        for path in self.root.glob("*/manifest.json"):
+            try:
+                manifests.append(self.manifest(path.parent.name))
+            except (OSError, json.JSONDecodeError, RunError):
+                continue
+        return sorted(manifests, key=lambda m: m.get("started_at", 0), reverse=True)
+
+    def results(self, run_id: str) -> pd.DataFrame:
+        folder = self._folder(run_id)
+        if (folder / "results.parquet").exists():
+            return pd.read_parquet(folder / "results.parquet")
+        return read_journal(folder / "results.jsonl")
+
+    def requests(self, run_id: str) -> pd.DataFrame:
+        return pd.read_parquet(self._folder(run_id) / "requests.parquet")
+
+    def quarantine(self, run_id: str) -> pd.DataFrame:
+        return pd.read_parquet(self._folder(run_id) / "quarantine.parquet")
+
+
+def _owner_alive(pid) -> bool:
+    if not pid:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True

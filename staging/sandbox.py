@@ -1,0 +1,214 @@
+"""The sandbox as one object: the calls the pages and the command line make, in order.
+
+    load_demo -> start_servers -> prepare_traffic -> begin_replay -> analyze -> promote
+
+It owns the long-lived parts of one app process (the running model servers and the
+replay in progress), so the pages stay thin: widgets, one call here, render.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import promotion
+from .analysis import RunAnalysis, analyze_run
+from .backends import ManagedServer, choose_backend, start_pair
+from .demo import DemoModels, bootstrap_demo
+from .errors import BackendError, RunError, TrafficError
+from .home import SandboxHome
+from .registry import CHALLENGER, CHAMPION, ROLES, ModelRef, Registry
+from .replay import ReplayHandle, ReplaySettings, start_replay
+from .runstore import RunStore
+from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
+from .traffic import ValidatedTraffic, load_traffic, sha256_of, specs_from_signature, validate_traffic
+
+
+@dataclass(frozen=True)
+class TrafficSelection:
+    sample_size: int | None = None  # None: every request in the window
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    seed: int = 0
+
+
+def select_requests(requests: pd.DataFrame, selection: TrafficSelection) -> pd.DataFrame:
+    """Requests inside the time window, then a seeded random sample, in recorded order."""
+    chosen = requests
+    times = requests["timestamp"]
+    if selection.start is not None and times.notna().any():
+        chosen = chosen[times.loc[chosen.index] >= _utc(selection.start)]
+    if selection.end is not None and times.notna().any():
+        chosen = chosen[times.loc[chosen.index] < _utc(selection.end)]
+    if selection.sample_size is not None and selection.sample_size < len(chosen):
+        chosen = chosen.sample(n=selection.sample_size, random_state=selection.seed).sort_index()
+    return chosen.reset_index(drop=True)
+
+
+def _utc(value) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+class Sandbox:
+    def __init__(self, home: SandboxHome | None = None, backend: str = "auto") -> None:
+        self.home = (home or SandboxHome.from_env()).ensure()
+        self.registry = Registry(self.home)
+        self.store = RunStore(self.home)
+        self.backend, self.backend_notice = choose_backend(backend, self.home)
+        self.servers: dict[str, ManagedServer] = {}
+        self.replay: ReplayHandle | None = None
+        self._lock = threading.Lock()
+        self.swept = self.backend.sweep_leftovers()
+
+    # -- models ---------------------------------------------------------------------------
+    def load_demo(self) -> list[DemoModels]:
+        return bootstrap_demo(self.home)
+
+    def model_names(self) -> list[str]:
+        return self.registry.model_names()
+
+    def resolve_pair(self, model_name: str) -> dict[str, ModelRef]:
+        return {role: self.registry.resolve(model_name, role) for role in ROLES}
+
+    def scenario_for(self, model_name: str) -> Scenario | None:
+        return SCENARIOS_BY_MODEL.get(model_name)
+
+    # -- servers --------------------------------------------------------------------------
+    def start_servers(self, model_name: str, progress=None, timeout: float = 120.0) -> dict[str, ManagedServer]:
+        """Start champion and challenger in parallel, replacing any servers already running."""
+        refs = self.resolve_pair(model_name)
+        with self._lock:
+            self._stop_all()
+            self.servers = start_pair(self.backend, refs, progress, timeout)
+        return self.servers
+
+    def stop_servers(self) -> None:
+        with self._lock:
+            self._stop_all()
+
+    def _stop_all(self) -> None:
+        for server in self.servers.values():
+            self.backend.stop(server)
+        self.servers = {}
+
+    def server_status(self) -> list[dict]:
+        rows = []
+        for role, server in self.servers.items():
+            alive = self.backend.is_running(server)
+            rows.append({"role": role, "model": server.model.uri, "backend": server.backend,
+                         "url": server.endpoint.url, "running": alive,
+                         "healthy": alive and server.endpoint.healthy(), "uptime_s": round(server.uptime_s),
+                         "pid": server.pid, "log": str(server.log_path)})
+        return rows
+
+    def servers_match(self, model_name: str) -> bool:
+        """Whether the running servers serve the versions the aliases point at now."""
+        if set(self.servers) != set(ROLES):
+            return False
+        refs = self.resolve_pair(model_name)
+        return all(self.servers[r].model.version == refs[r].version for r in ROLES)
+
+    # -- traffic and replay ---------------------------------------------------------------
+    def prepare_traffic(self, model_name: str, path: str | Path) -> ValidatedTraffic:
+        champion = self.registry.resolve(model_name, CHAMPION)
+        specs = specs_from_signature(self.registry.signature(champion))
+        scenario = self.scenario_for(model_name)
+        return validate_traffic(load_traffic(path), specs, source=f"traffic file {Path(path).name}",
+                                id_column=scenario.request_id_column if scenario else None,
+                                time_column=scenario.timestamp_column if scenario else None)
+
+    def begin_replay(self, model_name: str, traffic_path: str | Path, selection: TrafficSelection,
+                     settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,
+                     reference_path: str | None = None) -> ReplayHandle:
+        if self.replay is not None and not self.replay.done:
+            raise RunError("A replay is already running.", hint="Wait for it to finish or cancel it first.")
+        if not self.servers_match(model_name):
+            raise BackendError(f"The model servers for '{model_name}' are not running (or serve other versions).",
+                               hint="Start them on the Environment page first.")
+        dead = [s.role for s in self.servers.values() if not self.backend.is_running(s)]
+        if dead:
+            raise BackendError(f"The {' and '.join(dead)} server has stopped.", hint="Restart it on the Environment page.")
+        validated = self.prepare_traffic(model_name, traffic_path)
+        requests = select_requests(validated.requests, selection)
+        if requests.empty:
+            raise TrafficError("No request falls inside the chosen time window.",
+                               hint="Widen the window or clear it.")
+        scenario = self.scenario_for(model_name)
+        manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
+                                  labels_path, reference_path)
+        writer = self.store.create(manifest, requests, validated.quarantine)
+        endpoints = {role: self.servers[role].endpoint for role in ROLES}
+        self.replay = start_replay(requests, validated.features, endpoints, writer, settings)
+        return self.replay
+
+    def _manifest(self, model_name, traffic_path, validated, requests, selection, settings, scenario,
+                  labels_path, reference_path) -> dict:
+        specs_numeric = [c for c in validated.features if pd.api.types.is_numeric_dtype(validated.requests[c])]
+        return {
+            "model_name": model_name,
+            "models": {role: {**self.servers[role].model.as_dict(), "alias": role,
+                              "endpoint": self.servers[role].endpoint.url} for role in ROLES},
+            "backend": self.backend.name,
+            "task": scenario.task if scenario else "classification",
+            "target": scenario.target if scenario else None,
+            "numeric": list(scenario.numeric) if scenario else specs_numeric,
+            "categorical": (list(scenario.categorical) if scenario else
+                            [c for c in validated.features if c not in specs_numeric]),
+            "traffic": {"path": str(Path(traffic_path).resolve()), "sha256": sha256_of(traffic_path),
+                        "rows_read": validated.report.rows_read, "rows_valid": validated.report.rows_valid,
+                        "rows_quarantined": validated.report.rows_quarantined,
+                        "validation": validated.report.summary(), "replayed": len(requests)},
+            "selection": {"sample_size": selection.sample_size, "seed": selection.seed,
+                          "start": str(selection.start) if selection.start is not None else None,
+                          "end": str(selection.end) if selection.end is not None else None},
+            "settings": {"mode": settings.mode, "concurrency": settings.concurrency,
+                         "timeout_s": settings.timeout_s, "warmup_requests": settings.warmup_requests},
+            "labels_path": labels_path or (str(scenario.file("labels")) if scenario else None),
+            "reference_path": reference_path or (str(scenario.file("train")) if scenario else None),
+        }
+
+    def begin_demo_replay(self, scenario_key: str = "credit", sample_size: int = 1000) -> ReplayHandle:
+        """The demo's replay: a seeded sample spread over the whole recorded window."""
+        scenario = SCENARIOS[scenario_key]
+        return self.begin_replay(scenario.model_name, scenario.file("traffic"), TrafficSelection(sample_size))
+
+    def cancel_replay(self) -> None:
+        if self.replay is not None:
+            self.replay.cancel()
+
+    # -- evidence and decisions -----------------------------------------------------------
+    def runs(self, model_name: str | None = None) -> list[dict]:
+        runs = self.store.list_runs()
+        return [r for r in runs if model_name is None or r.get("model_name") == model_name]
+
+    def analyze(self, run_id: str) -> RunAnalysis:
+        return analyze_run(self.store, run_id)
+
+    def gate(self, analysis: RunAnalysis) -> promotion.GateVerdict:
+        return promotion.evaluate_gate(analysis)
+
+    def promote(self, analysis: RunAnalysis, reviewer: str, reason: str, confirmed: bool,
+                override: bool = False) -> dict:
+        return promotion.promote(self.home, analysis, reviewer, reason, confirmed, override)
+
+    def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict:
+        return promotion.rollback(self.home, model_name, reviewer, reason, confirmed)
+
+    def audit(self, model_name: str | None = None) -> list[dict]:
+        return promotion.AuditLog(self.home).records(model_name)
+
+    def last_promotion(self, model_name: str) -> dict | None:
+        return promotion.last_promotion(self.home, model_name)
+
+    def close(self) -> None:
+        self.cancel_replay()
+        if self.replay is not None:
+            self.replay.wait(10)
+        self.stop_servers()
+
+
+__all__ = ["Sandbox", "TrafficSelection", "select_requests", "CHAMPION", "CHALLENGER"]

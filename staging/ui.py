@@ -1,0 +1,245 @@
+"""Streamlit helpers shared by the pages: the one module in `staging` that imports streamlit.
+
+Cached accessors (the process-wide `Sandbox`), session-state keys, the model and run
+pickers, and `guard`, which turns any failure into a message on the page: what went
+wrong and what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from .analysis import RunAnalysis
+from .errors import StagingError
+from .home import SandboxHome
+from .sandbox import Sandbox, TrafficSelection
+from .traffic import ValidatedTraffic
+
+log = logging.getLogger("staging.ui")
+
+MODEL_KEY = "staging.model_name"
+RUN_KEY = "staging.run_id"
+NOTICE_KEY = "staging.notice"
+PAGES = {
+    "overview": "pages/overview.py",
+    "environment": "pages/environment.py",
+    "replay": "pages/replay.py",
+    "compare": "pages/compare.py",
+    "drift": "pages/drift.py",
+    "promote": "pages/promote.py",
+}
+
+
+@st.cache_resource(show_spinner="Opening the sandbox…")
+def _sandbox(home: str) -> Sandbox:
+    sandbox = Sandbox(SandboxHome.from_env(home))
+    atexit.register(sandbox.close)
+    return sandbox
+
+
+def sandbox() -> Sandbox:
+    """The process-wide sandbox (its servers and replay outlive page reruns)."""
+    return _sandbox(str(SandboxHome.from_env().root))
+
+
+@contextmanager
+def guard():
+    """Show any failure as a message with its remedy; the rest of the page still renders."""
+    try:
+        yield
+    except StagingError as exc:
+        show_error(exc)
+    except Exception as exc:  # noqa: BLE001 - nothing may reach the page as a traceback
+        log.exception("unexpected failure on a page")
+        st.error(f"Something failed that the sandbox did not expect: {type(exc).__name__}: {exc}. "
+                 "Nothing was changed in the registry. The app's log has the details; try again, "
+                 "and report it if it happens again.")
+
+
+def show_error(exc: StagingError) -> None:
+    st.error(exc.message)
+    if exc.hint:
+        st.info(exc.hint)
+    if exc.detail:
+        with st.expander("Log tail", expanded=True):
+            st.code(exc.detail, language="text")
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """A message that survives one rerun (for buttons that rerun or switch page)."""
+    st.session_state[NOTICE_KEY] = (kind, message)
+
+
+def show_flash() -> None:
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+
+def model_picker(box: Sandbox) -> str | None:
+    """Sidebar choice of registered model; remembered across pages."""
+    names = box.model_names()
+    if not names:
+        st.sidebar.info("No registered model yet: load the demo on the Overview page.")
+        return None
+    current = st.session_state.get(MODEL_KEY)
+    index = names.index(current) if current in names else 0
+    choice = st.sidebar.selectbox("Registered model", names, index=index)
+    st.session_state[MODEL_KEY] = choice
+    return choice
+
+
+def run_picker(box: Sandbox, model_name: str) -> str | None:
+    runs = [r for r in box.runs(model_name)]
+    if not runs:
+        st.info("No replay run for this model yet. Start one on the Replay page.")
+        return None
+    labels = {r["run_id"]: run_label(r) for r in runs}
+    ids = list(labels)
+    current = st.session_state.get(RUN_KEY)
+    index = ids.index(current) if current in ids else 0
+    choice = st.selectbox("Run", ids, index=index, format_func=labels.get)
+    st.session_state[RUN_KEY] = choice
+    return choice
+
+
+def run_label(manifest: dict) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.get("started_at", 0)))
+    models = manifest.get("models", {})
+    versions = " vs ".join(f"v{models[r]['version']}" for r in ("champion", "challenger") if r in models)
+    replayed = manifest.get("traffic", {}).get("replayed", "?")
+    return f"{started} · {versions} · {replayed} requests · {manifest.get('status')}"
+
+
+def percent(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.1%}"
+
+
+def saved_upload(box: Sandbox, upload) -> Path:
+    """Keep an uploaded traffic or label file under the sandbox home so runs can name it."""
+    folder = box.home.root / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    return path
+
+
+def go(page: str) -> None:
+    st.switch_page(PAGES[page])
+
+
+@dataclass(frozen=True)
+class TrafficForm:
+    path: Path
+    selection: TrafficSelection
+    labels_path: str | None
+
+
+@st.cache_data(show_spinner="Checking the traffic against the model signature…", max_entries=8)
+def _validated(_box: Sandbox, model: str, version: str, path: str, mtime: float) -> ValidatedTraffic:
+    return _box.prepare_traffic(model, path)
+
+
+def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
+    """Traffic source, validation report, time window and sample size; None if unusable."""
+    scenario = box.scenario_for(model)
+    sources = (["Recorded sample traffic"] if scenario else []) + ["Upload a file"]
+    source = st.radio("Traffic", sources, horizontal=True)
+    labels_path = None
+    if source == "Upload a file":
+        upload = st.file_uploader("Recorded requests (CSV, Parquet or JSON Lines)",
+                                  type=["csv", "parquet", "jsonl", "json"])
+        labels = st.file_uploader("Labels that arrived later (optional; joined by request id)",
+                                  type=["csv", "parquet"])
+        if upload is None:
+            return None
+        path = saved_upload(box, upload)
+        labels_path = str(saved_upload(box, labels)) if labels is not None else None
+    else:
+        path = scenario.file("traffic")
+        st.caption(f"{path.name}: {scenario.story}")
+    champion = box.registry.resolve(model, "champion")
+    try:
+        validated = _validated(box, model, champion.version, str(path), path.stat().st_mtime)
+    except StagingError as exc:
+        show_error(exc)
+        return None
+    report = validated.report
+    (st.warning if report.rows_quarantined else st.success)(report.summary())
+    if report.rows_quarantined:
+        with st.expander(f"Quarantined rows ({report.rows_quarantined:,}): kept aside, not replayed"):
+            st.dataframe(validated.quarantine.head(200), hide_index=True)
+    if not report.rows_valid:
+        st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
+        return None
+    return TrafficForm(path, _selection(validated), labels_path)
+
+
+def _selection(validated: ValidatedTraffic) -> TrafficSelection:
+    times = validated.requests["timestamp"].dropna()
+    start = end = None
+    rows = len(validated.requests)
+    if not times.empty:
+        first, last = times.min().date(), times.max().date()
+        window = st.date_input("Time window", (first, last), min_value=first, max_value=last)
+        if isinstance(window, (tuple, list)) and len(window) == 2:
+            start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1]) + pd.Timedelta(days=1)
+    sample = st.number_input("Requests to replay (a random sample of the window)", min_value=1,
+                             max_value=rows, value=min(1000, rows), step=100,
+                             help="The model servers answer about 50 requests a second each here.")
+    return TrafficSelection(sample_size=int(sample), start=start, end=end)
+
+
+def replay_progress(box: Sandbox) -> None:
+    handle = box.replay
+    running = not handle.done
+
+    @st.fragment(run_every=1.0 if running else None)
+    def panel() -> None:
+        progress = handle.progress
+        if not handle.done:
+            st.progress(progress.fraction, text=f"Run {handle.run_id}: {progress.completed:,} of {progress.total:,} "
+                                                f"requests · {progress.throughput:,.0f} answers/s · "
+                                                f"{progress.errors:,} errors")
+            if st.button("Cancel replay"):
+                handle.cancel()
+            return
+        if running:  # it finished while this panel was refreshing: redraw the page once
+            st.rerun()
+        if handle.error is not None:
+            st.error(f"The replay failed: {handle.error}. Answers received before the failure are kept.")
+        message = f"Run {handle.run_id} {progress.status}: {progress.completed:,} requests, {progress.errors:,} errors."
+        (st.success if progress.status == "finished" else st.warning)(f"{message} {progress.reason}".strip())
+        st.session_state[RUN_KEY] = handle.run_id
+        if st.button("See the comparison →", type="primary"):
+            go("compare")
+
+    panel()
+
+
+@st.cache_data(show_spinner="Reading the run…", max_entries=16)
+def _analysis(_box: Sandbox, run_id: str, status: str, ended_at) -> RunAnalysis:
+    return _box.analyze(run_id)
+
+
+def analysis(box: Sandbox, run_id: str) -> RunAnalysis:
+    """A run's analysis, cached until the run changes (a running run is read afresh)."""
+    manifest = box.store.manifest(run_id)
+    if manifest.get("status") == "running":
+        return box.analyze(run_id)
+    return _analysis(box, run_id, manifest["status"], manifest.get("ended_at"))
+
+
+def run_status_note(result: RunAnalysis) -> None:
+    manifest = result.manifest
+    if manifest["status"] != "finished":
+        st.warning(f"This run is {manifest['status']}. {manifest.get('end_reason', '')} "
+                   "The numbers cover the requests answered so far.")
