@@ -24,6 +24,9 @@ class SandboxHome:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).expanduser().resolve())
+
     @classmethod
     def from_env(cls, explicit: str | os.PathLike | None = None) -> "SandboxHome":
         raw = explicit or os.environ.get(HOME_ENV) or DEFAULT_HOME

@@ -62,7 +62,7 @@ class Registry:
     def aliases(self, name: str) -> dict[str, str]:
         """alias -> version for one registered model ({} when the model does not exist)."""
         try:
-            return dict(self.client.get_registered_model(name).aliases)
+            return {alias: str(version) for alias, version in self.client.get_registered_model(name).aliases.items()}
         except MlflowException:
             return {}
 

@@ -141,6 +141,8 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
     extra = [c for c in frame.columns if c not in names and c not in (id_col, time_col, "_malformed_line")]
     bad = pd.Series("", index=frame.index, dtype=object)
     converted, mistyped, columns = [], [], {}
+    if "_malformed_line" in frame.columns:
+        bad = bad.mask(frame["_malformed_line"].notna(), "line is not a JSON object")
     for spec in specs:
         if spec.name not in frame.columns:
             columns[spec.name] = pd.Series(np.nan if spec.kind in NUMERIC_KINDS else None,
@@ -157,8 +159,6 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
         if spec.required:
             bad = bad.mask(values.isna() & ~failed & (bad == ""), f"{spec.name}: required but empty")
         columns[spec.name] = values
-    if "_malformed_line" in frame.columns:
-        bad = bad.mask(frame["_malformed_line"].notna() & (bad == ""), "line is not a JSON object")
     if missing or mistyped:
         raise SignatureMismatchError(_mismatch_message(source, missing, extra, mistyped),
                                      missing=missing, extra=extra, mistyped=mistyped,

@@ -1,0 +1,59 @@
+"""Shared fixtures: a sandbox home with the demo registered, and real model servers.
+
+Expensive things (training and registering the demo, starting MLflow scoring servers, one
+finished replay run) happen once per test session and are shared.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from staging import Sandbox, SandboxHome, TrafficSelection  # noqa: E402
+from staging.replay import ReplaySettings, run_replay  # noqa: E402
+from staging.scenarios import CREDIT  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory) -> SandboxHome:
+    """A sandbox home with both demo scenarios registered; STAGING_HOME points at it."""
+    root = tmp_path_factory.mktemp("sandbox-home")
+    os.environ["STAGING_HOME"] = str(root)
+    home = SandboxHome.from_env(root)
+    from staging.demo import bootstrap_demo
+
+    bootstrap_demo(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def sandbox(demo_home) -> Sandbox:
+    """One Sandbox with the credit champion and challenger servers running for the session."""
+    box = Sandbox(demo_home)
+    box.start_servers(CREDIT.model_name)
+    yield box
+    box.close()
+
+
+@pytest.fixture(scope="session")
+def finished_run(sandbox) -> str:
+    """A finished shadow replay of 400 sampled credit requests."""
+    handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=400),
+                                  ReplaySettings(concurrency=2))
+    handle.wait()
+    assert handle.error is None, handle.error
+    assert handle.progress.status == "finished", handle.progress.reason
+    return handle.run_id
+
+
+def pytest_report_header(config):
+    return f"sandbox tests from {ROOT}"
+
+
+__all__ = ["run_replay"]

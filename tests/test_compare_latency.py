@@ -1,0 +1,68 @@
+"""Pairing, agreement, disagreements and latency summaries on hand-made result rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from staging.analytics import compare, latency
+
+
+def rows(target, predictions, scores, latencies, statuses=None):
+    n = len(predictions)
+    return pd.DataFrame({
+        "run_id": "r", "request_id": [f"q{i}" for i in range(n)], "target": target,
+        "intended_send": 0.0, "actual_send": 0.0, "latency_ms": latencies,
+        "status": statuses or [200] * n, "prediction": predictions, "score": scores,
+        "probabilities": "", "error": ["" if s == 200 else f"HTTP {s}" for s in (statuses or [200] * n)],
+    })
+
+
+@pytest.fixture
+def results():
+    return pd.concat([
+        rows("champion", ["1", "0", "1", "0"], [0.9, 0.1, 0.7, 0.4], [10, 12, 11, 13]),
+        rows("challenger", ["1", "1", "0", "0"], [0.8, 0.6, 0.2, 0.3], [20, 22, 21, 40], [200, 200, 200, 503]),
+    ], ignore_index=True)
+
+
+def test_agreement_counts_only_requests_both_answered(results):
+    pairs = compare.paired(results)
+    assert len(pairs) == 4
+    agreement = compare.agreement(pairs, "classification")
+    assert (agreement.compared, agreement.agreeing) == (3, 1)
+    assert agreement.rate == pytest.approx(1 / 3)
+
+
+def test_disagreements_are_sorted_by_score_gap_and_carry_features(results):
+    requests = pd.DataFrame({"request_id": ["q0", "q1", "q2", "q3"], "age": [30, 40, 50, 60]})
+    table = compare.disagreements(compare.paired(results), requests, "classification")
+    assert table["request_id"].tolist() == ["q1", "q2"]
+    assert table["score_gap"].tolist() == pytest.approx([0.5, -0.5])
+    assert table["age"].tolist() == [40, 50]
+
+
+def test_regression_agreement_uses_relative_tolerance():
+    pairs = compare.paired(pd.concat([
+        rows("champion", ["10", "10", "100"], [10.0, 10.0, 100.0], [1, 1, 1]),
+        rows("challenger", ["10.4", "11", "96"], [10.4, 11.0, 96.0], [1, 1, 1]),
+    ]))
+    assert compare.agreement(pairs, "regression").agreeing == 2
+
+
+def test_empty_results_give_nan_rate():
+    pairs = compare.paired(pd.DataFrame(columns=rows("champion", [], [], []).columns))
+    assert np.isnan(compare.agreement(pairs, "classification").rate)
+
+
+def test_latency_table_matches_numpy_and_counts_errors(results):
+    table = latency.latency_table(results)
+    assert table.loc["champion", "p50_ms"] == pytest.approx(np.percentile([10, 12, 11, 13], 50))
+    assert table.loc["challenger", "p99_ms"] == pytest.approx(np.percentile([20, 22, 21], 99))
+    assert table.loc["challenger", "max_ms"] == 22
+    assert table.loc["challenger", "error_rate"] == pytest.approx(0.25)
+    assert table.loc["champion", "errors"] == 0
+
+
+def test_latency_histogram_bins_cover_every_success(results):
+    hist = latency.latency_histogram(results, bins=5)
+    assert hist.groupby("model")["requests"].sum().to_dict() == {"champion": 4, "challenger": 3}

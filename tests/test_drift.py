@@ -1,0 +1,101 @@
+"""Drift statistics against independent computations with scipy and Evidently's formulas."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.spatial import distance
+
+from staging.analytics import drift
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+def test_ks_matches_scipy(rng):
+    ref, cur = pd.Series(rng.normal(0, 1, 500)), pd.Series(rng.normal(0.3, 1, 400))
+    result = drift.ks_test(ref, cur)
+    assert result.score == pytest.approx(stats.ks_2samp(ref, cur).pvalue)
+    assert result.drifted is True and result.kind == "p_value"
+
+
+def test_chi_squared_matches_expected_counts_from_reference_shares():
+    ref = pd.Series(["a"] * 50 + ["b"] * 30 + ["c"] * 20)
+    cur = pd.Series(["a"] * 20 + ["b"] * 20 + ["c"] * 10)
+    expected = np.array([50, 30, 20]) * 0.5
+    p = stats.chisquare([20, 20, 10], expected).pvalue
+    assert drift.chi_squared_test(ref, cur).score == pytest.approx(p)
+
+
+def test_z_test_matches_two_proportion_formula():
+    ref = pd.Series([0] * 700 + [1] * 300)
+    cur = pd.Series([0] * 550 + [1] * 450)
+    p1, p2 = 0.3, 0.45
+    pooled = (300 + 450) / 2000
+    z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1 / 1000 + 1 / 1000))
+    assert drift.z_test(ref, cur).score == pytest.approx(2 * (1 - stats.norm.cdf(abs(z))))
+
+
+def test_z_test_on_identical_constant_columns_is_not_drift():
+    result = drift.z_test(pd.Series(["x"] * 10), pd.Series(["x"] * 5))
+    assert result.score == 1.0 and not result.drifted
+
+
+def test_wasserstein_is_normed_by_reference_std(rng):
+    ref, cur = pd.Series(rng.normal(10, 2, 3000)), pd.Series(rng.normal(10.5, 2, 2000))
+    expected = stats.wasserstein_distance(ref, cur) / np.std(ref)
+    result = drift.wasserstein_test(ref, cur)
+    assert result.score == pytest.approx(expected)
+    assert result.drifted == (expected >= 0.1)
+
+
+def test_wasserstein_on_constant_reference_uses_floor():
+    ref, cur = pd.Series([5.0] * 2000), pd.Series([5.0] * 1000 + [6.0] * 1000)
+    assert drift.wasserstein_test(ref, cur).score == pytest.approx(0.5 / 0.001)
+
+
+def test_jensen_shannon_categorical_matches_scipy():
+    ref = pd.Series(["a"] * 600 + ["b"] * 400)
+    cur = pd.Series(["a"] * 300 + ["b"] * 500 + ["c"] * 200)
+    expected = distance.jensenshannon([0.6, 0.4, 0.0], [0.3, 0.5, 0.2], base=2)
+    assert drift.jensen_shannon_test(ref, cur).score == pytest.approx(expected)
+
+
+def test_jensen_shannon_numeric_uses_sturges_bins(rng):
+    ref, cur = pd.Series(rng.normal(0, 1, 2000)), pd.Series(rng.normal(0.5, 1, 1500))
+    edges = np.histogram_bin_edges(np.concatenate([ref, cur]), bins="sturges")
+    expected = distance.jensenshannon(np.histogram(ref, edges)[0] / 2000, np.histogram(cur, edges)[0] / 1500, base=2)
+    assert drift.jensen_shannon_test(ref, cur, numeric=True).score == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("n_ref, values, numeric, expected", [
+    (500, 50, True, "ks"), (500, 4, True, "chisquare"), (500, 2, True, "z"),
+    (500, 3, False, "chisquare"), (500, 2, False, "z"),
+    (5000, 50, True, "wasserstein"), (5000, 4, True, "jensenshannon"), (5000, 10, False, "jensenshannon"),
+])
+def test_default_test_follows_evidently(n_ref, values, numeric, expected):
+    ref = pd.Series(np.arange(n_ref) % values)
+    cur = pd.Series(np.arange(100) % values)
+    assert drift.default_test(ref, cur, numeric) == expected
+
+
+def test_column_drift_drops_missing_values_and_handles_empty():
+    ref = pd.Series([1.0, np.nan, 2.0, 3.0, 4.0, 5.0, 6.0, np.inf])
+    cur = pd.Series([1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 6.0])
+    result = drift.column_drift(ref, cur, numeric=True)
+    assert result.test == "ks" and result.score == pytest.approx(1.0)
+    empty = drift.column_drift(pd.Series([np.nan]), cur, numeric=True)
+    assert empty.kind == "empty" and not empty.drifted
+
+
+def test_feature_drift_finds_the_shifted_column_and_dataset_rule(rng):
+    n = 3000
+    ref = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n), "c": rng.choice(["x", "y"], n)})
+    cur = pd.DataFrame({"a": rng.normal(1.0, 1, n), "b": rng.normal(0, 1, n), "c": rng.choice(["x", "y"], n)})
+    table = drift.feature_drift(ref, cur, ("a", "b"), ("c",))
+    assert table.set_index("feature")["drifted"].to_dict() == {"a": True, "b": False, "c": False}
+    assert drift.dataset_drift(table) is False
+    assert drift.dataset_drift(table.assign(drifted=[True, True, False])) is True
+    assert drift.dataset_drift(table.iloc[:0]) is False

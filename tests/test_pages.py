@@ -1,0 +1,83 @@
+"""Every page through Streamlit's AppTest: it renders, shows its key elements, never a traceback."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from staging.ui import PAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+
+
+@pytest.fixture
+def app(sandbox, finished_run, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["staging.model_name"] = "credit-default"
+    return at.run()
+
+
+def _no_failure(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_overview_lists_models_and_the_demo_button(app):
+    _no_failure(app)
+    assert app.title[0].value == "Staging sandbox"
+    assert "▶ Run the demo" in [b.label for b in app.button]
+    models = app.dataframe[0].value
+    assert set(models["model"]) == {"credit-default", "delivery-time"}
+
+
+@pytest.mark.parametrize("page, title", [("environment", "Environment"), ("replay", "Replay"),
+                                         ("compare", "Compare"), ("drift", "Drift"), ("promote", "Promote")])
+def test_every_page_renders(app, page, title):
+    app.switch_page(PAGES[page]).run()
+    _no_failure(app)
+    assert app.title[0].value == title
+
+
+def test_environment_starts_shows_and_stops_both_servers(app):
+    app.switch_page(PAGES["environment"]).run()
+    buttons = {b.label: b for b in app.button}
+    buttons["Start both servers"].click().run()
+    _no_failure(app)
+    table = app.dataframe[0].value
+    assert set(table["role"]) == {"champion", "challenger"} and table["healthy"].all()
+    assert len(app.expander) == 2  # one log per server
+    {b.label: b for b in app.button}["Stop servers"].click().run()
+    _no_failure(app)
+    assert "No model server is running." in [m.value for m in app.markdown]
+
+
+def test_compare_shows_agreement_quality_and_latency(app):
+    app.switch_page(PAGES["compare"]).run()
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Agreement"].endswith("%") and metrics["Requests compared"] == "400"
+    text = " ".join(m.value for m in app.markdown)
+    assert "The challenger agrees with the champion on" in text
+    assert any("95% of the challenger's answers" in c.value for c in app.caption)
+
+
+def test_drift_names_drifted_features(app):
+    app.switch_page(PAGES["drift"]).run()
+    assert {m.label for m in app.metric} == {"Features drifted", "Dataset drift"}
+    assert "features look different from the training data" in " ".join(m.value for m in app.markdown)
+
+
+def test_promote_shows_the_gate_and_refuses_without_a_reviewer(app):
+    app.switch_page(PAGES["promote"]).run()
+    assert any(s.value.startswith("Gate:") for s in app.subheader)
+    app.checkbox[-1].check()
+    app.button[0].click().run()  # the form's submit button, no reviewer given
+    assert not app.exception
+    assert any("sign-off is missing: reviewer, reason" in e.value for e in app.error)
+
+
+def test_replay_page_reports_quarantined_rows(app):
+    app.switch_page(PAGES["replay"]).run()
+    _no_failure(app)
+    assert any("18 quarantined" in w.value for w in app.warning)

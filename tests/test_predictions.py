@@ -1,0 +1,42 @@
+"""Every answer shape the sandbox accepts from a scoring server."""
+
+import math
+
+import pytest
+
+from staging.predictions import PredictionFormatError, parse_predictions
+
+
+def test_plain_labels_and_values():
+    assert [p.label for p in parse_predictions({"predictions": [0, 1, 1]})] == ["0", "1", "1"]
+    values = parse_predictions([12.5, 8.0])
+    assert [p.score for p in values] == [12.5, 8.0] and values[1].label == "8"
+    assert parse_predictions({"predictions": ["cat"]})[0].label == "cat"
+
+
+def test_probability_lists_pick_argmax_and_positive_class():
+    got = parse_predictions({"predictions": [[0.9, 0.1], [0.3, 0.7]]})
+    assert [p.label for p in got] == ["0", "1"]
+    assert [p.score for p in got] == [0.1, 0.7]
+    assert got[1].probabilities == {"0": 0.3, "1": 0.7}
+
+
+def test_dataframe_records_with_label_and_probabilities():
+    got = parse_predictions({"predictions": [{"label": 1, "probability_0": 0.3, "probability_1": 0.7}]})[0]
+    assert (got.label, got.score) == ("1", 0.7)
+    assert got.probabilities_json() == '{"0": 0.3, "1": 0.7}'
+
+
+def test_dataframe_columns_and_single_column_records():
+    got = parse_predictions({"predictions": {"prediction": [3.5, 4.0]}})
+    assert [p.score for p in got] == [3.5, 4.0]
+    assert parse_predictions([{"yhat": 2.0}])[0].score == 2.0
+    assert parse_predictions([{"proba_no": 0.2, "proba_yes": 0.8}])[0].label == "yes"
+
+
+def test_unusable_shapes_raise():
+    with pytest.raises(PredictionFormatError):
+        parse_predictions([{"a": 1, "b": 2}])
+    with pytest.raises(PredictionFormatError):
+        parse_predictions({"predictions": {"a": [1], "b": [1, 2]}})
+    assert math.isnan(parse_predictions([None])[0].score)

@@ -1,0 +1,62 @@
+"""Gate, sign-off, promotion and rollback against the real MLflow registry."""
+
+import dataclasses
+
+import pytest
+
+from staging.errors import PromotionError
+from staging.promotion import GateRules, evaluate_gate
+from staging.registry import CHALLENGER, CHAMPION
+from staging.scenarios import CREDIT
+
+
+@pytest.fixture
+def analysis(sandbox, finished_run):
+    return sandbox.analyze(finished_run)
+
+
+def test_gate_lists_every_check_with_its_numbers(analysis):
+    verdict = evaluate_gate(analysis)
+    assert [c.name for c in verdict.checks] == ["run complete", "errors", "latency", "quality"]
+    assert all(c.detail for c in verdict.checks)
+    strict = evaluate_gate(analysis, GateRules(max_p95_ratio=0.01))
+    assert not strict.passed and "latency" in [c.name for c in strict.checks if not c.passed]
+
+
+def test_gate_refuses_an_unfinished_run(analysis):
+    cancelled = dataclasses.replace(analysis, manifest={**analysis.manifest, "status": "cancelled"})
+    verdict = evaluate_gate(cancelled)
+    assert not verdict.passed and "cancelled" in verdict.reasons()[0]
+
+
+def test_refused_promotions_leave_the_registry_unchanged(sandbox, analysis):
+    before = sandbox.registry.aliases(CREDIT.model_name)
+    with pytest.raises(PromotionError, match="reviewer"):
+        sandbox.promote(analysis, "", "looks good", confirmed=True, override=True)
+    with pytest.raises(PromotionError, match="not confirmed"):
+        sandbox.promote(analysis, "ana", "looks good", confirmed=False, override=True)
+    failing = dataclasses.replace(analysis, manifest={**analysis.manifest, "status": "degraded"})
+    with pytest.raises(PromotionError, match="gate did not pass"):
+        sandbox.promote(failing, "ana", "looks good", confirmed=True)
+    assert sandbox.registry.aliases(CREDIT.model_name) == before
+    assert sandbox.audit(CREDIT.model_name) == []
+
+
+def test_promote_then_roll_back_moves_the_alias_and_keeps_a_record(sandbox, analysis):
+    models = analysis.manifest["models"]
+    record = sandbox.promote(analysis, "ana", "challenger wins on recent weeks", confirmed=True, override=True)
+    assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHALLENGER]["version"]
+    assert record["from_version"] == models[CHAMPION]["version"] and record["run_id"] == analysis.manifest["run_id"]
+    with pytest.raises(PromotionError, match="aliases moved"):
+        sandbox.promote(analysis, "ana", "again", confirmed=True, override=True)
+
+    undo = sandbox.rollback(CREDIT.model_name, "ben", "incident 42")
+    assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHAMPION]["version"]
+    assert undo["undoes"] == record["id"]
+    actions = [(r["action"], r["reviewer"]) for r in sandbox.audit(CREDIT.model_name)]
+    assert actions == [("promote", "ana"), ("rollback", "ben")]
+    tags = sandbox.registry.version_tags(
+        type(sandbox.servers[CHAMPION].model)(CREDIT.model_name, models[CHALLENGER]["version"]))
+    assert any(k.startswith("sandbox.promote.") for k in tags)
+    with pytest.raises(PromotionError, match="no promotion"):
+        sandbox.rollback(CREDIT.model_name, "ben", "twice")

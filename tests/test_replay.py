@@ -1,0 +1,98 @@
+"""Shadow replay against real MLflow scoring servers."""
+
+import pandas as pd
+import pytest
+
+from staging import TrafficSelection
+from staging.backends.process import ProcessBackend
+from staging.errors import BackendError, RunError
+from staging.registry import CHALLENGER, CHAMPION
+from staging.replay import ReplaySettings
+from staging.sandbox import select_requests
+from staging.scenarios import CREDIT
+
+
+def test_every_request_reaches_both_models_and_is_recorded(sandbox, finished_run):
+    manifest = sandbox.store.manifest(finished_run)
+    results = sandbox.store.results(finished_run)
+    requests = sandbox.store.requests(finished_run)
+    assert manifest["status"] == "finished" and manifest["rows"] == 800
+    assert len(requests) == 400
+    per_target = results.groupby("target")["request_id"].apply(set)
+    assert per_target[CHAMPION] == per_target[CHALLENGER] == set(requests["request_id"])
+    assert (results["status"] == 200).all() and (results["error"] == "").all()
+    assert results["prediction"].isin(["0", "1"]).all() and results["score"].between(0, 1).all()
+    assert (results["latency_ms"] > 0).all() and (results["actual_send"] >= results["intended_send"]).all()
+    assert manifest["traffic"]["sha256"] and len(manifest["traffic"]["sha256"]) == 64
+    assert manifest["traffic"]["rows_quarantined"] == 18
+    assert manifest["models"][CHAMPION]["version"] != manifest["models"][CHALLENGER]["version"]
+
+
+def test_first_target_alternates(sandbox, finished_run):
+    results = sandbox.store.results(finished_run).sort_values("actual_send")
+    first = results.groupby("request_id").head(1)["target"]
+    assert 0.3 < (first == CHAMPION).mean() < 0.7
+
+
+def test_cancel_stops_the_run_and_keeps_what_was_answered(sandbox):
+    handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=3000),
+                                  ReplaySettings(concurrency=2))
+    while handle.progress.completed < 20:
+        handle.wait(0.2)
+    handle.cancel()
+    handle.wait(30)
+    manifest = sandbox.store.manifest(handle.run_id)
+    assert manifest["status"] == "cancelled"
+    kept = sandbox.store.results(handle.run_id)
+    assert 40 <= len(kept) < 6000 and len(kept) == manifest["rows"]
+
+
+def test_a_second_replay_while_one_runs_is_refused(sandbox):
+    handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=200))
+    try:
+        with pytest.raises(RunError, match="already running"):
+            sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=10))
+    finally:
+        handle.cancel()
+        handle.wait(30)
+
+
+def test_a_server_that_dies_mid_run_degrades_the_run(demo_home):
+    from staging import Sandbox
+
+    box = Sandbox(demo_home)
+    box.start_servers("delivery-time")
+    try:
+        handle = box.begin_replay("delivery-time", "sample_data/delivery_traffic.parquet",
+                                  TrafficSelection(sample_size=1500), ReplaySettings(concurrency=2))
+        while handle.progress.completed < 30:
+            handle.wait(0.2)
+        box.backend.stop(box.servers[CHALLENGER])
+        handle.wait(120)
+        manifest = box.store.manifest(handle.run_id)
+        assert manifest["status"] == "degraded" and "stopped answering" in manifest["end_reason"]
+        results = box.store.results(handle.run_id)
+        challenger = results[results["target"] == CHALLENGER]
+        assert (challenger["status"] == 200).sum() >= 30
+        assert (challenger["error"] != "").sum() > 0
+        assert (results[results["target"] == CHAMPION]["status"] == 200).all()
+        with pytest.raises(BackendError, match="challenger server has stopped"):
+            box.begin_replay("delivery-time", "sample_data/delivery_traffic.parquet", TrafficSelection(10))
+    finally:
+        box.close()
+
+
+def test_time_window_and_sample_are_applied_in_recorded_order():
+    requests = pd.DataFrame({"request_id": [f"q{i}" for i in range(10)],
+                             "timestamp": pd.date_range("2026-10-01", periods=10, freq="D", tz="UTC")})
+    chosen = select_requests(requests, TrafficSelection(sample_size=3, start=pd.Timestamp("2026-10-03"),
+                                                        end=pd.Timestamp("2026-10-08"), seed=1))
+    assert len(chosen) == 3
+    assert chosen["timestamp"].is_monotonic_increasing
+    assert chosen["timestamp"].min() >= pd.Timestamp("2026-10-03", tz="UTC")
+    assert chosen["timestamp"].max() < pd.Timestamp("2026-10-08", tz="UTC")
+
+
+def test_process_backend_reports_stopped_servers(demo_home):
+    backend = ProcessBackend(demo_home)
+    assert backend.sweep_leftovers() == []  # nothing left behind by a live owner
