@@ -4,20 +4,20 @@ import streamlit as st
 
 from staging import ui
 
-st.set_page_config(page_title="Staging sandbox", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Staging sandbox", page_icon=":material/science:", layout="wide")
 
 navigation = st.navigation(
     {
         "Set up": [
-            st.Page(ui.PAGES["overview"], title="Overview", icon="🏠", default=True),
-            st.Page(ui.PAGES["environment"], title="Environment", icon="🖥️"),
-            st.Page(ui.PAGES["replay"], title="Replay", icon="▶️"),
+            st.Page(ui.PAGES["overview"], title="Overview", icon=":material/home:", default=True),
+            st.Page(ui.PAGES["environment"], title="Environment", icon=":material/dns:"),
+            st.Page(ui.PAGES["replay"], title="Replay", icon=":material/play_circle:"),
         ],
         "Evidence": [
-            st.Page(ui.PAGES["compare"], title="Compare", icon="⚖️"),
-            st.Page(ui.PAGES["drift"], title="Drift", icon="🌊"),
+            st.Page(ui.PAGES["compare"], title="Compare", icon=":material/compare_arrows:"),
+            st.Page(ui.PAGES["drift"], title="Drift", icon=":material/waves:"),
         ],
-        "Decide": [st.Page(ui.PAGES["promote"], title="Promote", icon="✅")],
+        "Decide": [st.Page(ui.PAGES["promote"], title="Promote", icon=":material/task_alt:")],
     }
 )
 with ui.guard():

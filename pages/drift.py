@@ -9,7 +9,7 @@ st.caption("Each feature of the replayed traffic against the training data (Evid
 
 with ui.guard():
     box = ui.sandbox()
-    model = ui.model_picker(box)
+    model = ui.current_model()
     run_id = ui.run_picker(box, model) if model else None
     if run_id:
         result = ui.analysis(box, run_id)

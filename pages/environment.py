@@ -11,7 +11,7 @@ ui.show_flash()
 
 with ui.guard():
     box = ui.sandbox()
-    model = ui.model_picker(box)
+    model = ui.current_model()
     st.info(box.backend_notice)
     if model:
         refs = box.resolve_pair(model)

@@ -11,7 +11,7 @@ ui.show_flash()
 
 with ui.guard():
     box = ui.sandbox()
-    model = ui.model_picker(box)
+    model = ui.current_model()
     if box.replay is not None:
         replay_progress(box)
     if model:

@@ -11,7 +11,7 @@ MODEL_COLORS = alt.Scale(domain=["champion", "challenger"], range=["#4c78a8", "#
 def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart:
     long = quality.reset_index().melt(id_vars="model", value_vars=metrics, var_name="metric", value_name="value")
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("model:N", title=None, axis=None),
+        x=alt.X("model:N", title=None, axis=None, sort=["champion", "challenger"]),
         y=alt.Y("value:Q", title=None),
         color=alt.Color("model:N", scale=MODEL_COLORS, title="model"),
         column=alt.Column("metric:N", title=None),
@@ -43,8 +43,9 @@ def drift_bars(drift: pd.DataFrame) -> alt.Chart:
 
 def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> alt.Chart:
     long = weekly.melt(id_vars="week", value_vars=value_columns, var_name="series", value_name="value").dropna()
+    long["series"] = long["series"].str.replace("_", " ")
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("week:T", title="week of the recorded traffic"),
+        x=alt.X("week:T", title="week of the recorded traffic", axis=alt.Axis(format="%b %d", tickCount="week")),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None),
         tooltip=[alt.Tooltip("week:T"), "series", alt.Tooltip("value:Q", format=".3f")],

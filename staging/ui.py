@@ -97,6 +97,11 @@ def model_picker(box: Sandbox) -> str | None:
     return choice
 
 
+def current_model() -> str | None:
+    """The model chosen in the sidebar (the entry point draws the picker before each page)."""
+    return st.session_state.get(MODEL_KEY)
+
+
 def run_picker(box: Sandbox, model_name: str) -> str | None:
     runs = [r for r in box.runs(model_name)]
     if not runs:

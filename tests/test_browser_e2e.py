@@ -1,0 +1,93 @@
+"""End to end in a real browser: Debian's Chromium, driven by Playwright, through the demo.
+
+The app runs as `streamlit run` in a child process on a free port with its own sandbox
+home. Screenshots of each step are kept in test-artifacts/ for a person to look at.
+Without Chromium the test skips and says why, unless STAGING_REQUIRE_BROWSER=1 (CI).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("STAGING_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"{CHROMIUM} is missing but STAGING_REQUIRE_BROWSER=1: apt-get install -y chromium")
+    pytest.skip(f"no browser at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = _free_port()
+    home = tmp_path_factory.mktemp("browser-home")
+    log = open(home / "streamlit.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+    else:
+        pytest.fail("streamlit did not start: " + (home / "streamlit.log").read_text()[-2000:])
+    yield url
+    os.killpg(process.pid, 15)  # the app's atexit hook stops the model servers it started
+    process.wait(30)
+    leftovers = list((home / "servers").glob("*.json"))
+    assert not leftovers, f"model servers left running: {leftovers}"
+
+
+def test_a_new_user_runs_the_demo_and_sees_the_comparison(app_url):
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        page.goto(app_url)
+        page.get_by_role("button", name="▶ Run the demo").wait_for(timeout=60_000)
+        page.screenshot(path=SHOTS / "1-overview.png", full_page=True)
+        started = time.monotonic()
+        page.get_by_role("button", name="▶ Run the demo").click()
+        page.get_by_role("button", name="See the comparison →").wait_for(timeout=150_000)
+        page.screenshot(path=SHOTS / "2-replay-finished.png", full_page=True)
+        page.get_by_role("button", name="See the comparison →").click()
+        page.get_by_text("The challenger agrees with the champion on").wait_for(timeout=60_000)
+        elapsed = time.monotonic() - started
+        page.get_by_text("Where they disagree").wait_for()
+        page.wait_for_timeout(1500)  # let the charts draw
+        page.screenshot(path=SHOTS / "3-compare.png", full_page=True)
+        assert page.get_by_text("Traceback").count() == 0
+        page.get_by_role("link", name="Drift").click()
+        page.get_by_text("features look different from the training data").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=SHOTS / "4-drift.png", full_page=True)
+        page.get_by_role("link", name="Promote").click()
+        page.get_by_text("Gate:").wait_for(timeout=60_000)
+        page.screenshot(path=SHOTS / "5-promote.png", full_page=True)
+        browser.close()
+    print(f"demo click to comparison: {elapsed:.0f} s")
+    assert elapsed < 180  # a sanity bound; the figure itself belongs in the README
