@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
     demo.add_argument("--requests", type=int, default=1000, help="recorded requests to replay (default 1000)")
     demo.add_argument("--scenario", choices=sorted(SCENARIOS), default="credit")
-    demo.add_argument("--concurrency", type=int, default=4)
+    demo.add_argument("--concurrency", type=int, default=2)
     demo.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     return parser

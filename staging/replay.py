@@ -31,7 +31,7 @@ from .runstore import RunWriter
 @dataclass(frozen=True)
 class ReplaySettings:
     mode: str = "shadow"
-    concurrency: int = 4  # requests in flight at once (each goes to both models)
+    concurrency: int = 2  # requests in flight at once (each goes to both models)
     timeout_s: float = 30.0
     warmup_requests: int = 5
 
