@@ -5,13 +5,11 @@ import streamlit as st
 from staging import charts, ui
 from staging.analytics.latency import latency_histogram
 
-st.title("Compare")
-st.caption("The same recorded requests, answered by both models.")
+ui.page_header("Compare", "The same recorded requests, answered by both models.")
 
 with ui.guard():
     box = ui.sandbox()
-    model = ui.current_model()
-    run_id = ui.run_picker(box, model) if model else None
+    _, run_id = ui.chosen_run(box)
     if run_id:
         result = ui.analysis(box, run_id)
         ui.run_status_note(result)

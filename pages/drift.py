@@ -4,13 +4,11 @@ import streamlit as st
 
 from staging import charts, ui
 
-st.title("Drift")
-st.caption("Each feature of the replayed traffic against the training data (Evidently's default tests).")
+ui.page_header("Drift", "Each feature of the replayed traffic against the training data (Evidently's default tests).")
 
 with ui.guard():
     box = ui.sandbox()
-    model = ui.current_model()
-    run_id = ui.run_picker(box, model) if model else None
+    _, run_id = ui.chosen_run(box)
     if run_id:
         result = ui.analysis(box, run_id)
         ui.run_status_note(result)

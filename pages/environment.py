@@ -5,9 +5,7 @@ import streamlit as st
 
 from staging import ui
 
-st.title("Environment")
-st.caption("Each model runs as a real model server that speaks the MLflow scoring protocol.")
-ui.show_flash()
+ui.page_header("Environment", "Each model runs as a real model server that speaks the MLflow scoring protocol.")
 
 with ui.guard():
     box = ui.sandbox()

@@ -7,10 +7,8 @@ from staging import SCENARIOS, ui
 
 DEMO_REQUESTS = 1000
 
-st.title("Staging sandbox")
-st.caption("Judge a new model on last week's real traffic, side by side with the one in production, "
-           "before anyone promotes it.")
-ui.show_flash()
+ui.page_header("Staging sandbox", "Judge a new model on last week's real traffic, side by side with the one in production, "
+               "before anyone promotes it.")
 
 with ui.guard():
     box = ui.sandbox()

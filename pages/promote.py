@@ -5,14 +5,11 @@ import streamlit as st
 
 from staging import ui
 
-st.title("Promote")
-st.caption("Moves the registry alias `champion` to the challenger's version, after a sign-off that is recorded.")
-ui.show_flash()
+ui.page_header("Promote", "Moves the registry alias `champion` to the challenger's version, after a sign-off that is recorded.")
 
 with ui.guard():
     box = ui.sandbox()
-    model = ui.current_model()
-    run_id = ui.run_picker(box, model) if model else None
+    model, run_id = ui.chosen_run(box)
     if run_id:
         result = ui.analysis(box, run_id)
         verdict = box.gate(result)

@@ -5,9 +5,7 @@ import streamlit as st
 from staging import ReplaySettings, ui
 from staging.ui import replay_progress, traffic_form
 
-st.title("Replay")
-st.caption("Shadow mode: every recorded request goes to both models; the champion's answer is the one served.")
-ui.show_flash()
+ui.page_header("Replay", "Shadow mode: every recorded request goes to both models; the champion's answer is the one served.")
 
 with ui.guard():
     box = ui.sandbox()

@@ -6,8 +6,9 @@ serialized once up front and shared by both targets. Which model is sent to firs
 alternates from request to request, a few warm-up requests per model are not recorded,
 and nothing is retried: a failure is recorded as an error row.
 
-`start_replay` runs a replay in a background thread (for the app); `run_replay` blocks
-(for the command line and tests). Both write the run exactly the same way.
+The engine runs in a worker process of its own (`python -m staging.replay RUN_FOLDER`,
+started by `staging.replay_runner`), so the app's page reruns and its browser cannot stall
+the event loop that times the answers. SIGTERM cancels it cleanly.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
+import signal
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import aiohttp
 import pandas as pd
 
 from .endpoints import JSON_HEADERS, Endpoint
 from .predictions import PredictionFormatError, parse_predictions
-from .registry import CHAMPION
 from .runstore import RunWriter
 
 
@@ -156,83 +160,46 @@ class _Shadow:
         return row
 
 
-@dataclass
-class ReplayHandle:
-    """A replay running in a background thread."""
-
-    run_id: str
-    progress: ReplayProgress
-    cancel_event: threading.Event
-    thread: threading.Thread
-    error: BaseException | None = None
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    @property
-    def done(self) -> bool:
-        return not self.thread.is_alive()
-
-    def wait(self, timeout: float | None = None) -> ReplayProgress:
-        self.thread.join(timeout)
-        return self.progress
-
-
-def _execute(requests: pd.DataFrame, features: tuple[str, ...], endpoints: dict[str, Endpoint],
-             writer: RunWriter, settings: ReplaySettings, progress: ReplayProgress,
-             cancel: threading.Event) -> None:
+def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
+    """Replay the run prepared in `folder` (manifest + requests.parquet) and close it."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["owner_pid"] = os.getpid()  # the run now lives and dies with this process
+    settings = ReplaySettings(**manifest["settings"])
+    endpoints = {role: Endpoint(role=role, url=model["endpoint"], backend=manifest.get("backend", ""))
+                 for role, model in manifest["models"].items()}
+    requests = pd.read_parquet(folder / "requests.parquet")
+    writer = RunWriter(folder, manifest)
+    writer.checkpoint()
+    progress = ReplayProgress(total=len(requests))
     shadow = _Shadow(endpoints, writer, settings, progress, cancel)
     status, reason = "finished", ""
     try:
-        asyncio.run(shadow.run(requests["request_id"].astype(str).tolist(), request_bodies(requests, features)))
+        asyncio.run(shadow.run(requests["request_id"].astype(str).tolist(),
+                               request_bodies(requests, tuple(manifest["features"]))))
         if cancel.is_set():
             status, reason = "cancelled", f"Cancelled after {progress.completed:,} of {progress.total:,} requests."
         elif any(shadow.connection_failures.values()):
             lost = ", ".join(f"{role}: {n:,}" for role, n in shadow.connection_failures.items() if n)
             status, reason = "degraded", f"A model server stopped answering; requests recorded as errors ({lost})."
-    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, then re-raised to the caller
+    except Exception as exc:  # noqa: BLE001 - recorded in the manifest, then re-raised
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        progress.status, progress.reason = status, reason
+        progress.status, progress.reason, progress.finished = status, reason, True
         writer.finish(status, reason, {"requests": progress.completed, "answers": progress.answers,
                                         "errors": progress.errors})
-        progress.finished = True
+    return progress
 
 
-def start_replay(requests: pd.DataFrame, features: tuple[str, ...], endpoints: dict[str, Endpoint],
-                 writer: RunWriter, settings: ReplaySettings = ReplaySettings()) -> ReplayHandle:
-    """Replay in a background thread; the handle reports progress and can cancel."""
-    if CHAMPION not in endpoints:
-        raise ValueError("shadow replay needs a champion endpoint")
-    progress = ReplayProgress(total=len(requests))
+def main(argv: list[str] | None = None) -> int:
+    """Worker entry point: `python -m staging.replay RUN_FOLDER`; SIGTERM cancels."""
+    folder = Path((argv or sys.argv[1:])[0])
     cancel = threading.Event()
-    handle = ReplayHandle(writer.run_id, progress, cancel, threading.Thread(daemon=True, name="replay"))
-
-    def target() -> None:
-        try:
-            _execute(requests, features, endpoints, writer, settings, progress, cancel)
-        except BaseException as exc:  # noqa: BLE001 - kept on the handle for the UI
-            handle.error = exc
-
-    handle.thread = threading.Thread(target=target, daemon=True, name=f"replay-{writer.run_id}")
-    handle.thread.start()
-    return handle
+    signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    execute_run(folder, cancel)
+    return 0
 
 
-def run_replay(requests: pd.DataFrame, features: tuple[str, ...], endpoints: dict[str, Endpoint],
-               writer: RunWriter, settings: ReplaySettings = ReplaySettings(),
-               on_progress=None) -> ReplayProgress:
-    """Replay and block until done; `on_progress(progress)` is called about twice a second."""
-    handle = start_replay(requests, features, endpoints, writer, settings)
-    try:
-        while not handle.done:
-            handle.wait(0.5)
-            if on_progress:
-                on_progress(handle.progress)
-    except KeyboardInterrupt:
-        handle.cancel()
-        handle.wait()
-    if handle.error is not None:
-        raise handle.error
-    return handle.progress
+if __name__ == "__main__":
+    raise SystemExit(main())

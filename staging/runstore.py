@@ -55,9 +55,9 @@ def _write_json_atomic(path: Path, data: dict) -> None:
 class RunWriter:
     """Appends result rows of one run and closes it with a final status."""
 
-    def __init__(self, folder: Path, manifest: dict) -> None:
+    def __init__(self, folder: Path, manifest: dict | None = None) -> None:
         self.folder = folder
-        self.manifest = manifest
+        self.manifest = manifest or json.loads((folder / "manifest.json").read_text())
         self._journal = open(folder / "results.jsonl", "a", encoding="utf-8")
         self.rows_written = 0
 
@@ -69,6 +69,10 @@ class RunWriter:
         self._journal.write(json.dumps(row, default=_json_default) + "\n")
         self._journal.flush()
         self.rows_written += 1
+
+    def checkpoint(self) -> None:
+        """Write the manifest as it stands (the run is still going)."""
+        _write_json_atomic(self.folder / "manifest.json", self.manifest)
 
     def finish(self, status: str, reason: str = "", summary: dict | None = None) -> dict:
         if status not in STATUSES:
@@ -106,7 +110,8 @@ class RunStore:
     def __init__(self, home: SandboxHome) -> None:
         self.root = home.ensure().runs_dir
 
-    def create(self, manifest: dict, requests: pd.DataFrame, quarantine: pd.DataFrame) -> RunWriter:
+    def create(self, manifest: dict, requests: pd.DataFrame, quarantine: pd.DataFrame) -> Path:
+        """A new run folder with its manifest and requests; returns the folder."""
         run_id = manifest.get("run_id") or new_run_id()
         folder = self.root / run_id
         folder.mkdir(parents=True, exist_ok=False)
@@ -115,7 +120,10 @@ class RunStore:
         requests.to_parquet(folder / "requests.parquet", index=False)
         quarantine.astype(str).to_parquet(folder / "quarantine.parquet", index=False)
         _write_json_atomic(folder / "manifest.json", manifest)
-        return RunWriter(folder, manifest)
+        return folder
+
+    def folder(self, run_id: str) -> Path:
+        return self._folder(run_id)
 
     def _folder(self, run_id: str) -> Path:
         folder = self.root / run_id

@@ -21,7 +21,8 @@ from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RunError, TrafficError
 from .home import SandboxHome
 from .registry import CHALLENGER, CHAMPION, ROLES, ModelRef, Registry
-from .replay import ReplayHandle, ReplaySettings, start_replay
+from .replay import ReplaySettings
+from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
 from .traffic import ValidatedTraffic, load_traffic, sha256_of, specs_from_signature, validate_traffic
@@ -140,9 +141,8 @@ class Sandbox:
         scenario = self.scenario_for(model_name)
         manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
                                   labels_path, reference_path)
-        writer = self.store.create(manifest, requests, validated.quarantine)
-        endpoints = {role: self.servers[role].endpoint for role in ROLES}
-        self.replay = start_replay(requests, validated.features, endpoints, writer, settings)
+        folder = self.store.create(manifest, requests, validated.quarantine)
+        self.replay = start_replay(folder, total=len(requests), targets=len(ROLES))
         return self.replay
 
     def _manifest(self, model_name, traffic_path, validated, requests, selection, settings, scenario,
@@ -153,6 +153,7 @@ class Sandbox:
             "models": {role: {**self.servers[role].model.as_dict(), "alias": role,
                               "endpoint": self.servers[role].endpoint.url} for role in ROLES},
             "backend": self.backend.name,
+            "features": list(validated.features),
             "task": scenario.task if scenario else "classification",
             "target": scenario.target if scenario else None,
             "numeric": list(scenario.numeric) if scenario else specs_numeric,

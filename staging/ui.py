@@ -97,6 +97,18 @@ def model_picker(box: Sandbox) -> str | None:
     return choice
 
 
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)
+    show_flash()
+
+
+def chosen_run(box: Sandbox) -> tuple[str | None, str | None]:
+    """(model chosen in the sidebar, run chosen on the page); None where there is none yet."""
+    model = current_model()
+    return model, (run_picker(box, model) if model else None)
+
+
 def current_model() -> str | None:
     """The model chosen in the sidebar (the entry point draws the picker before each page)."""
     return st.session_state.get(MODEL_KEY)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from staging import Sandbox, SandboxHome, TrafficSelection  # noqa: E402
-from staging.replay import ReplaySettings, run_replay  # noqa: E402
+from staging.replay import ReplaySettings  # noqa: E402
 from staging.scenarios import CREDIT  # noqa: E402
 
 
@@ -55,5 +55,3 @@ def finished_run(sandbox) -> str:
 def pytest_report_header(config):
     return f"sandbox tests from {ROOT}"
 
-
-__all__ = ["run_replay"]

@@ -1,5 +1,7 @@
 """Shadow replay against real MLflow scoring servers."""
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -26,6 +28,7 @@ def test_every_request_reaches_both_models_and_is_recorded(sandbox, finished_run
     assert manifest["traffic"]["sha256"] and len(manifest["traffic"]["sha256"]) == 64
     assert manifest["traffic"]["rows_quarantined"] == 18
     assert manifest["models"][CHAMPION]["version"] != manifest["models"][CHALLENGER]["version"]
+    assert manifest["owner_pid"] != os.getpid()  # measured in a worker process, not in the app's
 
 
 def test_first_target_alternates(sandbox, finished_run):

@@ -10,7 +10,7 @@ import pytest
 
 from staging import SandboxHome
 from staging.errors import RunError
-from staging.runstore import RunStore
+from staging.runstore import RunStore, RunWriter
 
 
 def _row(run_id, i, target="champion"):
@@ -20,7 +20,7 @@ def _row(run_id, i, target="champion"):
 
 def test_rows_are_readable_while_running_and_after_finish(tmp_path):
     store = RunStore(SandboxHome(tmp_path))
-    writer = store.create({"model_name": "m"}, pd.DataFrame({"request_id": ["q0"]}), pd.DataFrame())
+    writer = RunWriter(store.create({"model_name": "m"}, pd.DataFrame({"request_id": ["q0"]}), pd.DataFrame()))
     for i in range(3):
         writer.append(_row(writer.run_id, i))
     assert len(store.results(writer.run_id)) == 3  # from the journal, before the end
@@ -37,9 +37,9 @@ import os, sys
 import pandas as pd
 sys.path.insert(0, {root!r})
 from staging import SandboxHome
-from staging.runstore import RunStore
+from staging.runstore import RunStore, RunWriter
 store = RunStore(SandboxHome({home!r}))
-writer = store.create({{"model_name": "m"}}, pd.DataFrame({{"request_id": ["q0"]}}), pd.DataFrame())
+writer = RunWriter(store.create({{"model_name": "m"}}, pd.DataFrame({{"request_id": ["q0"]}}), pd.DataFrame()))
 print(writer.run_id, flush=True)
 for i in range(5):
     writer.append({{"run_id": writer.run_id, "request_id": f"q{{i}}", "target": "champion", "status": 200}})
@@ -67,6 +67,6 @@ def test_unknown_run_is_a_clear_error(tmp_path):
 
 def test_manifest_is_valid_json_with_code_version(tmp_path):
     store = RunStore(SandboxHome(tmp_path))
-    writer = store.create({"model_name": "m"}, pd.DataFrame({"request_id": []}), pd.DataFrame())
-    data = json.loads((tmp_path / "runs" / writer.run_id / "manifest.json").read_text())
+    folder = store.create({"model_name": "m"}, pd.DataFrame({"request_id": []}), pd.DataFrame())
+    data = json.loads((folder / "manifest.json").read_text())
     assert data["code_version"] and data["owner_pid"] and data["status"] == "running"
