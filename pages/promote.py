@@ -14,9 +14,10 @@ with ui.guard():
         result = ui.analysis(box, run_id)
         verdict = box.gate(result)
         models = result.manifest["models"]
-        st.subheader(f"Gate: {'passed ✅' if verdict.passed else 'not passed ❌'}")
+        st.subheader(f"Gate: {':green[passed]' if verdict.passed else ':red[not passed]'}")
         for check in verdict.checks:
-            st.write(f"{'✅' if check.passed else '❌'} **{check.name}**: {check.detail}")
+            mark = ":green[:material/check_circle:]" if check.passed else ":red[:material/cancel:]"
+            st.markdown(f"{mark} **{check.name}**: {check.detail}")
 
         st.subheader("Sign-off")
         with st.form("signoff"):

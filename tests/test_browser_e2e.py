@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import requests
 
@@ -62,7 +63,7 @@ def app_url(tmp_path_factory):
     assert not leftovers, f"model servers left running: {leftovers}"
 
 
-def test_a_new_user_runs_the_demo_and_sees_the_comparison(app_url):
+def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
     SHOTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -88,6 +89,30 @@ def test_a_new_user_runs_the_demo_and_sees_the_comparison(app_url):
         page.get_by_role("link", name="Promote").click()
         page.get_by_text("Gate:").wait_for(timeout=60_000)
         page.screenshot(path=SHOTS / "5-promote.png", full_page=True)
+        page.get_by_label("Reviewer").first.fill("Rita Reviewer")
+        page.get_by_label("Reason").first.fill("Challenger holds up after the downturn; champion does not.")
+        page.get_by_text("I confirm: move").click()
+        page.get_by_role("button", name="Promote the challenger").click()
+        page.get_by_text("Promoted: credit-default@champion is now v2").wait_for(timeout=60_000)
+        page.screenshot(path=SHOTS / "6-promoted.png", full_page=True)
+        rollback = page.get_by_role("button", name="Roll back to v1")
+        page.get_by_label("Reviewer").last.fill("Rita Reviewer")
+        page.get_by_label("Reason").last.fill("Rehearsing the rollback.")
+        rollback.click()
+        page.get_by_text("Rolled back: credit-default@champion is v1 again.").wait_for(timeout=60_000)
+        page.screenshot(path=SHOTS / "7-rolled-back.png", full_page=True)
+        assert page.get_by_text("Traceback").count() == 0
+
+        # bad input: traffic recorded for another model gets a clear message, not a traceback
+        wrong = SHOTS / "wrong-model-traffic.csv"
+        pd.read_parquet(ROOT / "sample_data" / "delivery_traffic.parquet").head(50).to_csv(wrong, index=False)
+        page.get_by_role("link", name="Replay").click()
+        page.get_by_text("Upload a file").click()
+        page.locator("input[type=file]").first.set_input_files(str(wrong))
+        page.get_by_text("does not match the model signature").wait_for(timeout=60_000)
+        assert page.get_by_text("Missing columns: age, income").count() == 1
+        page.screenshot(path=SHOTS / "8-bad-upload.png", full_page=True)
+        assert page.get_by_text("Traceback").count() == 0
         browser.close()
     print(f"demo click to comparison: {elapsed:.0f} s")
     assert elapsed < 180  # a sanity bound; the figure itself belongs in the README

@@ -94,3 +94,14 @@ def test_sample_traffic_tells_its_story():
     assert age[week >= 3].mean() < age[week < 2].mean() - 5  # younger applicants from week 3
     assert traffic.loc[week >= 3, "loan_amount"].mean() > 1.3 * traffic.loc[week < 2, "loan_amount"].mean()
     assert traffic["employment_years"].isna().any() and traffic["housing"].isna().any()
+
+
+def test_traffic_of_another_model_is_refused_with_the_columns_named(sandbox):
+    from staging.scenarios import DELIVERY
+
+    with pytest.raises(SignatureMismatchError) as info:
+        sandbox.prepare_traffic(CREDIT.model_name, DELIVERY.file("traffic"))
+    assert info.value.missing[:3] == ["age", "income", "loan_amount"]
+    assert "distance_km" in info.value.extra
+    assert sandbox.runs(CREDIT.model_name) == [] or all(
+        r["traffic"]["path"] != str(DELIVERY.file("traffic")) for r in sandbox.runs(CREDIT.model_name))
