@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cloudpickle
 import joblib
 import mlflow
 import numpy as np
@@ -33,6 +34,7 @@ from .scenarios import SCENARIOS, Scenario
 
 FINGERPRINT_TAG = "sandbox.demo_fingerprint"
 ROLE_TAG = "sandbox.demo_role"
+DEMO_EXPERIMENT = "staging-sandbox-demo"
 CLASSIFIER_CODE = Path(__file__).resolve().parent / "model_code" / "probability_classifier.py"
 
 
@@ -121,7 +123,7 @@ def _log_model(scenario: Scenario, role: str, train: pd.DataFrame, fingerprint: 
             info = mlflow.sklearn.log_model(
                 estimator, name="model", serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
                 signature=ModelSignature(input_schema(scenario, train), outputs),
-                input_example=example, pip_requirements=_requirements("cloudpickle"),
+                input_example=example, pip_requirements=_requirements(f"cloudpickle=={cloudpickle.__version__}"),
                 registered_model_name=scenario.model_name,
             )
         del run
@@ -142,13 +144,21 @@ def _existing_versions(registry: Registry, scenario: Scenario, fingerprint: str)
     return found
 
 
+def _use_experiment(home: SandboxHome, registry: Registry) -> None:
+    """The demo experiment, with its artifacts under the sandbox home (never ./mlruns)."""
+    experiment = registry.client.get_experiment_by_name(DEMO_EXPERIMENT)
+    if experiment is None:
+        registry.client.create_experiment(DEMO_EXPERIMENT, artifact_location=home.artifacts_dir.as_uri())
+    mlflow.set_experiment(DEMO_EXPERIMENT)
+
+
 def bootstrap_scenario(home: SandboxHome, scenario: Scenario) -> DemoModels:
     registry = Registry(home)
     fingerprint = _fingerprint(scenario)
     versions = _existing_versions(registry, scenario, fingerprint)
     trained = False
     if set(versions) != {CHAMPION, CHALLENGER}:
-        mlflow.set_experiment("staging-sandbox-demo")
+        _use_experiment(home, registry)
         champion_rows = pd.read_parquet(scenario.file("train"))
         challenger_rows = pd.read_parquet(scenario.file("recent"))
         versions = {CHAMPION: _log_model(scenario, CHAMPION, champion_rows, fingerprint),

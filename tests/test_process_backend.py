@@ -96,3 +96,14 @@ def test_home_paths_are_absolute_and_tracking_uri_explicit(tmp_path):
     home = SandboxHome.from_env(tmp_path / "h").ensure()
     assert home.tracking_uri == f"sqlite:///{tmp_path}/h/mlflow/mlflow.db"
     assert home.mlflow_env()["MLFLOW_TRACKING_URI"] == home.tracking_uri
+
+
+def test_bootstrap_keeps_every_file_under_the_sandbox_home(tmp_path):
+    workdir, home = tmp_path / "elsewhere", tmp_path / "home"
+    workdir.mkdir()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-m", "staging.demo"], cwd=workdir, capture_output=True, text=True,
+                         env={**os.environ, "STAGING_HOME": str(home), "PYTHONPATH": root}, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert list(workdir.iterdir()) == []  # no mlruns/ or mlflow.db where the process happened to run
+    assert len(list((home / "mlflow" / "artifacts").rglob("MLmodel"))) == 4

@@ -1,0 +1,200 @@
+"""Container images: the base image, and one hermetic image per model version.
+
+A model image's build context holds the MLflow model's files, a wheelhouse of its pinned
+requirements plus the scoring server's (downloaded on the host with `pip download`), and
+a generated Dockerfile. pip inside the build installs from the wheelhouse only and the
+build runs with no network, so it needs no registry and gives the same image anywhere.
+The tag is a hash of the context: the same model with the same requirements reuses its
+image without a rebuild.
+
+No registry can be reached on some engines, so `build_base_image` (`python -m staging
+base-image`) makes a base image from Debian's packages: debootstrap of bookworm minbase
+with python3 and python3-venv, then `docker import`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import mlflow
+
+from ..errors import BackendError, ConfigurationError
+from ..home import SandboxHome
+from ..registry import ModelRef, configure_mlflow
+
+DEFAULT_BASE_IMAGE = "python:3.11-slim"
+BUILT_BASE_IMAGE = "staging-sandbox/python:3.11-bookworm"
+BASE_IMAGE_ENV = "STAGING_BASE_IMAGE"
+IMAGE_REPOSITORY = "staging-sandbox/model"
+LABEL = "io.staging-sandbox"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+SERVER_REQUIREMENTS = [f"mlflow-skinny=={mlflow.__version__}"]
+
+Log = Callable[[str], None]
+
+DOCKERFILE = """\
+FROM {base}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp OMP_NUM_THREADS=1 \\
+    MLFLOW_TRACKING_URI=file:///tmp/mlruns
+WORKDIR /tmp
+COPY wheelhouse/ /wheelhouse/
+RUN python3 -m venv /opt/venv \\
+ && /opt/venv/bin/pip install --no-index --no-cache-dir --find-links /wheelhouse -r /wheelhouse/requirements.txt \\
+ && rm -rf /wheelhouse
+COPY model/ /opt/model/
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin model
+USER 10001
+EXPOSE 8080
+HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 CMD ["/opt/venv/bin/python", "-c", \\
+ "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/ping', timeout=2).status != 200)"]
+CMD ["/opt/venv/bin/mlflow", "models", "serve", "-m", "/opt/model", "--env-manager", "local", \\
+     "-h", "0.0.0.0", "-p", "8080", "-w", "1"]
+"""
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def image_exists(client, name: str) -> bool:
+    import docker.errors
+
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def resolve_base_image(client, log: Log = _quiet) -> str:
+    """The base image to build on: $STAGING_BASE_IMAGE, else python:3.11-slim (pulled if
+    missing), else the one `python -m staging base-image` builds; else a clear error."""
+    import docker.errors
+
+    wanted = os.environ.get(BASE_IMAGE_ENV)
+    candidates = [wanted] if wanted else [DEFAULT_BASE_IMAGE, BUILT_BASE_IMAGE]
+    for name in candidates:
+        if image_exists(client, name):
+            return name
+    for name in candidates:
+        try:
+            log(f"pulling {name}…")
+            client.images.pull(name)
+            return name
+        except docker.errors.APIError:
+            continue
+    raise BackendError(
+        f"The base image {' or '.join(candidates)} is not on this Docker engine, and it cannot be pulled "
+        "(no registry answers).",
+        hint="Build one from Debian's packages with `python -m staging base-image` (about a minute), "
+             f"or set {BASE_IMAGE_ENV} to an image the engine has.",
+    )
+
+
+def build_base_image(client, log: Log = print, mirror: str = DEBIAN_MIRROR) -> str:
+    """debootstrap bookworm minbase + python3 + python3-venv, imported as BUILT_BASE_IMAGE."""
+    if shutil.which("debootstrap") is None:
+        raise ConfigurationError("debootstrap is not installed.", hint="apt-get install -y debootstrap")
+    with tempfile.TemporaryDirectory(prefix="staging-base-") as tmp:
+        root = Path(tmp) / "root"
+        log(f"debootstrap bookworm (minbase, python3, python3-venv) from {mirror}…")
+        done = subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv",
+                               "bookworm", str(root), mirror], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BackendError("debootstrap failed.", hint="Check that Debian's mirror is reachable.",
+                               detail=(done.stdout + done.stderr)[-3000:])
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
+            shutil.rmtree(root / junk, ignore_errors=True)
+        archive = Path(tmp) / "rootfs.tar"
+        log("packing the root filesystem…")
+        with tarfile.open(archive, "w") as tar:
+            tar.add(root, arcname=".")
+        log(f"docker import as {BUILT_BASE_IMAGE}…")
+        repository, tag = BUILT_BASE_IMAGE.split(":")
+        client.api.import_image_from_file(str(archive), repository=repository, tag=tag,
+                                          changes=['CMD ["python3"]', "ENV LANG=C.UTF-8"])
+    return BUILT_BASE_IMAGE
+
+
+def _requirements(model_dir: Path) -> list[str]:
+    """The model's pinned requirements, with the scoring server's: full `mlflow` becomes
+    `mlflow-skinny` (the scoring server needs no tracking server or UI: 510 MB, not 850)."""
+    path = model_dir / "requirements.txt"
+    lines = path.read_text().splitlines() if path.exists() else []
+    reqs = [line.strip() for line in lines if line.strip() and not line.startswith(("#", "-"))]
+    reqs = [r for r in reqs if not re.match(r"^mlflow(-skinny)?\b", r)]
+    return reqs + SERVER_REQUIREMENTS
+
+
+def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = _quiet) -> Path:
+    """A folder of wheels for `requirements`, downloaded on the host once and reused."""
+    key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:16]
+    folder = home.root / "wheelhouses" / key
+    if (folder / "requirements.txt").exists():
+        return folder
+    partial = folder.with_suffix(".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    (partial / "requirements.in").write_text("\n".join(requirements) + "\n")
+    log(f"pip download of {len(requirements)} requirements into a wheelhouse…")
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(partial),
+                           "-r", str(partial / "requirements.in")], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackendError("The model's requirements could not be downloaded as wheels.",
+                           hint="Check the model's requirements.txt: every package needs a wheel for Linux x86-64, "
+                                "Python 3.11.", detail=(done.stdout + done.stderr)[-3000:])
+    (partial / "requirements.in").rename(partial / "requirements.txt")
+    partial.rename(folder)
+    return folder
+
+
+def build_context(home: SandboxHome, ref: ModelRef, base_image: str, log: Log = _quiet) -> tuple[Path, str]:
+    """(context folder, content hash) for one model version's image."""
+    configure_mlflow(home)
+    context = home.root / "images" / f"{ref.name}-v{ref.version}"
+    model_dir = context / "model"
+    if not (model_dir / "MLmodel").exists():
+        shutil.rmtree(context, ignore_errors=True)
+        context.mkdir(parents=True)
+        log(f"copying the model files of {ref.uri}…")
+        mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
+    wheels = wheelhouse(home, _requirements(model_dir), log)
+    shutil.rmtree(context / "wheelhouse", ignore_errors=True)
+    shutil.copytree(wheels, context / "wheelhouse")
+    (context / "Dockerfile").write_text(DOCKERFILE.format(base=base_image))
+    digest = hashlib.sha256(base_image.encode())
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(context)).encode())
+        digest.update(path.read_bytes())
+    return context, digest.hexdigest()[:16]
+
+
+def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _quiet) -> tuple[str, bool]:
+    """(image tag, whether it was built now); an image with the same content hash is reused."""
+    base = resolve_base_image(client, log)
+    context, digest = build_context(home, ref, base, log)
+    tag = f"{IMAGE_REPOSITORY}:{digest}"
+    if image_exists(client, tag):
+        log(f"reusing image {tag}")
+        return tag, False
+    log(f"building image {tag} on {base} (no network, wheels only)…")
+    lines = []
+    labels = {f"{LABEL}.model": ref.name, f"{LABEL}.version": ref.version}
+    for chunk in client.api.build(path=str(context), tag=tag, rm=True, forcerm=True, decode=True,
+                                  network_mode="none", labels=labels):
+        if "stream" in chunk and chunk["stream"].strip():
+            lines.append(chunk["stream"].rstrip())
+            log(chunk["stream"].rstrip())
+        if "error" in chunk:
+            raise BackendError(f"The image for {ref.uri} failed to build: {chunk['error'].strip()}",
+                               hint="The build log tail is below.", detail="\n".join(lines[-30:]))
+    return tag, True
