@@ -1,4 +1,4 @@
-"""Environment: start and stop the two model servers, see their health and logs."""
+"""Environment: where the models run, start and stop them, their health, usage and logs."""
 
 import pandas as pd
 import streamlit as st
@@ -10,15 +10,16 @@ ui.page_header("Environment", "Each model runs as a real model server that speak
 with ui.guard():
     box = ui.sandbox()
     model = ui.current_model()
+    ui.backend_picker(box)
     st.info(box.backend_notice)
     if model:
         refs = box.resolve_pair(model)
         st.write(f"**{model}**: champion v{refs['champion'].version}, challenger v{refs['challenger'].version}.")
         start, stop = st.columns(2)
         if start.button("Start both servers", type="primary"):
-            with st.status("Starting champion and challenger in parallel…", expanded=True) as status:
-                box.start_servers(model, progress=lambda role, message: st.write(f"**{role}**: {message}"))
-                status.update(label="Both servers answer /ping", state="complete")
+            ui.start_servers_live(box, model)
+            ui.flash("Both servers answer /ping.")
+            st.rerun()
         if stop.button("Stop servers", disabled=not box.servers):
             box.stop_servers()
             ui.flash("Both servers stopped.")
@@ -28,7 +29,16 @@ with ui.guard():
     if not status_rows:
         st.write("No model server is running.")
     else:
-        st.dataframe(pd.DataFrame(status_rows).drop(columns=["log"]), hide_index=True)
-        for role, server in box.servers.items():
-            with st.expander(f"{role} log ({server.log_path.name})"):
-                st.code(server.log_tail(40) or "(empty)", language="text")
+        st.dataframe(pd.DataFrame(status_rows), hide_index=True)
+        for role in list(box.servers):
+            with st.expander(f"{role}: log and controls"):
+                st.code(box.server_log(role, 40) or "(empty)", language="text")
+                left, right = st.columns(2)
+                if left.button(f"Restart {role}", key=f"restart-{role}"):
+                    box.restart_server(role)
+                    ui.flash(f"The {role} server restarted and answers /ping.")
+                    st.rerun()
+                if right.button(f"Stop {role}", key=f"stop-{role}"):
+                    box.stop_server(role)
+                    ui.flash(f"The {role} server stopped.")
+                    st.rerun()

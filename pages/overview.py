@@ -25,7 +25,7 @@ with ui.guard():
             st.write("Registering champion and challenger in the MLflow registry…")
             box.load_demo()
             st.write("Starting both model servers (MLflow scoring server)…")
-            box.start_servers(SCENARIOS["credit"].model_name, progress=lambda role, msg: st.write(f"{role}: {msg}"))
+            ui.start_servers_live(box, SCENARIOS["credit"].model_name)
             st.write("Replaying 1,000 recorded requests against both…")
             box.begin_demo_replay(SCENARIOS["credit"].key, DEMO_REQUESTS)
             status.update(label="Demo started", state="complete")

@@ -1,6 +1,7 @@
 """The command line: `python -m staging demo ...` runs the app's path without a browser.
 
-    python -m staging demo [--backend auto|process] [--requests N] [--scenario credit|delivery] [--json]
+    python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery] [--json]
+    python -m staging base-image [--force]
 
 bootstrap -> start both servers -> shadow replay -> compare -> drift; the run is written
 exactly as the app writes it, so it appears on the app's pages afterwards.
@@ -26,13 +27,28 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staging", description="Staging sandbox, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="bootstrap, start, shadow replay, compare and drift, in one go")
-    demo.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    demo.add_argument("--backend", choices=[n for n in BACKEND_NAMES if n != "endpoint"], default="auto")
     demo.add_argument("--requests", type=int, default=1000, help="recorded requests to replay (default 1000)")
     demo.add_argument("--scenario", choices=sorted(SCENARIOS), default="credit")
     demo.add_argument("--concurrency", type=int, default=2)
     demo.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
+    base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     return parser
+
+
+def build_base(args: argparse.Namespace, log) -> dict:
+    from .backends.docker_backend import docker_client
+    from .backends.images import BUILT_BASE_IMAGE, build_base_image, image_exists
+
+    client = docker_client()
+    if image_exists(client, BUILT_BASE_IMAGE) and not args.force:
+        log(f"{BUILT_BASE_IMAGE} is already there (use --force to rebuild)")
+    else:
+        build_base_image(client, log)
+    image = client.images.get(BUILT_BASE_IMAGE)
+    return {"image": BUILT_BASE_IMAGE, "id": image.id, "size_mb": round(image.attrs["Size"] / 1e6)}
 
 
 def _clean(value):
@@ -74,14 +90,14 @@ def run_demo(args: argparse.Namespace, log) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    quiet = args.json
+    quiet = getattr(args, "json", False)
     started = time.monotonic()
 
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        summary = run_demo(args, log)
+        summary = build_base(args, log) if args.command == "base-image" else run_demo(args, log)
     except StagingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.detail:

@@ -8,7 +8,9 @@ replay in progress), so the pages stay thin: widgets, one call here, render.
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pandas as pd
 
 from . import promotion
 from .analysis import RunAnalysis, analyze_run
-from .backends import ManagedServer, choose_backend, start_pair
+from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RunError, TrafficError
 from .home import SandboxHome
@@ -26,6 +28,9 @@ from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
 from .traffic import ValidatedTraffic, load_traffic, sha256_of, specs_from_signature, validate_traffic
+
+
+BACKEND_ENV = "STAGING_BACKEND"  # the app's default backend: auto, docker, process or endpoint
 
 
 @dataclass(frozen=True)
@@ -55,15 +60,27 @@ def _utc(value) -> pd.Timestamp:
 
 
 class Sandbox:
-    def __init__(self, home: SandboxHome | None = None, backend: str = "auto") -> None:
+    def __init__(self, home: SandboxHome | None = None, backend: str | None = None,
+                 endpoint_urls: dict[str, str] | None = None) -> None:
         self.home = (home or SandboxHome.from_env()).ensure()
         self.registry = Registry(self.home)
         self.store = RunStore(self.home)
-        self.backend, self.backend_notice = choose_backend(backend, self.home)
         self.servers: dict[str, ManagedServer] = {}
         self.replay: ReplayHandle | None = None
         self._lock = threading.Lock()
-        self.swept = self.backend.sweep_leftovers()
+        self.swept: list[str] = []
+        self.use_backend(backend or os.environ.get(BACKEND_ENV, "auto"), endpoint_urls)
+
+    def use_backend(self, name: str, endpoint_urls: dict[str, str] | None = None) -> str:
+        """Switch backend (running servers are stopped first); returns the notice for the user."""
+        with self._lock:
+            self._stop_all()
+            self.backend_name = name
+            self.backend, self.backend_notice = choose_backend(name, self.home, endpoint_urls)
+            self.swept += self.backend.sweep_leftovers()
+            if not isinstance(self.backend, ProcessBackend):  # a process server may outlive a backend switch
+                self.swept += ProcessBackend(self.home).sweep_leftovers()
+        return self.backend_notice
 
     # -- models ---------------------------------------------------------------------------
     def load_demo(self) -> list[DemoModels]:
@@ -84,6 +101,8 @@ class Sandbox:
         refs = self.resolve_pair(model_name)
         with self._lock:
             self._stop_all()
+            if progress is not None and hasattr(self.backend, "log"):
+                self.backend.log = lambda line: progress("image", line)
             self.servers = start_pair(self.backend, refs, progress, timeout)
         return self.servers
 
@@ -97,14 +116,37 @@ class Sandbox:
         self.servers = {}
 
     def server_status(self) -> list[dict]:
-        rows = []
-        for role, server in self.servers.items():
+        """One row per running server: health, uptime and, for containers, state, image, CPU, memory."""
+        def row(server: ManagedServer) -> dict:
             alive = self.backend.is_running(server)
-            rows.append({"role": role, "model": server.model.uri, "backend": server.backend,
-                         "url": server.endpoint.url, "running": alive,
-                         "healthy": alive and server.endpoint.healthy(), "uptime_s": round(server.uptime_s),
-                         "pid": server.pid, "log": str(server.log_path)})
-        return rows
+            facts = {"role": server.role, "model": server.model.uri, "backend": server.backend,
+                     "url": server.endpoint.url, "running": alive,
+                     "healthy": alive and server.endpoint.healthy(), "uptime_s": round(server.uptime_s)}
+            if hasattr(self.backend, "status"):
+                facts.update({k: v for k, v in self.backend.status(server).items() if k != "log_tail"})
+            return facts
+
+        with ThreadPoolExecutor(max_workers=2) as pool:  # container stats take about a second each
+            return list(pool.map(row, list(self.servers.values())))
+
+    def server_log(self, role: str, lines: int = 40) -> str:
+        server = self.servers[role]
+        return self.backend.log_tail(server, lines)
+
+    def stop_server(self, role: str) -> None:
+        with self._lock:
+            server = self.servers.pop(role, None)
+            if server is not None:
+                self.backend.stop(server)
+
+    def restart_server(self, role: str) -> None:
+        server = self.servers[role]
+        if hasattr(self.backend, "restart"):
+            self.backend.restart(server)
+            return
+        with self._lock:
+            self.backend.stop(server)
+            self.servers[role] = self.backend.start(server.model, role)
 
     def servers_match(self, model_name: str) -> bool:
         """Whether the running servers serve the versions the aliases point at now."""

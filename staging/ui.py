@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import logging
+import queue
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from .analysis import RunAnalysis
+from .backends import BACKEND_NAMES
 from .errors import StagingError
 from .home import SandboxHome
 from .sandbox import Sandbox, TrafficSelection
@@ -260,3 +263,44 @@ def run_status_note(result: RunAnalysis) -> None:
     if manifest["status"] != "finished":
         st.warning(f"This run is {manifest['status']}. {manifest.get('end_reason', '')} "
                    "The numbers cover the requests answered so far.")
+
+
+def start_servers_live(box: Sandbox, model: str) -> None:
+    """Start both servers in a worker thread and stream its progress (image builds included)
+    to the page from the script thread, the only one allowed to draw."""
+    messages: queue.Queue[str] = queue.Queue()
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            box.start_servers(model, progress=lambda role, message: messages.put(f"{role}: {message}"))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the script thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    lines: list[str] = []
+    shown = st.empty()
+    while worker.is_alive() or not messages.empty():
+        while not messages.empty():
+            lines.append(messages.get())
+        shown.code("\n".join(lines[-14:]) or "starting…", language="text")
+        time.sleep(0.3)
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def backend_picker(box: Sandbox) -> None:
+    """Choose where models run; switching stops the running servers."""
+    names = list(BACKEND_NAMES)
+    choice = st.selectbox("Where the models run", names, index=names.index(box.backend_name),
+                          help="auto: containers when a Docker engine answers, else local processes. "
+                               "endpoint: servers that already run elsewhere.")
+    urls = {}
+    if choice == "endpoint":
+        left, right = st.columns(2)
+        urls = {"champion": left.text_input("Champion URL", placeholder="http://127.0.0.1:5001"),
+                "challenger": right.text_input("Challenger URL", placeholder="http://127.0.0.1:5002")}
+    if choice != box.backend_name or (choice == "endpoint" and st.button("Use these endpoints")):
+        box.use_backend(choice, urls)
+        st.rerun()

@@ -25,6 +25,7 @@ def demo_home(tmp_path_factory) -> SandboxHome:
     """A sandbox home with both demo scenarios registered; STAGING_HOME points at it."""
     root = tmp_path_factory.mktemp("sandbox-home")
     os.environ["STAGING_HOME"] = str(root)
+    os.environ.setdefault("STAGING_BACKEND", "process")  # the app under AppTest; docker has its own tests
     home = SandboxHome.from_env(root)
     from staging.demo import bootstrap_demo
 
@@ -35,7 +36,7 @@ def demo_home(tmp_path_factory) -> SandboxHome:
 @pytest.fixture(scope="session")
 def sandbox(demo_home) -> Sandbox:
     """One Sandbox with the credit champion and challenger servers running for the session."""
-    box = Sandbox(demo_home)
+    box = Sandbox(demo_home, backend="process")
     box.start_servers(CREDIT.model_name)
     yield box
     box.close()

@@ -14,7 +14,7 @@ APP = str(ROOT / "streamlit_app.py")
 @pytest.fixture
 def app(sandbox, finished_run, monkeypatch):
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["staging.model_name"] = "credit-default"
     return at.run()
 

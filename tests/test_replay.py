@@ -63,7 +63,7 @@ def test_a_second_replay_while_one_runs_is_refused(sandbox):
 def test_a_server_that_dies_mid_run_degrades_the_run(demo_home):
     from staging import Sandbox
 
-    box = Sandbox(demo_home)
+    box = Sandbox(demo_home, backend="process")
     box.start_servers("delivery-time")
     try:
         handle = box.begin_replay("delivery-time", "sample_data/delivery_traffic.parquet",

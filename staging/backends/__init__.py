@@ -1,25 +1,52 @@
 """Runtime backends: what starts a model as a live scoring endpoint.
 
 A backend turns a `ModelRef` into a `ManagedServer` (an `Endpoint` plus what it takes to
-stop it). `choose_backend` picks one by name; `auto` picks the best that runs here.
+stop it). `choose_backend` picks one by name:
+
+    auto      docker when an engine answers and a base image is at hand, else process
+    docker    hardened containers (docker SDK); fails with the fix when it cannot run
+    process   MLflow's scoring server as a local child process
+    endpoint  URLs of servers already running elsewhere (nothing is started)
 """
 
 from __future__ import annotations
 
-from ..errors import ConfigurationError
+from ..errors import BackendError, ConfigurationError
 from ..home import SandboxHome
-from .base import ManagedServer, start_pair
+from .base import Backend, ManagedServer, start_pair
+from .external import EndpointBackend
 from .process import ProcessBackend
 
-BACKEND_NAMES = ("auto", "process")
+BACKEND_NAMES = ("auto", "docker", "process", "endpoint")
+PROCESS_NOTICE = "Models run as local processes: MLflow's scoring server, one worker each, on 127.0.0.1."
 
 
-def choose_backend(name: str, home: SandboxHome) -> tuple[ProcessBackend, str]:
+def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] | None = None,
+                   log=None) -> tuple[Backend, str]:
     """(backend, a sentence for the user saying which backend runs the models and why)."""
     if name not in BACKEND_NAMES:
         raise ConfigurationError(f"Unknown backend '{name}'.", hint=f"Choose one of: {', '.join(BACKEND_NAMES)}.")
-    backend = ProcessBackend(home)
-    return backend, "Models run as local processes: MLflow's scoring server, one worker each, on 127.0.0.1."
+    if name == "process":
+        return ProcessBackend(home), PROCESS_NOTICE
+    if name == "endpoint":
+        urls = endpoint_urls or {}
+        return EndpointBackend(home, urls), ("Models are served elsewhere: " +
+                                             ", ".join(f"{r} at {u}" for r, u in urls.items()) + ".")
+    from .docker_backend import DockerBackend, docker_client
+    from .images import resolve_base_image
+
+    try:
+        client = docker_client()
+        base = resolve_base_image(client)
+    except BackendError as exc:
+        if name == "docker":
+            raise
+        return ProcessBackend(home), f"{exc.message} So the process backend is in use. {exc.hint}"
+    backend = DockerBackend(home, client, log=log)
+    limits = backend.limits
+    return backend, (f"Models run in hardened containers on the Docker engine (base {base}; each limited to "
+                     f"{limits.cpus:g} CPU, {limits.memory} memory, {limits.pids} processes).")
 
 
-__all__ = ["BACKEND_NAMES", "ManagedServer", "ProcessBackend", "choose_backend", "start_pair"]
+__all__ = ["BACKEND_NAMES", "Backend", "EndpointBackend", "ManagedServer", "ProcessBackend", "choose_backend",
+           "start_pair"]

@@ -41,6 +41,10 @@ class Backend(Protocol):
 
     def is_running(self, server: ManagedServer) -> bool: ...
 
+    def sweep_leftovers(self) -> list[str]: ...
+
+    def log_tail(self, server: ManagedServer, lines: int = 40) -> str: ...
+
 
 ProgressCallback = Callable[[str, str], None]  # (role, message)
 

@@ -14,6 +14,7 @@ with python3 and python3-venv, then `docker import`.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -42,16 +43,18 @@ SERVER_REQUIREMENTS = [f"mlflow-skinny=={mlflow.__version__}"]
 Log = Callable[[str], None]
 
 DOCKERFILE = """\
-FROM {base}
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp OMP_NUM_THREADS=1 \\
-    MLFLOW_TRACKING_URI=file:///tmp/mlruns
-WORKDIR /tmp
+FROM {base} AS build
 COPY wheelhouse/ /wheelhouse/
 RUN python3 -m venv /opt/venv \\
- && /opt/venv/bin/pip install --no-index --no-cache-dir --find-links /wheelhouse -r /wheelhouse/requirements.txt \\
- && rm -rf /wheelhouse
+ && /opt/venv/bin/pip install --no-index --no-cache-dir --find-links /wheelhouse -r /wheelhouse/requirements.txt
+
+FROM {base}
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOME=/tmp OMP_NUM_THREADS=1 \\
+    MLFLOW_TRACKING_URI=file:///tmp/mlruns PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+WORKDIR /tmp
+COPY --from=build /opt/venv /opt/venv
 COPY model/ /opt/model/
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin model
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin model
 USER 10001
 EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 CMD ["/opt/venv/bin/python", "-c", \\
@@ -139,8 +142,15 @@ def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = _quiet) ->
     """A folder of wheels for `requirements`, downloaded on the host once and reused."""
     key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:16]
     folder = home.root / "wheelhouses" / key
-    if (folder / "requirements.txt").exists():
-        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_suffix(".lock"), "w") as lock:  # champion and challenger start in parallel
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "requirements.txt").exists():
+            _download_wheels(folder, requirements, log)
+    return folder
+
+
+def _download_wheels(folder: Path, requirements: list[str], log: Log) -> None:
     partial = folder.with_suffix(".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -154,7 +164,6 @@ def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = _quiet) ->
                                 "Python 3.11.", detail=(done.stdout + done.stderr)[-3000:])
     (partial / "requirements.in").rename(partial / "requirements.txt")
     partial.rename(folder)
-    return folder
 
 
 def build_context(home: SandboxHome, ref: ModelRef, base_image: str, log: Log = _quiet) -> tuple[Path, str]:

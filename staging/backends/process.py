@@ -104,6 +104,9 @@ class ProcessBackend:
     def is_running(self, server: ManagedServer) -> bool:
         return server.pid is not None and _alive(server.pid)
 
+    def log_tail(self, server: ManagedServer, lines: int = 40) -> str:
+        return tail(server.log_path, lines)
+
     def stop(self, server: ManagedServer) -> None:
         process = self._processes.pop(server.server_id, None)
         if server.pid is not None:

@@ -1,0 +1,207 @@
+"""The docker backend: each model version in its own hardened container (docker SDK).
+
+Containers run MLflow's scoring server on port 8080, published on 127.0.0.1 only, with no
+new privileges, every capability dropped, a read-only root filesystem (tmpfs on /tmp), and
+the same memory, CPU and pids limits for champion and challenger so that latencies are
+comparable. Every container and network carries labels (sandbox home, owner process, run
+role, model), and `sweep_leftovers` removes those an earlier app left behind, found by
+label, and nothing else.
+
+Inside docker compose (STAGING_DOCKER_NETWORK set), 127.0.0.1 is the app container's own
+loopback: the app then reaches model containers by name on that shared network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+
+from ..endpoints import Endpoint
+from ..errors import BackendError, ServerStartError
+from ..home import SandboxHome
+from ..registry import ModelRef
+from .base import ManagedServer
+from .images import LABEL, ensure_model_image
+from .process import _alive
+
+NETWORK_ENV = "STAGING_DOCKER_NETWORK"
+CONTAINER_PORT = "8080/tcp"
+
+
+@dataclass(frozen=True)
+class ContainerLimits:
+    """Applied alike to champion and challenger."""
+
+    memory: str = os.environ.get("STAGING_CONTAINER_MEMORY", "1g")
+    cpus: float = float(os.environ.get("STAGING_CONTAINER_CPUS", "1.0"))
+    pids: int = int(os.environ.get("STAGING_CONTAINER_PIDS", "256"))
+
+
+def docker_client(timeout: float = 3.0):
+    """A client whose engine answered ping, or a BackendError saying why not."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=int(max(timeout, 1)))
+        client.ping()
+        return client
+    except Exception as exc:  # noqa: BLE001 - the SDK raises several types for "no engine"
+        raise BackendError(f"No Docker engine answered ({type(exc).__name__}: {str(exc)[:160]}).",
+                           hint="Start the engine (dockerd), or use the process backend.") from exc
+
+
+def _home_label(home: SandboxHome) -> str:
+    return hashlib.sha256(str(home.root).encode()).hexdigest()[:12]
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, home: SandboxHome, client=None, limits: ContainerLimits = ContainerLimits(),
+                 log=None) -> None:
+        self.home = home.ensure()
+        self.client = client or docker_client()
+        self.limits = limits
+        self.log = log or (lambda message: None)
+        self.network = os.environ.get(NETWORK_ENV)
+
+    def _labels(self, **extra: str) -> dict[str, str]:
+        return {f"{LABEL}.home": _home_label(self.home), f"{LABEL}.owner_pid": str(os.getpid()),
+                f"{LABEL}.owner_host": socket.gethostname(), **{f"{LABEL}.{k}": v for k, v in extra.items()}}
+
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+        image, _ = ensure_model_image(self.client, self.home, ref, self.log)
+        server_id = f"{role}-{uuid.uuid4().hex[:8]}"
+        name = f"staging-{ref.name}-v{ref.version}-{server_id}"
+        kwargs = dict(
+            detach=True, name=name, labels=self._labels(role=role, model=ref.name, version=ref.version),
+            security_opt=["no-new-privileges"], cap_drop=["ALL"], read_only=True,
+            tmpfs={"/tmp": "rw,size=256m,mode=1777"}, mem_limit=self.limits.memory,
+            nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
+        )
+        if self.network:
+            kwargs["network"] = self.network
+        else:
+            kwargs["ports"] = {CONTAINER_PORT: ("127.0.0.1", None)}
+        try:
+            container = self.client.containers.run(image, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - docker.errors.APIError and friends
+            hint = ("Another program holds the port; start again to get a new one."
+                    if "port is already allocated" in str(exc) else "Check the engine's log.")
+            raise BackendError(f"The {role} container for {ref.uri} could not start: {exc}", hint=hint) from exc
+        container.reload()
+        url = (f"http://{name}:8080" if self.network else
+               f"http://127.0.0.1:{container.ports[CONTAINER_PORT][0]['HostPort']}")
+        log_path = self.home.logs_dir / f"{server_id}.log"
+        endpoint = Endpoint(role=role, url=url, backend=self.name, model=ref)
+        server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(),
+                               extra={"container": container.id, "image": image, "name": name})
+
+        def still_starting() -> None:
+            container.reload()
+            if container.status in ("exited", "dead"):
+                raise self._start_failure(server, container, f"exited with code "
+                                                             f"{container.attrs['State'].get('ExitCode')}")
+
+        try:
+            endpoint.wait_ready(timeout, still_starting)
+        except ServerStartError:
+            self.stop(server)
+            raise
+        except BackendError as exc:
+            failure = self._start_failure(server, container, f"did not answer /ping within {timeout:.0f} s")
+            self.stop(server)
+            raise failure from exc
+        return server
+
+    def _start_failure(self, server: ManagedServer, container, what: str) -> ServerStartError:
+        log = container.logs(tail=40).decode("utf-8", "replace")
+        server.log_path.write_text(log)
+        state = container.attrs.get("State", {})
+        if state.get("OOMKilled"):
+            return ServerStartError(
+                f"The {server.role} container for {server.model.uri} was killed for using more memory than its "
+                f"limit of {self.limits.memory}.", hint="Raise STAGING_CONTAINER_MEMORY (the same limit applies to "
+                                                         "both models).", detail=log)
+        return ServerStartError(f"The {server.role} container for {server.model.uri} {what} "
+                                f"({server.endpoint.url}/ping).", hint="The tail of its log is below.", detail=log)
+
+    def _container(self, server: ManagedServer):
+        import docker.errors
+
+        try:
+            return self.client.containers.get(server.extra["container"])
+        except docker.errors.NotFound:
+            return None
+
+    def is_running(self, server: ManagedServer) -> bool:
+        container = self._container(server)
+        return container is not None and container.status == "running"
+
+    def stop(self, server: ManagedServer) -> None:
+        container = self._container(server)
+        if container is None:
+            return
+        try:
+            server.log_path.write_bytes(container.logs(tail=200))
+            container.stop(timeout=5)
+        finally:
+            container.remove(force=True)
+
+    def restart(self, server: ManagedServer, timeout: float = 120.0) -> None:
+        container = self._container(server)
+        if container is None:
+            raise BackendError(f"The {server.role} container is gone.", hint="Start the servers again.")
+        container.restart(timeout=5)
+        server.endpoint.wait_ready(timeout)
+
+    def status(self, server: ManagedServer) -> dict:
+        """Engine-side facts for the Environment page: state, health, CPU and memory, log tail."""
+        container = self._container(server)
+        if container is None:
+            return {"status": "gone"}
+        state = container.attrs["State"]
+        facts = {"status": container.status, "health": state.get("Health", {}).get("Status", "—"),
+                 "image": server.extra["image"], "oom_killed": state.get("OOMKilled", False)}
+        if container.status == "running":
+            facts.update(_usage(container.stats(stream=False)))
+        return facts
+
+    def log_tail(self, server: ManagedServer, lines: int = 40) -> str:
+        container = self._container(server)
+        if container is None:
+            return server.log_tail(lines)
+        return container.logs(tail=lines).decode("utf-8", "replace")
+
+    def sweep_leftovers(self) -> list[str]:
+        """Remove this home's containers and networks whose owning app process is gone."""
+        swept = []
+        filters = {"label": f"{LABEL}.home={_home_label(self.home)}"}
+        for container in self.client.containers.list(all=True, filters=filters):
+            labels = container.labels
+            same_host = labels.get(f"{LABEL}.owner_host") == socket.gethostname()
+            if same_host and _alive(int(labels.get(f"{LABEL}.owner_pid", "0") or 0)):
+                continue
+            container.remove(force=True)
+            swept.append(container.name)
+        for network in self.client.networks.list(filters=filters):
+            network.reload()
+            if not network.containers:
+                network.remove()
+                swept.append(network.name)
+        return swept
+
+
+def _usage(stats: dict) -> dict:
+    cpu, pre = stats.get("cpu_stats", {}), stats.get("precpu_stats", {})
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+    cores = cpu.get("online_cpus") or 1
+    memory = stats.get("memory_stats", {})
+    return {"cpu_percent": round(100.0 * cpu_delta / system_delta * cores, 1) if system_delta > 0 else 0.0,
+            "memory_mb": round(memory.get("usage", 0) / 2**20, 1),
+            "memory_limit_mb": round(memory.get("limit", 0) / 2**20)}

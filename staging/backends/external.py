@@ -1,0 +1,43 @@
+"""The endpoint backend: models already served elsewhere, by anything that speaks the
+MLflow scoring protocol. The sandbox starts and stops nothing; it only checks /ping."""
+
+from __future__ import annotations
+
+import time
+
+from ..endpoints import Endpoint
+from ..errors import ConfigurationError
+from ..home import SandboxHome
+from ..registry import ModelRef
+from .base import ManagedServer
+
+
+class EndpointBackend:
+    name = "endpoint"
+
+    def __init__(self, home: SandboxHome, urls: dict[str, str]) -> None:
+        self.home = home.ensure()
+        self.urls = {role: url.rstrip("/") for role, url in urls.items() if url}
+
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+        url = self.urls.get(role)
+        if not url or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(f"No URL was given for the {role} endpoint.",
+                                     hint="Give the base URL of a server that answers /ping and /invocations, "
+                                          "for example http://127.0.0.1:5001.")
+        endpoint = Endpoint(role=role, url=url, backend=self.name, model=ref)
+        endpoint.wait_ready(timeout)
+        return ManagedServer(f"{role}-external", role, ref, endpoint, self.name,
+                             self.home.logs_dir / f"{role}-external.log", time.time())
+
+    def stop(self, server: ManagedServer) -> None:
+        """External servers are not ours to stop."""
+
+    def is_running(self, server: ManagedServer) -> bool:
+        return server.endpoint.healthy()
+
+    def sweep_leftovers(self) -> list[str]:
+        return []
+
+    def log_tail(self, server: ManagedServer, lines: int = 40) -> str:
+        return f"{server.endpoint.url} is served elsewhere; its logs are where it runs."

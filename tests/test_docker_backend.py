@@ -1,0 +1,105 @@
+"""The docker backend on a real engine: hardening, image reuse, sweeping, clear failures."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from docker_support import require_engine
+from staging import ModelRef, SandboxHome
+from staging.backends import ProcessBackend, choose_backend
+from staging.backends.docker_backend import LABEL, ContainerLimits, DockerBackend
+from staging.backends.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
+from staging.errors import BackendError, ServerStartError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def client():
+    return require_engine()
+
+
+@pytest.fixture(scope="module")
+def running(client, demo_home):
+    backend = DockerBackend(demo_home, client)
+    server = backend.start(ModelRef("delivery-time", "1"), "champion")
+    yield backend, server, client.containers.get(server.extra["container"])
+    backend.stop(server)
+
+
+def test_the_container_is_hardened_and_labelled(running):
+    _, server, container = running
+    config, host = container.attrs["Config"], container.attrs["HostConfig"]
+    assert host["ReadonlyRootfs"] is True and host["CapDrop"] == ["ALL"]
+    assert "no-new-privileges" in host["SecurityOpt"]
+    assert host["Memory"] == 2**30 and host["NanoCpus"] == 10**9 and host["PidsLimit"] == 256
+    assert "/tmp" in host["Tmpfs"]
+    assert config["User"] == "10001"
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+    binding = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]
+    assert binding["HostIp"] == "127.0.0.1" and server.endpoint.url.endswith(binding["HostPort"])
+    labels = config["Labels"]
+    assert labels[f"{LABEL}.role"] == "champion" and labels[f"{LABEL}.model"] == "delivery-time"
+    assert labels[f"{LABEL}.owner_pid"] == str(os.getpid())
+
+
+def test_status_reports_usage_and_health(running):
+    backend, server, _ = running
+    facts = backend.status(server)
+    assert facts["status"] == "running" and facts["memory_limit_mb"] == 1024
+    assert facts["memory_mb"] > 10 and facts["cpu_percent"] >= 0
+    assert "Uvicorn running" in backend.log_tail(server, 50)
+
+
+def test_the_same_model_reuses_its_image(client, demo_home, running):
+    _, server, _ = running
+    tag, built = ensure_model_image(client, demo_home, ModelRef("delivery-time", "1"))
+    assert tag == server.extra["image"] and built is False
+
+
+def test_sweep_removes_a_dead_apps_containers_and_nothing_else(client, demo_home):
+    script = ("import sys; sys.path.insert(0, %r)\n"
+              "from staging import SandboxHome, ModelRef\n"
+              "from staging.backends.docker_backend import DockerBackend\n"
+              "s = DockerBackend(SandboxHome(%r)).start(ModelRef('delivery-time', '1'), 'challenger')\n"
+              "print(s.extra['container'])\n") % (ROOT, str(demo_home.root))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    orphan = out.stdout.strip().splitlines()[-1]
+    bystander = client.containers.run(BUILT_BASE_IMAGE, "sleep 120", detach=True,
+                                      labels={"io.staging-sandbox.home": "someone-else"})
+    try:
+        swept = DockerBackend(demo_home, client).sweep_leftovers()
+        assert any(name.startswith("staging-delivery-time") for name in swept)
+        assert orphan not in [c.id for c in client.containers.list(all=True)]
+        bystander.reload()
+        assert bystander.status == "running"
+    finally:
+        bystander.remove(force=True)
+
+
+def test_a_container_killed_for_memory_says_so_with_the_limit(client, demo_home):
+    backend = DockerBackend(demo_home, client, limits=ContainerLimits(memory="40m"))
+    with pytest.raises(ServerStartError) as info:
+        backend.start(ModelRef("credit-default", "2"), "challenger", timeout=120)
+    print(info.value.message)
+    assert "more memory than its limit of 40m" in info.value.message
+    assert info.value.detail is not None
+
+
+def test_a_missing_base_image_names_the_fix(client, monkeypatch):
+    monkeypatch.setenv("STAGING_BASE_IMAGE", "no-such/base:1")
+    with pytest.raises(BackendError) as info:
+        resolve_base_image(client)
+    assert "python -m staging base-image" in info.value.hint
+
+
+def test_without_an_engine_auto_falls_back_to_processes_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    backend, notice = choose_backend("auto", SandboxHome(tmp_path))
+    assert isinstance(backend, ProcessBackend)
+    assert "No Docker engine answered" in notice and "process backend is in use" in notice
+    with pytest.raises(BackendError, match="No Docker engine answered"):
+        choose_backend("docker", SandboxHome(tmp_path))
