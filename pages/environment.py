@@ -1,6 +1,5 @@
 """Environment: where the models run, start and stop them, their health, usage and logs."""
 
-import pandas as pd
 import streamlit as st
 
 from staging import ui
@@ -25,11 +24,10 @@ with ui.guard():
             ui.flash("Both servers stopped.")
             st.rerun()
 
-    status_rows = box.server_status()
-    if not status_rows:
+    if not box.servers:
         st.write("No model server is running.")
     else:
-        st.dataframe(pd.DataFrame(status_rows), hide_index=True)
+        ui.live_server_table(box)
         for role in list(box.servers):
             with st.expander(f"{role}: log and controls"):
                 st.code(box.server_log(role, 40) or "(empty)", language="text")

@@ -304,3 +304,18 @@ def backend_picker(box: Sandbox) -> None:
     if choice != box.backend_name or (choice == "endpoint" and st.button("Use these endpoints")):
         box.use_backend(choice, urls)
         st.rerun()
+
+
+STATUS_COLUMNS = ["role", "status", "health", "healthy", "cpu_percent", "memory_mb", "memory_limit_mb",
+                  "uptime_s", "model", "url", "image", "backend"]
+
+
+@st.fragment(run_every=5)
+def live_server_table(box: Sandbox) -> None:
+    """The servers' state, health and usage, refreshed every five seconds."""
+    rows = pd.DataFrame(box.server_status())
+    if rows.empty:
+        st.write("No model server is running.")
+        return
+    st.dataframe(rows[[c for c in STATUS_COLUMNS if c in rows.columns]], hide_index=True)
+    st.caption(f"Refreshed {time.strftime('%H:%M:%S')}; CPU is a share of one core.")

@@ -1,7 +1,7 @@
 """End to end in a real browser: Debian's Chromium, driven by Playwright, through the demo.
 
 The app runs as `streamlit run` in a child process on a free port with its own sandbox
-home. Screenshots of each step are kept in test-artifacts/ for a person to look at.
+home and the default backend (containers where a Docker engine answers). Screenshots of each step are kept in test-artifacts/ for a person to look at.
 Without Chromium the test skips and says why, unless STAGING_REQUIRE_BROWSER=1 (CI).
 """
 
@@ -44,7 +44,7 @@ def app_url(tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home), "STAGING_BACKEND": "auto"}, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -82,6 +82,10 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         page.wait_for_timeout(1500)  # let the charts draw
         page.screenshot(path=SHOTS / "3-compare.png", full_page=True)
         assert page.get_by_text("Traceback").count() == 0
+        page.get_by_role("link", name="Environment").click()
+        page.get_by_text("log and controls").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=SHOTS / "3b-environment.png", full_page=True)
         page.get_by_role("link", name="Drift").click()
         page.get_by_text("features look different from the training data").wait_for(timeout=60_000)
         page.wait_for_timeout(1000)

@@ -9,7 +9,7 @@ import pytest
 from docker_support import require_engine
 from staging import ModelRef, SandboxHome
 from staging.backends import ProcessBackend, choose_backend
-from staging.backends.docker_backend import LABEL, ContainerLimits, DockerBackend
+from staging.backends.docker_backend import LABEL, ContainerLimits, DockerBackend, _home_label
 from staging.backends.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
 from staging.errors import BackendError, ServerStartError
 
@@ -103,3 +103,14 @@ def test_without_an_engine_auto_falls_back_to_processes_and_says_so(tmp_path, mo
     assert "No Docker engine answered" in notice and "process backend is in use" in notice
     with pytest.raises(BackendError, match="No Docker engine answered"):
         choose_backend("docker", SandboxHome(tmp_path))
+
+
+def test_the_headless_demo_runs_on_containers(client, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "staging", "demo", "--backend", "docker", "--requests", "100",
+                          "--json", "--home", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = __import__("json").loads(out.stdout)
+    assert summary["backend"] == "docker" and summary["status"] == "finished" and summary["requests"] == 100
+    assert summary["champion"]["error_rate"] == 0.0 and summary["challenger"]["p50_ms"] > 0
+    home_label = f"{LABEL}.home={_home_label(SandboxHome(tmp_path))}"
+    assert client.containers.list(all=True, filters={"label": home_label}) == []  # the demo cleaned up

@@ -187,19 +187,23 @@ def build_context(home: SandboxHome, ref: ModelRef, base_image: str, log: Log = 
     return context, digest.hexdigest()[:16]
 
 
-def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _quiet) -> tuple[str, bool]:
-    """(image tag, whether it was built now); an image with the same content hash is reused."""
+def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _quiet,
+                       rebuild: bool = False) -> tuple[str, bool]:
+    """(image tag, whether it was built now); an image with the same content hash is reused
+    unless `rebuild`, which also skips the engine's build cache (a cold build)."""
     base = resolve_base_image(client, log)
     context, digest = build_context(home, ref, base, log)
     tag = f"{IMAGE_REPOSITORY}:{digest}"
     if image_exists(client, tag):
-        log(f"reusing image {tag}")
-        return tag, False
+        if not rebuild:
+            log(f"reusing image {tag}")
+            return tag, False
+        client.images.remove(tag, force=True)
     log(f"building image {tag} on {base} (no network, wheels only)…")
     lines = []
     labels = {f"{LABEL}.model": ref.name, f"{LABEL}.version": ref.version}
     for chunk in client.api.build(path=str(context), tag=tag, rm=True, forcerm=True, decode=True,
-                                  network_mode="none", labels=labels):
+                                  network_mode="none", labels=labels, nocache=rebuild):
         if "stream" in chunk and chunk["stream"].strip():
             lines.append(chunk["stream"].rstrip())
             log(chunk["stream"].rstrip())

@@ -1,0 +1,97 @@
+"""Benchmark: containers against processes for the same model and the same requests.
+
+Prints one JSON object:
+  cold_build_s              building the champion's image with no image and no build cache
+  cached_start_s            champion and challenger, from the start request to /ping, images cached
+  container_p50_ms          p50 latency of the champion in its container
+  process_p50_ms            p50 latency of the same model as a local process, same requests
+  container_overhead_ratio  container_p50_ms / process_p50_ms (measured interleaved, in one run)
+
+Run: python bench/containers.py [--requests 400]   (needs a Docker engine and the base image)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from staging import SandboxHome  # noqa: E402
+from staging.backends import ProcessBackend, start_pair  # noqa: E402
+from staging.backends.docker_backend import DockerBackend, docker_client  # noqa: E402
+from staging.backends.images import IMAGE_REPOSITORY, ensure_model_image  # noqa: E402
+from staging.demo import bootstrap_demo  # noqa: E402
+from staging.registry import CHAMPION, Registry  # noqa: E402
+from staging.replay import request_bodies  # noqa: E402
+from staging.sandbox import TrafficSelection, select_requests  # noqa: E402
+from staging.scenarios import CREDIT  # noqa: E402
+from staging.traffic import load_traffic, specs_from_signature, validate_traffic  # noqa: E402
+
+
+def latencies(url: str, bodies: list[bytes]) -> list[float]:
+    session = requests.Session()
+    out = []
+    for body in bodies:
+        began = time.perf_counter()
+        session.post(f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}).raise_for_status()
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=400)
+    args = parser.parse_args()
+    client = docker_client()
+    with tempfile.TemporaryDirectory(prefix="bench-containers-") as tmp:
+        home = SandboxHome(tmp)
+        bootstrap_demo(home, ("credit",))
+        registry = Registry(home)
+        refs = {role: registry.resolve(CREDIT.model_name, role) for role in ("champion", "challenger")}
+
+        ensure_model_image(client, home, refs[CHAMPION])  # model files and wheelhouse on disk first
+        began = time.perf_counter()  # cold: no image, no build cache
+        ensure_model_image(client, home, refs[CHAMPION], rebuild=True)
+        cold_build_s = time.perf_counter() - began
+        ensure_model_image(client, home, refs["challenger"])
+
+        docker_backend = DockerBackend(home, client)
+        began = time.perf_counter()
+        containers = start_pair(docker_backend, refs)
+        cached_start_s = time.perf_counter() - began
+
+        process_backend = ProcessBackend(home)
+        process = process_backend.start(refs[CHAMPION], CHAMPION)
+        try:
+            specs = specs_from_signature(registry.signature(refs[CHAMPION]))
+            traffic = validate_traffic(load_traffic(CREDIT.file("traffic")), specs)
+            chosen = select_requests(traffic.requests, TrafficSelection(sample_size=args.requests, seed=7))
+            bodies = request_bodies(chosen, traffic.features)
+            in_container, in_process = [], []
+            latencies(containers[CHAMPION].endpoint.url, bodies[:20])  # warm-up, not counted
+            latencies(process.endpoint.url, bodies[:20])
+            for start in range(0, len(bodies), 50):  # interleaved blocks: both see the same noise
+                block = bodies[start:start + 50]
+                in_container += latencies(containers[CHAMPION].endpoint.url, block)
+                in_process += latencies(process.endpoint.url, block)
+        finally:
+            process_backend.stop(process)
+            for server in containers.values():
+                docker_backend.stop(server)
+    container_p50, process_p50 = statistics.median(in_container), statistics.median(in_process)
+    print(json.dumps({"cold_build_s": round(cold_build_s, 1), "cached_start_s": round(cached_start_s, 1),
+                      "container_p50_ms": round(container_p50, 2), "process_p50_ms": round(process_p50, 2),
+                      "container_overhead_ratio": round(container_p50 / process_p50, 3),
+                      "requests": len(in_container), "image_repository": IMAGE_REPOSITORY}))
+
+
+if __name__ == "__main__":
+    main()
