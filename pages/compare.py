@@ -45,6 +45,9 @@ with ui.guard():
                         width="stretch")
         st.caption(result.latency_sentence())
 
+        if result.noise_floor_sentence():
+            st.info(result.noise_floor_sentence())
+
         st.subheader("Where they disagree")
         st.caption("The requests with the largest gap between the two models' scores, with their features.")
         st.dataframe(result.disagreements.head(100), hide_index=True)

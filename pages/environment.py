@@ -14,9 +14,12 @@ with ui.guard():
     if model:
         refs = box.resolve_pair(model)
         st.write(f"**{model}**: champion v{refs['champion'].version}, challenger v{refs['challenger'].version}.")
+        replica = st.checkbox("Also run a second copy of the champion (noise floor)",
+                              help="Its differences from the champion are jitter and non-determinism, not the "
+                                   "model: the Compare page shows them beside the challenger's.")
         start, stop = st.columns(2)
         if start.button("Start both servers", type="primary"):
-            ui.start_servers_live(box, model)
+            ui.start_servers_live(box, model, replica)
             ui.flash("Both servers answer /ping.")
             st.rerun()
         if stop.button("Stop servers", disabled=not box.servers):

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analytics.compare import Agreement, agree_mask, agreement, answered_by_both, disagreements, paired
+from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, paired,
+                                replica_agreement)
 from .analytics.drift import dataset_drift, feature_drift
 from .analytics.latency import latency_table
 from .analytics.quality import label_text, quality_table
 from .analytics.timeline import weekly_summary
-from .registry import CHALLENGER, CHAMPION
+from .registry import CHALLENGER, CHAMPION, REPLICA
 from .runstore import RunStore
 
 
@@ -36,6 +37,7 @@ class RunAnalysis:
     disagreements: pd.DataFrame
     challenger_right_when_differ: float | None
     weekly: pd.DataFrame
+    noise_floor: Agreement | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -62,6 +64,16 @@ class RunAnalysis:
         return (f"95% of the challenger's answers took at most {challenger['p95_ms']:.1f} ms against "
                 f"{champion['p95_ms']:.1f} ms for the champion: {abs(ratio - 1):.0%} {speed}. "
                 f"Errors: {challenger['error_rate']:.1%} against {champion['error_rate']:.1%}.")
+
+    def noise_floor_sentence(self) -> str | None:
+        """What a second copy of the champion shows: the differences that are only noise."""
+        if self.noise_floor is None or REPLICA not in self.latency.index:
+            return None
+        champion, replica = self.latency.loc[CHAMPION], self.latency.loc[REPLICA]
+        ratio = replica["p95_ms"] / champion["p95_ms"] if champion["p95_ms"] else float("nan")
+        return (f"Noise floor: a second copy of the champion agrees with it on {self.noise_floor.rate:.1%} of "
+                f"requests, and its p95 latency is {ratio:.2f}x the champion's. Differences of that size "
+                "between champion and challenger are noise, not the model.")
 
     def drift_sentence(self) -> str:
         if self.drift is None:
@@ -119,7 +131,7 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     return RunAnalysis(manifest, task, pairs, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        disagreements(pairs, requests, task), right_share,
-                       weekly_summary(pairs, requests, task, labels, target))
+                       weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task))
 
 
 def _challenger_right_share(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> float | None:

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--requests", type=int, default=1000, help="recorded requests to replay (default 1000)")
     demo.add_argument("--scenario", choices=sorted(SCENARIOS), default="credit")
     demo.add_argument("--concurrency", type=int, default=2)
+    demo.add_argument("--replica", action="store_true", help="also run a second champion: the noise floor")
     demo.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
@@ -68,7 +69,8 @@ def run_demo(args: argparse.Namespace, log) -> dict:
         log(f"bootstrap: registering the demo models in {sandbox.home.root}")
         sandbox.load_demo()
         log(f"backend: {sandbox.backend_notice}")
-        sandbox.start_servers(scenario.model_name, progress=lambda role, msg: log(f"{role}: {msg}"))
+        sandbox.start_servers(scenario.model_name, progress=lambda role, msg: log(f"{role}: {msg}"),
+                              replica=args.replica)
         handle = sandbox.begin_replay(scenario.model_name, scenario.file("traffic"),
                                       TrafficSelection(sample_size=args.requests),
                                       ReplaySettings(concurrency=args.concurrency))
@@ -85,6 +87,7 @@ def run_demo(args: argparse.Namespace, log) -> dict:
                    "status": analysis.manifest["status"], "requests": handle.progress.completed,
                    "agreement": analysis.agreement.rate, "drifted_features": analysis.drifted_features,
                    "dataset_drift": analysis.dataset_drift, "labelled": analysis.labelled,
+                   "noise_floor_agreement": analysis.noise_floor.rate if analysis.noise_floor else None,
                    **analysis.headline()})
 
 

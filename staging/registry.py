@@ -19,6 +19,7 @@ from .home import SandboxHome
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 ROLES = (CHAMPION, CHALLENGER)
+REPLICA = "champion_replica"  # a second copy of the champion: the noise floor
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,8 @@ class _Shadow:
 
     async def _one_request(self, session, index: int, request_id: str, body: bytes, intended: float) -> None:
         roles = list(self.endpoints)
-        if index % 2:
-            roles.reverse()
+        turn = index % len(roles)
+        roles = roles[turn:] + roles[:turn]  # who is sent to first rotates from request to request
         rows = await asyncio.gather(*(self._send(session, role, request_id, body, intended) for role in roles))
         for row in rows:
             self.writer.append(row)

@@ -22,7 +22,7 @@ from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RunError, TrafficError
 from .home import SandboxHome
-from .registry import CHALLENGER, CHAMPION, ROLES, ModelRef, Registry
+from .registry import CHALLENGER, CHAMPION, REPLICA, ROLES, ModelRef, Registry
 from .replay import ReplaySettings
 from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
@@ -96,9 +96,13 @@ class Sandbox:
         return SCENARIOS_BY_MODEL.get(model_name)
 
     # -- servers --------------------------------------------------------------------------
-    def start_servers(self, model_name: str, progress=None, timeout: float = 120.0) -> dict[str, ManagedServer]:
-        """Start champion and challenger in parallel, replacing any servers already running."""
+    def start_servers(self, model_name: str, progress=None, timeout: float = 120.0,
+                      replica: bool = False) -> dict[str, ManagedServer]:
+        """Start champion and challenger in parallel, replacing any servers already running;
+        with `replica`, a second champion too, whose differences from the first are the noise floor."""
         refs = self.resolve_pair(model_name)
+        if replica:
+            refs[REPLICA] = refs[CHAMPION]
         with self._lock:
             self._stop_all()
             if progress is not None and hasattr(self.backend, "log"):
@@ -150,7 +154,7 @@ class Sandbox:
 
     def servers_match(self, model_name: str) -> bool:
         """Whether the running servers serve the versions the aliases point at now."""
-        if set(self.servers) != set(ROLES):
+        if not set(ROLES) <= set(self.servers):
             return False
         refs = self.resolve_pair(model_name)
         return all(self.servers[r].model.version == refs[r].version for r in ROLES)
@@ -184,7 +188,7 @@ class Sandbox:
         manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
                                   labels_path, reference_path)
         folder = self.store.create(manifest, requests, validated.quarantine)
-        self.replay = start_replay(folder, total=len(requests), targets=len(ROLES))
+        self.replay = start_replay(folder, total=len(requests), targets=len(self.servers))
         return self.replay
 
     def _manifest(self, model_name, traffic_path, validated, requests, selection, settings, scenario,
@@ -192,8 +196,8 @@ class Sandbox:
         specs_numeric = [c for c in validated.features if pd.api.types.is_numeric_dtype(validated.requests[c])]
         return {
             "model_name": model_name,
-            "models": {role: {**self.servers[role].model.as_dict(), "alias": role,
-                              "endpoint": self.servers[role].endpoint.url} for role in ROLES},
+            "models": {role: {**server.model.as_dict(), "alias": CHAMPION if role == REPLICA else role,
+                              "endpoint": server.endpoint.url} for role, server in self.servers.items()},
             "backend": self.backend.name,
             "features": list(validated.features),
             "task": scenario.task if scenario else "classification",

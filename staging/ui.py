@@ -265,7 +265,7 @@ def run_status_note(result: RunAnalysis) -> None:
                    "The numbers cover the requests answered so far.")
 
 
-def start_servers_live(box: Sandbox, model: str) -> None:
+def start_servers_live(box: Sandbox, model: str, replica: bool = False) -> None:
     """Start both servers in a worker thread and stream its progress (image builds included)
     to the page from the script thread, the only one allowed to draw."""
     messages: queue.Queue[str] = queue.Queue()
@@ -273,7 +273,8 @@ def start_servers_live(box: Sandbox, model: str) -> None:
 
     def work() -> None:
         try:
-            box.start_servers(model, progress=lambda role, message: messages.put(f"{role}: {message}"))
+            box.start_servers(model, progress=lambda role, message: messages.put(f"{role}: {message}"),
+                              replica=replica)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the script thread below
             outcome["error"] = exc
 

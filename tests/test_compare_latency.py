@@ -66,3 +66,11 @@ def test_latency_table_matches_numpy_and_counts_errors(results):
 def test_latency_histogram_bins_cover_every_success(results):
     hist = latency.latency_histogram(results, bins=5)
     assert hist.groupby("model")["requests"].sum().to_dict() == {"champion": 4, "challenger": 3}
+
+
+def test_replica_agreement_compares_champion_with_its_copy(results):
+    assert compare.replica_agreement(results, "classification") is None
+    replica = rows("champion_replica", ["1", "0", "0", "0"], [0.9, 0.1, 0.4, 0.4], [11, 12, 12, 12])
+    floor = compare.replica_agreement(pd.concat([results, replica]), "classification")
+    assert (floor.compared, floor.agreeing) == (4, 3)
+    assert "champion_replica" in latency.latency_table(pd.concat([results, replica])).index

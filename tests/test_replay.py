@@ -99,3 +99,28 @@ def test_time_window_and_sample_are_applied_in_recorded_order():
 def test_process_backend_reports_stopped_servers(demo_home):
     backend = ProcessBackend(demo_home)
     assert backend.sweep_leftovers() == []  # nothing left behind by a live owner
+
+
+def test_a_champion_replica_gives_the_noise_floor(demo_home):
+    from staging import Sandbox
+    from staging.registry import REPLICA
+
+    box = Sandbox(demo_home, backend="process")
+    try:
+        box.start_servers(CREDIT.model_name, replica=True)
+        assert set(box.servers) == {CHAMPION, CHALLENGER, REPLICA}
+        handle = box.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=90),
+                                  ReplaySettings(concurrency=2))
+        handle.wait(180)
+        assert handle.progress.status == "finished" and handle.progress.completed == 90
+        results = box.store.results(handle.run_id)
+        assert results.groupby("target").size().to_dict() == {CHAMPION: 90, CHALLENGER: 90, REPLICA: 90}
+        first = results.sort_values("actual_send").groupby("request_id").head(1)["target"].value_counts()
+        assert set(first.index) == {CHAMPION, CHALLENGER, REPLICA}  # who goes first rotates
+        analysis = box.analyze(handle.run_id)
+        assert analysis.noise_floor.rate == 1.0  # the same model answers the same way
+        assert analysis.agreement.rate < 1.0  # the challenger really differs
+        assert REPLICA in analysis.latency.index
+        assert "Noise floor" in analysis.noise_floor_sentence()
+    finally:
+        box.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..registry import CHALLENGER, CHAMPION
+from ..registry import CHALLENGER, CHAMPION, REPLICA
 
 PAIRED_FIELDS = ("prediction", "score", "latency_ms", "status", "error")
 
@@ -61,6 +61,16 @@ def agreement(pairs: pd.DataFrame, task: str, rel_tol: float = 0.05) -> Agreemen
     both = answered_by_both(pairs)
     rule = "same label" if task != "regression" else f"values within {rel_tol:.0%} of each other"
     return Agreement(len(both), int(agree_mask(both, task, rel_tol).sum()), rule)
+
+
+def replica_agreement(results: pd.DataFrame, task: str, rel_tol: float = 0.05) -> Agreement | None:
+    """Champion against its own replica on the same requests: the agreement that pure noise
+    (non-determinism, jitter) leaves; None when no replica ran."""
+    rows = results[results["target"].isin([CHAMPION, REPLICA])]
+    if not (rows["target"] == REPLICA).any():
+        return None
+    as_pair = rows.assign(target=rows["target"].replace({REPLICA: CHALLENGER}))
+    return agreement(paired(as_pair), task, rel_tol)
 
 
 def disagreements(pairs: pd.DataFrame, requests: pd.DataFrame, task: str, limit: int = 200,

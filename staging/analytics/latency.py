@@ -5,15 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import CHALLENGER, CHAMPION
+from ..registry import CHALLENGER, CHAMPION, REPLICA
 
 PERCENTILES = {"p50_ms": 50, "p95_ms": 95, "p99_ms": 99}
 
 
 def latency_table(results: pd.DataFrame) -> pd.DataFrame:
-    """requests, errors, error_rate, p50/p95/p99/max of successful answers, per model."""
+    """requests, errors, error_rate, p50/p95/p99/max of successful answers, per model
+    (and for the champion's replica, when one ran)."""
     rows = []
-    for role in (CHAMPION, CHALLENGER):
+    roles = [CHAMPION, CHALLENGER] + ([REPLICA] if (results["target"] == REPLICA).any() else [])
+    for role in roles:
         part = results[results["target"] == role]
         failed = part["error"].fillna("").ne("") | part["status"].ne(200)
         ok = part.loc[~failed, "latency_ms"].astype(float).dropna().to_numpy()
