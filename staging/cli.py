@@ -2,6 +2,7 @@
 
     python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery] [--json]
     python -m staging base-image [--force]
+    python -m staging app-image
 
 bootstrap -> start both servers -> shadow replay -> compare -> drift; the run is written
 exactly as the app writes it, so it appears on the app's pages afterwards.
@@ -36,7 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
     base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
+    commands.add_parser("app-image", help="build the app's image for compose.yaml (hermetic, from a wheelhouse)")
     return parser
+
+
+def build_app(args: argparse.Namespace, log) -> dict:
+    from pathlib import Path
+
+    from .backends.docker_backend import docker_client
+    from .backends.images import build_app_image
+
+    client = docker_client()
+    image = client.images.get(build_app_image(client, Path(__file__).resolve().parent.parent, log))
+    return {"image": image.tags, "size_mb": round(image.attrs["Size"] / 1e6)}
 
 
 def build_base(args: argparse.Namespace, log) -> dict:
@@ -100,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        summary = build_base(args, log) if args.command == "base-image" else run_demo(args, log)
+        commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo}
+        summary = commands[args.command](args, log)
     except StagingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.detail:

@@ -147,8 +147,9 @@ def _existing_versions(registry: Registry, scenario: Scenario, fingerprint: str)
 def _use_experiment(home: SandboxHome, registry: Registry) -> None:
     """The demo experiment, with its artifacts under the sandbox home (never ./mlruns)."""
     experiment = registry.client.get_experiment_by_name(DEMO_EXPERIMENT)
-    if experiment is None:
-        registry.client.create_experiment(DEMO_EXPERIMENT, artifact_location=home.artifacts_dir.as_uri())
+    if experiment is None:  # a tracking server keeps artifacts where it was told to
+        location = None if home.remote_tracking else home.artifacts_dir.as_uri()
+        registry.client.create_experiment(DEMO_EXPERIMENT, artifact_location=location)
     mlflow.set_experiment(DEMO_EXPERIMENT)
 
 

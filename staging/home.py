@@ -2,7 +2,8 @@
 
 Everything lives below it: the MLflow store (sqlite registry and artifacts), runs, server
 logs and records, and the audit log. The default is `.staging/` in the working directory;
-`STAGING_HOME` overrides it. MLflow's tracking URI is always set explicitly from here, so
+`STAGING_HOME` overrides it, and `STAGING_TRACKING_URI` points the registry at an MLflow
+tracking server instead (as docker compose does). MLflow's tracking URI is always set explicitly from here, so
 no process ever falls back to an `mlflow.db` in whatever directory it happens to run in.
 """
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from .errors import ConfigurationError
 
 HOME_ENV = "STAGING_HOME"
+TRACKING_ENV = "STAGING_TRACKING_URI"  # an MLflow tracking server instead of the home's sqlite store
 DEFAULT_HOME = ".staging"
 
 
@@ -58,7 +60,11 @@ class SandboxHome:
 
     @property
     def tracking_uri(self) -> str:
-        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+        return os.environ.get(TRACKING_ENV) or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def remote_tracking(self) -> bool:
+        return not self.tracking_uri.startswith("sqlite:")
 
     def ensure(self) -> "SandboxHome":
         try:

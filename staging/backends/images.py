@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 from typing import Callable
 
@@ -211,3 +212,33 @@ def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _qui
             raise BackendError(f"The image for {ref.uri} failed to build: {chunk['error'].strip()}",
                                hint="The build log tail is below.", detail="\n".join(lines[-30:]))
     return tag, True
+
+
+APP_IMAGE = "staging-sandbox/app:latest"
+APP_WHEELHOUSE = ".app-wheelhouse"
+
+
+def build_app_image(client, root: Path, log: Log = print) -> str:
+    """The app's own image for compose.yaml: wheels of requirements.txt downloaded on the host
+    (plus the model images' extra pins), installed with no network on the base image."""
+    base = resolve_base_image(client, log)
+    requirements = [line.strip() for line in (root / "requirements.txt").read_text().splitlines()
+                    if line.strip() and not line.startswith("#")]
+    wheels = root / APP_WHEELHOUSE
+    wheels.mkdir(exist_ok=True)
+    extra = [f"{name}=={version(name)}" for name in ("joblib", "cloudpickle")]  # the demo models' pins too
+    log(f"pip download of the app's requirements into {wheels} …")
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(wheels),
+                           *requirements, *extra], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackendError("The app's requirements could not be downloaded as wheels.",
+                           detail=(done.stdout + done.stderr)[-3000:])
+    (wheels / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    log(f"building {APP_IMAGE} on {base} (no network)…")
+    for chunk in client.api.build(path=str(root), dockerfile="docker/app.Dockerfile", tag=APP_IMAGE, rm=True,
+                                  forcerm=True, decode=True, network_mode="none", buildargs={"BASE": base}):
+        if "stream" in chunk and chunk["stream"].strip():
+            log(chunk["stream"].rstrip())
+        if "error" in chunk:
+            raise BackendError(f"The app image failed to build: {chunk['error'].strip()}")
+    return APP_IMAGE
