@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from ..endpoints import Endpoint
+from ..errors import BackendError, ServerStartError
 from ..registry import ModelRef
 
 
@@ -74,6 +75,27 @@ def start_pair(backend: Backend, refs: dict[str, ModelRef], progress: ProgressCa
             backend.stop(server)
         raise failure
     return started
+
+
+def await_ready(backend: Backend, server: ManagedServer, timeout: float, exit_code: Callable[[], object],
+                failure: Callable[[str], ServerStartError]) -> ManagedServer:
+    """Wait for /ping; if the server exits or never answers, stop it and raise `failure(what)`
+    (built before the stop, while its log can still be read)."""
+    def still_starting() -> None:
+        code = exit_code()
+        if code is not None:
+            raise failure(f"exited with code {code}")
+
+    try:
+        server.endpoint.wait_ready(timeout, still_starting)
+    except ServerStartError:
+        backend.stop(server)
+        raise
+    except BackendError as exc:
+        error = failure(f"did not answer /ping within {timeout:.0f} s")
+        backend.stop(server)
+        raise error from exc
+    return server
 
 
 def tail(path: Path, lines: int = 40) -> str:

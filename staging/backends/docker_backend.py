@@ -24,7 +24,7 @@ from ..endpoints import Endpoint
 from ..errors import BackendError, ServerStartError
 from ..home import SandboxHome
 from ..registry import ModelRef
-from .base import ManagedServer
+from .base import ManagedServer, await_ready
 from .images import LABEL, ensure_model_image
 from .process import _alive
 
@@ -101,22 +101,12 @@ class DockerBackend:
         server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(),
                                extra={"container": container.id, "image": image, "name": name})
 
-        def still_starting() -> None:
+        def exit_code():
             container.reload()
-            if container.status in ("exited", "dead"):
-                raise self._start_failure(server, container, f"exited with code "
-                                                             f"{container.attrs['State'].get('ExitCode')}")
+            return container.attrs["State"].get("ExitCode") if container.status in ("exited", "dead") else None
 
-        try:
-            endpoint.wait_ready(timeout, still_starting)
-        except ServerStartError:
-            self.stop(server)
-            raise
-        except BackendError as exc:
-            failure = self._start_failure(server, container, f"did not answer /ping within {timeout:.0f} s")
-            self.stop(server)
-            raise failure from exc
-        return server
+        return await_ready(self, server, timeout, exit_code,
+                           lambda what: self._start_failure(server, container, what))
 
     def _start_failure(self, server: ManagedServer, container, what: str) -> ServerStartError:
         log = container.logs(tail=40).decode("utf-8", "replace")

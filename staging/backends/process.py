@@ -18,10 +18,10 @@ import time
 import uuid
 
 from ..endpoints import Endpoint
-from ..errors import BackendError, ServerStartError
+from ..errors import ServerStartError
 from ..home import SandboxHome
 from ..registry import ModelRef
-from .base import ManagedServer, tail
+from .base import ManagedServer, await_ready, tail
 
 STOP_GRACE_S = 10.0
 
@@ -76,20 +76,7 @@ class ProcessBackend:
         endpoint = Endpoint(role=role, url=f"http://127.0.0.1:{port}", backend=self.name, model=ref)
         server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(), process.pid)
         self._write_record(server)
-
-        def still_starting() -> None:
-            if process.poll() is not None:
-                raise self._start_failure(server, f"exited with code {process.returncode}")
-
-        try:
-            endpoint.wait_ready(timeout, still_starting)
-        except ServerStartError:
-            self.stop(server)
-            raise
-        except BackendError as exc:
-            self.stop(server)
-            raise self._start_failure(server, f"did not answer /ping within {timeout:.0f} s") from exc
-        return server
+        return await_ready(self, server, timeout, process.poll, lambda what: self._start_failure(server, what))
 
     def _start_failure(self, server: ManagedServer, what: str) -> ServerStartError:
         log = tail(server.log_path, 30)
