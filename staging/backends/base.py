@@ -92,7 +92,7 @@ def await_ready(backend: Backend, server: ManagedServer, timeout: float, exit_co
         backend.stop(server)
         raise
     except BackendError as exc:
-        error = failure(f"did not answer /ping within {timeout:.0f} s")
+        error = failure(f"did not answer /ping within {timeout:.0f} s ({exc.message.split('(')[-1].rstrip('.)')})")
         backend.stop(server)
         raise error from exc
     return server

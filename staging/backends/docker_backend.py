@@ -78,7 +78,8 @@ class DockerBackend:
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         name = f"staging-{ref.name}-v{ref.version}-{server_id}"
         kwargs = dict(
-            detach=True, name=name, labels=self._labels(role=role, model=ref.name, version=ref.version),
+            detach=True, name=name,
+            labels=self._labels(role=role, model=ref.name, version=ref.version, server=server_id),
             security_opt=["no-new-privileges"], cap_drop=["ALL"], read_only=True,
             tmpfs={"/tmp": "rw,size=256m,mode=1777"}, mem_limit=self.limits.memory,
             nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
