@@ -31,6 +31,8 @@ with ui.guard():
             st.altair_chart(charts.metric_bars(result.quality, metrics))
             st.caption(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
                        + ("Lower is better." if result.task == "regression" else "Higher is better."))
+            if result.quality_sentence():
+                st.write(result.quality_sentence())
             if len(result.weekly) > 1:
                 metric = "mae" if result.task == "regression" else "accuracy"
                 columns = [c for c in result.weekly.columns if c.endswith(metric)] + ["agreement"]
@@ -39,7 +41,8 @@ with ui.guard():
                 st.caption("Week by week: a model whose line falls is meeting a world it was not trained on.")
 
         st.subheader("Latency and errors")
-        st.dataframe(result.latency.style.format({"error_rate": "{:.2%}", "p50_ms": "{:.1f}", "p95_ms": "{:.1f}",
+        st.dataframe(result.latency.style.format({"error_rate": "{:.2%}", "error_rate_low": "{:.2%}",
+                                                  "error_rate_high": "{:.2%}", "p50_ms": "{:.1f}", "p95_ms": "{:.1f}",
                                                   "p99_ms": "{:.1f}", "max_ms": "{:.1f}"}))
         st.altair_chart(charts.latency_histogram(latency_histogram(box.store.results(run_id))),
                         width="stretch")

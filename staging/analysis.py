@@ -19,6 +19,7 @@ from .analytics.drift import dataset_drift, feature_drift
 from .analytics.latency import latency_table
 from .analytics.quality import label_text, quality_table
 from .analytics.timeline import weekly_summary
+from .analytics.uncertainty import Interval, cohens_kappa, mcnemar_exact, paired_difference_ci
 from .registry import CHALLENGER, CHAMPION, REPLICA
 from .runstore import RunStore
 
@@ -38,6 +39,9 @@ class RunAnalysis:
     challenger_right_when_differ: float | None
     weekly: pd.DataFrame
     noise_floor: Agreement | None = None
+    accuracy_difference: Interval | None = None  # challenger minus champion, paired bootstrap 95% CI
+    mcnemar_p: float | None = None
+    kappa: float | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -64,6 +68,17 @@ class RunAnalysis:
         return (f"95% of the challenger's answers took at most {challenger['p95_ms']:.1f} ms against "
                 f"{champion['p95_ms']:.1f} ms for the champion: {abs(ratio - 1):.0%} {speed}. "
                 f"Errors: {challenger['error_rate']:.1%} against {champion['error_rate']:.1%}.")
+
+    def quality_sentence(self) -> str | None:
+        """The accuracy difference with its uncertainty, in words a reviewer can sign on."""
+        if self.accuracy_difference is None or self.mcnemar_p is None:
+            return None
+        significant = self.mcnemar_p < 0.05
+        return (f"Challenger accuracy minus champion accuracy: {self.accuracy_difference.text()}, on "
+                f"{self.labelled:,} labelled requests. McNemar's exact test gives p = {self.mcnemar_p:.3g}: "
+                + ("the difference is unlikely to be chance." if significant else
+                   "a difference this size could be chance.")
+                + f" Cohen's kappa between the two models is {self.kappa:.2f}.")
 
     def noise_floor_sentence(self) -> str | None:
         """What a second copy of the champion shows: the differences that are only noise."""
@@ -119,11 +134,13 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     pairs = paired(results)
     labels = read_table(manifest.get("labels_path"))
     target = manifest.get("target")
-    quality, labelled, right_share = None, 0, None
+    quality, labelled, right_share, paired_stats = None, 0, None, {}
     if labels is not None and target in labels.columns:
         quality = quality_table(pairs, labels, target, task)
         labelled = int(quality["labelled"].iloc[0])
         right_share = _challenger_right_share(pairs, labels, target, task)
+        if task != "regression":
+            paired_stats = _paired_correctness(pairs, labels, target)
     reference = read_table(manifest.get("reference_path"))
     drift = None
     if reference is not None and not requests.empty:
@@ -131,7 +148,19 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     return RunAnalysis(manifest, task, pairs, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        disagreements(pairs, requests, task), right_share,
-                       weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task))
+                       weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task),
+                       **paired_stats)
+
+
+def _paired_correctness(pairs: pd.DataFrame, labels: pd.DataFrame, target: str) -> dict:
+    """Accuracy difference (paired bootstrap CI), McNemar's exact p and Cohen's kappa."""
+    both = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+    truth = label_text(both[target])
+    champion = both[f"{CHAMPION}_prediction"].astype(str) == truth
+    challenger = both[f"{CHALLENGER}_prediction"].astype(str) == truth
+    return {"accuracy_difference": paired_difference_ci(champion, challenger),
+            "mcnemar_p": mcnemar_exact(champion, challenger),
+            "kappa": cohens_kappa(both[f"{CHAMPION}_prediction"], both[f"{CHALLENGER}_prediction"])}
 
 
 def _challenger_right_share(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> float | None:

@@ -74,3 +74,13 @@ def test_replica_agreement_compares_champion_with_its_copy(results):
     floor = compare.replica_agreement(pd.concat([results, replica]), "classification")
     assert (floor.compared, floor.agreeing) == (4, 3)
     assert "champion_replica" in latency.latency_table(pd.concat([results, replica])).index
+
+
+def test_error_rates_carry_wilson_intervals(results):
+    from statsmodels.stats.proportion import proportion_confint
+
+    table = latency.latency_table(results)
+    low, high = proportion_confint(1, 4, method="wilson")
+    assert (table.loc["challenger", "error_rate_low"], table.loc["challenger", "error_rate_high"]) == \
+        pytest.approx((low, high))
+    assert table.loc["champion", "error_rate_low"] == 0.0

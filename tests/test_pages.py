@@ -81,3 +81,10 @@ def test_replay_page_reports_quarantined_rows(app):
     app.switch_page(PAGES["replay"]).run()
     _no_failure(app)
     assert any("18 quarantined" in w.value for w in app.warning)
+
+
+def test_compare_states_the_accuracy_difference_with_its_uncertainty(app):
+    app.switch_page(PAGES["compare"]).run()
+    text = " ".join(m.value for m in app.markdown)
+    assert "Challenger accuracy minus champion accuracy" in text and "95% CI" in text
+    assert "McNemar's exact test gives p =" in text and "Cohen's kappa" in text

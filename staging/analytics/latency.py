@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 
 from ..registry import CHALLENGER, CHAMPION, REPLICA
+from .uncertainty import wilson_interval
 
 PERCENTILES = {"p50_ms": 50, "p95_ms": 95, "p99_ms": 99}
 
 
 def latency_table(results: pd.DataFrame) -> pd.DataFrame:
-    """requests, errors, error_rate, p50/p95/p99/max of successful answers, per model
+    """requests, errors, error_rate (with its 95% Wilson interval), p50/p95/p99/max of
+    successful answers, per model
     (and for the champion's replica, when one ran)."""
     rows = []
     roles = [CHAMPION, CHALLENGER] + ([REPLICA] if (results["target"] == REPLICA).any() else [])
@@ -19,8 +21,9 @@ def latency_table(results: pd.DataFrame) -> pd.DataFrame:
         part = results[results["target"] == role]
         failed = part["error"].fillna("").ne("") | part["status"].ne(200)
         ok = part.loc[~failed, "latency_ms"].astype(float).dropna().to_numpy()
+        interval = wilson_interval(int(failed.sum()), len(part))
         row = {"model": role, "requests": int(len(part)), "errors": int(failed.sum()),
-               "error_rate": float(failed.mean()) if len(part) else float("nan")}
+               "error_rate": interval.estimate, "error_rate_low": interval.low, "error_rate_high": interval.high}
         for name, q in PERCENTILES.items():
             row[name] = float(np.percentile(ok, q)) if ok.size else float("nan")
         row["max_ms"] = float(ok.max()) if ok.size else float("nan")

@@ -1,0 +1,76 @@
+"""How sure a number is: intervals and tests for the comparisons a reviewer signs on.
+
+- `wilson_interval`: a proportion (an error rate, an agreement rate) with its 95% interval.
+- `mcnemar_exact`: do the two models differ in how often they are right, on the same requests?
+- `paired_difference_ci`: the challenger's accuracy minus the champion's, with a paired
+  bootstrap interval. Each request's difference is -1, 0 or +1, so a bootstrap resample is
+  one multinomial draw over three counts, not a resample of indices.
+- `cohens_kappa`: agreement beyond what chance would give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+Z95 = stats.norm.ppf(0.975)
+
+
+@dataclass(frozen=True)
+class Interval:
+    estimate: float
+    low: float
+    high: float
+
+    def text(self, percent: bool = True) -> str:
+        if np.isnan(self.estimate):
+            return "—"
+        if percent:
+            return f"{self.estimate:+.1%} (95% CI {self.low:+.1%} to {self.high:+.1%})"
+        return f"{self.estimate:.3f} (95% CI {self.low:.3f} to {self.high:.3f})"
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> Interval:
+    if trials == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * np.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return Interval(p, float(centre - half), float(centre + half))
+
+
+def mcnemar_exact(champion_correct, challenger_correct) -> float:
+    """Two-sided exact McNemar p-value: a binomial test on the requests where exactly one is right."""
+    a = np.asarray(champion_correct, bool)
+    b = np.asarray(challenger_correct, bool)
+    only_champion, only_challenger = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    discordant = only_champion + only_challenger
+    if discordant == 0:
+        return 1.0
+    return float(stats.binomtest(min(only_champion, only_challenger), discordant, 0.5).pvalue)
+
+
+def paired_difference_ci(champion_correct, challenger_correct, n_boot: int = 10_000, seed: int = 0) -> Interval:
+    """Challenger accuracy minus champion accuracy, with a 95% paired bootstrap interval."""
+    diff = np.asarray(challenger_correct, int) - np.asarray(champion_correct, int)
+    n = diff.size
+    if n == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
+    counts = np.array([np.sum(diff == -1), np.sum(diff == 0), np.sum(diff == 1)])
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=n_boot)
+    resampled = (draws[:, 2] - draws[:, 0]) / n
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return Interval(float(diff.mean()), float(low), float(high))
+
+
+def cohens_kappa(labels_a, labels_b) -> float:
+    a = np.asarray(labels_a, dtype=str)
+    b = np.asarray(labels_b, dtype=str)
+    if a.size == 0:
+        return float("nan")
+    observed = float(np.mean(a == b))
+    classes = np.union1d(a, b)
+    expected = float(sum(np.mean(a == c) * np.mean(b == c) for c in classes))
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
