@@ -40,6 +40,16 @@ with ui.guard():
                                 width="stretch")
                 st.caption("Week by week: a model whose line falls is meeting a world it was not trained on.")
 
+        if result.segments is not None and not result.segments.empty:
+            st.subheader("By segment: where the challenger does worse")
+            st.write(result.segment_sentence())
+            shown = result.segments.head(12)[["slice", "requests", "metric", "champion", "challenger", "difference",
+                                              "q_value", "challenger_worse"]]
+            st.dataframe(shown.style.format({"champion": "{:.3f}", "challenger": "{:.3f}", "difference": "{:+.3f}",
+                                             "q_value": "{:.3g}"}), hide_index=True)
+            st.caption("Each value of a categorical feature and each quarter of a numeric one, the challenger's worst "
+                       "first. q is the p-value adjusted for testing many slices (Benjamini-Hochberg).")
+
         st.subheader("Latency and errors")
         st.dataframe(result.latency.style.format({"error_rate": "{:.2%}", "error_rate_low": "{:.2%}",
                                                   "error_rate_high": "{:.2%}", "p50_ms": "{:.1f}", "p95_ms": "{:.1f}",

@@ -18,6 +18,7 @@ from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_bo
 from .analytics.drift import dataset_drift, feature_drift
 from .analytics.latency import latency_table
 from .analytics.quality import label_text, quality_table
+from .analytics.segments import segment_table, worst_segment_sentence
 from .analytics.timeline import weekly_summary
 from .analytics.uncertainty import Interval, cohens_kappa, mcnemar_exact, paired_difference_ci
 from .registry import CHALLENGER, CHAMPION, REPLICA
@@ -42,6 +43,7 @@ class RunAnalysis:
     accuracy_difference: Interval | None = None  # challenger minus champion, paired bootstrap 95% CI
     mcnemar_p: float | None = None
     kappa: float | None = None
+    segments: pd.DataFrame | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -79,6 +81,9 @@ class RunAnalysis:
                 + ("the difference is unlikely to be chance." if significant else
                    "a difference this size could be chance.")
                 + f" Cohen's kappa between the two models is {self.kappa:.2f}.")
+
+    def segment_sentence(self) -> str | None:
+        return None if self.segments is None else worst_segment_sentence(self.segments)
 
     def noise_floor_sentence(self) -> str | None:
         """What a second copy of the champion shows: the differences that are only noise."""
@@ -141,6 +146,9 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
         right_share = _challenger_right_share(pairs, labels, target, task)
         if task != "regression":
             paired_stats = _paired_correctness(pairs, labels, target)
+        labelled_rows = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+        paired_stats["segments"] = segment_table(labelled_rows.merge(requests, on="request_id"), target, task,
+                                                 tuple(manifest["numeric"]), tuple(manifest["categorical"]))
     reference = read_table(manifest.get("reference_path"))
     drift = None
     if reference is not None and not requests.empty:
