@@ -3,7 +3,8 @@
 import streamlit as st
 
 from staging import charts, ui
-from staging.analytics.latency import latency_histogram
+from staging.analytics.compare import flip_matrix, flip_sentence, score_deltas
+from staging.analytics.latency import error_types, latency_histogram, percentile_intervals
 
 ui.page_header("Compare", "The same recorded requests, answered by both models.")
 
@@ -19,6 +20,16 @@ with ui.guard():
         b.metric("Requests compared", f"{result.agreement.compared:,}")
         c.metric("With a label so far", f"{result.labelled:,}")
         st.write(result.agreement_sentence())
+        pairs = result.pairs
+        left, right = st.columns(2)
+        if result.task != "regression":
+            matrix = flip_matrix(pairs)
+            left.altair_chart(charts.flip_heatmap(matrix))
+            left.caption(flip_sentence(matrix))
+        right.altair_chart(charts.delta_histogram(score_deltas(pairs), "challenger score − champion score"),
+                           width="stretch")
+        right.caption("How far apart the two models' scores are, request by request; a narrow peak at 0 means "
+                      "they mostly agree on how sure to be.")
 
         st.subheader("Quality against labels that arrived later")
         if result.quality is None:
@@ -52,11 +63,17 @@ with ui.guard():
 
         st.subheader("Latency and errors")
         st.dataframe(result.latency.style.format({"error_rate": "{:.2%}", "error_rate_low": "{:.2%}",
-                                                  "error_rate_high": "{:.2%}", "p50_ms": "{:.1f}", "p95_ms": "{:.1f}",
+                                                  "error_rate_high": "{:.2%}", "p50_ms": "{:.1f}", "p90_ms": "{:.1f}",
+                                                  "p95_ms": "{:.1f}",
                                                   "p99_ms": "{:.1f}", "max_ms": "{:.1f}"}))
-        st.altair_chart(charts.latency_histogram(latency_histogram(box.store.results(run_id))),
-                        width="stretch")
-        st.caption(result.latency_sentence())
+        results = box.store.results(run_id)
+        left, right = st.columns(2)
+        left.altair_chart(charts.latency_histogram(latency_histogram(results)), width="stretch")
+        right.altair_chart(charts.interval_points(percentile_intervals(results)), width="stretch")
+        st.caption(result.latency_sentence() + " Bars on the right are 95% bootstrap intervals of each percentile.")
+        errors = error_types(results)
+        if not errors.empty:
+            st.dataframe(errors, hide_index=True)
 
         if result.noise_floor_sentence():
             st.info(result.noise_floor_sentence())

@@ -50,3 +50,29 @@ def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> 
         color=alt.Color("series:N", title=None),
         tooltip=[alt.Tooltip("week:T"), "series", alt.Tooltip("value:Q", format=".3f")],
     ).properties(height=220)
+
+
+def flip_heatmap(matrix: pd.DataFrame) -> alt.Chart:
+    long = matrix.reset_index().melt(id_vars="champion", var_name="challenger", value_name="requests")
+    base = alt.Chart(long).encode(x=alt.X("challenger:N", title="challenger's class"),
+                                  y=alt.Y("champion:N", title="champion's class"))
+    cells = base.mark_rect().encode(color=alt.Color("requests:Q", scale=alt.Scale(scheme="blues"), legend=None),
+                                    tooltip=["champion", "challenger", "requests"])
+    return (cells + base.mark_text(fontSize=16).encode(text="requests:Q")).properties(width=260, height=200)
+
+
+def delta_histogram(deltas: pd.DataFrame, title: str) -> alt.Chart:
+    return alt.Chart(deltas).mark_bar(color="#f58518").encode(
+        x=alt.X("bin_start:Q", title=title, bin="binned"), x2="bin_end:Q",
+        y=alt.Y("requests:Q", title="requests"), tooltip=["bin_start", "bin_end", "requests"],
+    ).properties(height=200)
+
+
+def interval_points(intervals: pd.DataFrame) -> alt.Chart:
+    base = alt.Chart(intervals).encode(y=alt.Y("percentile:N", sort=["p50_ms", "p90_ms", "p95_ms", "p99_ms"]),
+                                       yOffset="model:N", color=alt.Color("model:N", scale=MODEL_COLORS))
+    rules = base.mark_rule(strokeWidth=3).encode(x=alt.X("low:Q", title="latency (ms), 95% interval"), x2="high:Q")
+    return (rules + base.mark_point(filled=True, size=60).encode(
+        x="estimate:Q", tooltip=["model", "percentile", alt.Tooltip("estimate:Q", format=".1f"),
+                                 alt.Tooltip("low:Q", format=".1f"), alt.Tooltip("high:Q", format=".1f")])
+            ).properties(height=220)

@@ -84,3 +84,32 @@ def test_error_rates_carry_wilson_intervals(results):
     assert (table.loc["challenger", "error_rate_low"], table.loc["challenger", "error_rate_high"]) == \
         pytest.approx((low, high))
     assert table.loc["champion", "error_rate_low"] == 0.0
+
+
+def test_flip_matrix_and_sentence(results):
+    matrix = compare.flip_matrix(compare.paired(results))
+    assert int(matrix.to_numpy().sum()) == 3  # q3 failed for the challenger
+    assert matrix.loc["0", "1"] == 1 and matrix.loc["1", "0"] == 1 and matrix.loc["1", "1"] == 1
+    assert compare.flip_sentence(matrix).startswith("The class flips on 67% of requests")
+
+
+def test_score_deltas_count_every_pair(results):
+    deltas = compare.score_deltas(compare.paired(results), bins=4)
+    assert deltas["requests"].sum() == 3
+    assert deltas["bin_start"].min() == pytest.approx(-0.5)
+
+
+def test_percentile_intervals_bracket_the_estimate():
+    rng = np.random.default_rng(0)
+    frame = rows("champion", ["1"] * 500, [0.5] * 500, list(rng.gamma(2, 5, 500)))
+    table = latency.percentile_intervals(frame, n_boot=400)
+    assert list(table["percentile"]) == ["p50_ms", "p90_ms", "p95_ms", "p99_ms"]
+    assert (table["low"] <= table["estimate"]).all() and (table["estimate"] <= table["high"]).all()
+    assert table.loc[0, "estimate"] == pytest.approx(np.percentile(frame["latency_ms"], 50))
+
+
+def test_errors_are_grouped_by_kind(results):
+    extra = rows("challenger", ["1", "1"], [0.1, 0.1], [1, 1]).assign(
+        request_id=["x1", "x2"], status=[0, 0], error=["timeout after 30 s", "ClientConnectorError: refused"])
+    kinds = latency.error_types(pd.concat([results, extra]))
+    assert dict(zip(kinds["kind"], kinds["count"])) == {"HTTP 503": 1, "timeout": 1, "ClientConnectorError": 1}

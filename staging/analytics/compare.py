@@ -84,3 +84,32 @@ def disagreements(pairs: pd.DataFrame, requests: pd.DataFrame, task: str, limit:
     keep = ["request_id", f"{CHAMPION}_prediction", f"{CHALLENGER}_prediction", f"{CHAMPION}_score",
             f"{CHALLENGER}_score", "score_gap"]
     return differ[keep].merge(requests, on="request_id", how="left")
+
+
+def flip_matrix(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Counts of (champion's class, challenger's class) over requests both answered."""
+    both = answered_by_both(pairs)
+    return pd.crosstab(both[f"{CHAMPION}_prediction"].astype(str), both[f"{CHALLENGER}_prediction"].astype(str),
+                       rownames=["champion"], colnames=["challenger"])
+
+
+def score_deltas(pairs: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
+    """Histogram of challenger score minus champion score (probability of the positive class,
+    or the predicted value): bin_start, bin_end, requests."""
+    both = answered_by_both(pairs)
+    delta = (both[f"{CHALLENGER}_score"].astype(float) - both[f"{CHAMPION}_score"].astype(float)).dropna()
+    if delta.empty:
+        return pd.DataFrame(columns=["bin_start", "bin_end", "requests"])
+    counts, edges = np.histogram(delta, bins=bins)
+    return pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "requests": counts})
+
+
+def flip_sentence(matrix: pd.DataFrame) -> str:
+    total = int(matrix.to_numpy().sum())
+    if not total:
+        return "No request was answered by both models."
+    flips = [(a, b, int(matrix.loc[a, b])) for a in matrix.index for b in matrix.columns if a != b and matrix.loc[a, b]]
+    if not flips:
+        return "The two models give the same class on every request."
+    parts = ", ".join(f"{a} → {b} on {n:,}" for a, b, n in sorted(flips, key=lambda f: -f[2]))
+    return f"The class flips on {sum(n for *_, n in flips) / total:.0%} of requests: {parts} (champion → challenger)."

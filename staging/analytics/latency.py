@@ -8,7 +8,7 @@ import pandas as pd
 from ..registry import CHALLENGER, CHAMPION, REPLICA
 from .uncertainty import wilson_interval
 
-PERCENTILES = {"p50_ms": 50, "p95_ms": 95, "p99_ms": 99}
+PERCENTILES = {"p50_ms": 50, "p90_ms": 90, "p95_ms": 95, "p99_ms": 99}
 
 
 def latency_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -44,3 +44,30 @@ def latency_histogram(results: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
         frames.append(pd.DataFrame({"model": role, "bin_start_ms": edges[:-1], "bin_end_ms": edges[1:],
                                     "requests": counts}))
     return pd.concat(frames, ignore_index=True)
+
+
+def percentile_intervals(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """p50/p90/p95/p99 per model with a 95% bootstrap interval: model, percentile, estimate, low, high."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    ok = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
+    for role, part in ok.groupby("target"):
+        values = part["latency_ms"].astype(float).dropna().to_numpy()
+        if values.size < 2:
+            continue
+        samples = values[rng.integers(0, values.size, size=(n_boot, values.size))]
+        for name, q in PERCENTILES.items():
+            boot = np.percentile(samples, q, axis=1)
+            rows.append({"model": role, "percentile": name, "estimate": float(np.percentile(values, q)),
+                         "low": float(np.percentile(boot, 2.5)), "high": float(np.percentile(boot, 97.5))})
+    return pd.DataFrame(rows, columns=["model", "percentile", "estimate", "low", "high"])
+
+
+def error_types(results: pd.DataFrame) -> pd.DataFrame:
+    """Failed answers grouped by kind (HTTP status, timeout, connection error): model, kind, count."""
+    failed = results[results["error"].fillna("").ne("")]
+    if failed.empty:
+        return pd.DataFrame(columns=["model", "kind", "count"])
+    kind = failed["error"].str.extract(r"^(HTTP \d+|timeout|[A-Za-z]+Error|unreadable answer)", expand=False)
+    grouped = failed.assign(kind=kind.fillna("other")).groupby(["target", "kind"]).size()
+    return grouped.rename("count").reset_index().rename(columns={"target": "model"})
