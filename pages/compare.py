@@ -35,8 +35,8 @@ with ui.guard():
         if result.quality is None:
             st.info("No labels for this run yet, so quality cannot be judged. Upload them on the Replay page.")
         else:
-            metrics = ["mae", "rmse"] if result.task == "regression" else ["accuracy", "precision", "recall", "f1",
-                                                                           "roc_auc"]
+            metrics = (["mae", "rmse", "r2"] if result.task == "regression" else
+                       ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"])
             table = result.quality.rename(index={r: f"{r} v{models[r]['version']}" for r in models})
             st.dataframe(table.style.format("{:.3f}", subset=metrics))
             st.altair_chart(charts.metric_bars(result.quality, metrics))
@@ -44,6 +44,14 @@ with ui.guard():
                        + ("Lower is better." if result.task == "regression" else "Higher is better."))
             if result.quality_sentence():
                 st.write(result.quality_sentence())
+            if result.differences is not None:
+                st.dataframe(result.differences.style.format("{:+.4f}", subset=["difference", "low", "high"])
+                             .format("{:.4f}", subset=["champion", "challenger"]), hide_index=True)
+                st.caption("Challenger minus champion for every metric, with the 2.5th and 97.5th percentiles of a "
+                           "paired bootstrap (the same resampled requests for both): an interval that straddles 0 "
+                           "is no evidence of a difference. For log loss, MAE and RMSE, lower is better."
+                           + (f" Wilcoxon signed-rank test on the paired absolute errors: p = {result.wilcoxon_p:.3g}."
+                              if result.wilcoxon_p is not None else ""))
             if len(result.weekly) > 1:
                 metric = "mae" if result.task == "regression" else "accuracy"
                 columns = [c for c in result.weekly.columns if c.endswith(metric)] + ["agreement"]

@@ -11,16 +11,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, paired,
                                 replica_agreement)
 from .analytics.drift import dataset_drift, feature_drift
 from .analytics.latency import latency_table
-from .analytics.quality import label_text, quality_table
+from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
+                                regression_metrics)
 from .analytics.segments import segment_table, worst_segment_sentence
 from .analytics.timeline import weekly_summary
-from .analytics.uncertainty import Interval, cohens_kappa, mcnemar_exact, paired_difference_ci
+from .analytics.uncertainty import Interval, cohens_kappa, mcnemar_exact, metric_differences, paired_difference_ci
 from .registry import CHALLENGER, CHAMPION, REPLICA
 from .runstore import RunStore
 
@@ -44,6 +47,8 @@ class RunAnalysis:
     mcnemar_p: float | None = None
     kappa: float | None = None
     segments: pd.DataFrame | None = None
+    differences: pd.DataFrame | None = None  # every metric, challenger minus champion, 95% CI
+    wilcoxon_p: float | None = None  # regression: paired absolute errors
 
     @property
     def drifted_features(self) -> list[str]:
@@ -147,6 +152,7 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
         if task != "regression":
             paired_stats = _paired_correctness(pairs, labels, target)
         labelled_rows = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+        paired_stats.update(_differences(labelled_rows, target, task))
         paired_stats["segments"] = segment_table(labelled_rows.merge(requests, on="request_id"), target, task,
                                                  tuple(manifest["numeric"]), tuple(manifest["categorical"]))
     reference = read_table(manifest.get("reference_path"))
@@ -182,3 +188,37 @@ def _challenger_right_share(pairs: pd.DataFrame, labels: pd.DataFrame, target: s
         challenger_err = (differ[f"{CHALLENGER}_score"] - differ[target]).abs()
         return float((challenger_err < champion_err).mean())
     return float((differ[f"{CHALLENGER}_prediction"].astype(str) == label_text(differ[target])).mean())
+
+
+def _differences(rows: pd.DataFrame, target: str, task: str) -> dict:
+    """Every quality metric's difference with a paired bootstrap 95% interval (and, for a
+    regression, Wilcoxon's signed-rank test on the paired absolute errors)."""
+    if rows.empty:
+        return {}
+    n_boot = 500 if len(rows) <= 20_000 else 200
+    if task == "regression":
+        truth = rows[target].to_numpy(float)
+        a, b = rows[f"{CHAMPION}_score"].to_numpy(float), rows[f"{CHALLENGER}_score"].to_numpy(float)
+
+        def metrics(y, pred):
+            return {k: v for k, v in regression_metrics(y, pred).items() if k != "labelled"}
+
+        gaps = np.abs(a - truth) - np.abs(b - truth)
+        wilcoxon = float(stats.wilcoxon(gaps).pvalue) if np.any(gaps != 0) else 1.0
+        return {"differences": pd.DataFrame(metric_differences(truth, a, b, metrics, n_boot)), "wilcoxon_p": wilcoxon}
+    truth = label_text(rows[target])
+    codes = {label: i for i, label in enumerate(sorted(set(truth) | set(rows[f"{CHAMPION}_prediction"].astype(str))
+                                                       | set(rows[f"{CHALLENGER}_prediction"].astype(str))))}
+    positive = str(codes[positive_class(truth)])
+
+    def encoded(role: str) -> np.ndarray:
+        return np.column_stack([rows[f"{role}_prediction"].astype(str).map(codes).to_numpy(float),
+                                rows[f"{role}_score"].to_numpy(float)])
+
+    def metrics(y, pred):
+        values = classification_metrics(y.astype(int).astype(str), pred[:, 0].astype(int).astype(str), pred[:, 1],
+                                        positive)
+        return {k: v for k, v in values.items() if k != "labelled"}
+
+    y = truth.map(codes).to_numpy(float)
+    return {"differences": pd.DataFrame(metric_differences(y, encoded(CHAMPION), encoded(CHALLENGER), metrics, n_boot))}

@@ -63,3 +63,13 @@ def test_quality_table_uses_only_labelled_requests_answered_by_both():
     assert table.loc["champion", "labelled"] == 2  # c failed for the challenger, d has no label
     assert table.loc["champion", "accuracy"] == 1.0
     assert table.loc["challenger", "accuracy"] == 0.5
+
+
+def test_log_loss_and_r2_match_sklearn(classification):
+    y, _, score = classification
+    got = quality.classification_metrics(y.astype(str), (score > 0.5).astype(int).astype(str), score, "1")
+    assert got["log_loss"] == pytest.approx(metrics.log_loss(y, score))
+    rng = np.random.default_rng(9)
+    truth = rng.normal(10, 3, 200)
+    pred = truth + rng.normal(0, 1, 200)
+    assert quality.regression_metrics(truth, pred)["r2"] == pytest.approx(metrics.r2_score(truth, pred))

@@ -54,3 +54,16 @@ def test_bootstrap_interval_covers_the_true_difference_about_95_percent():
         got = u.paired_difference_ci(a, b, n_boot=2000, seed=seed)
         covered += got.low <= true_diff <= got.high
     assert 0.91 <= covered / trials <= 0.98
+
+
+def test_metric_differences_bracket_the_point_difference():
+    rng = np.random.default_rng(3)
+    truth = rng.normal(0, 1, 400)
+    a, b = truth + rng.normal(0, 1.0, 400), truth + rng.normal(0, 0.5, 400)
+
+    def metrics(y, pred):
+        return {"mae": float(np.mean(np.abs(pred - y)))}
+
+    row = u.metric_differences(truth, a, b, metrics, n_boot=300)[0]
+    assert row["difference"] == pytest.approx(row["challenger"] - row["champion"])
+    assert row["low"] < row["difference"] < row["high"] < 0  # the challenger's error is clearly lower

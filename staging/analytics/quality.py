@@ -29,6 +29,15 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[y_true].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def log_loss(y_true, score, eps: float = float(np.finfo(float).eps)) -> float:
+    """Mean negative log-likelihood of the true class under the positive-class probability."""
+    y = np.asarray(y_true, bool)
+    p = np.clip(np.asarray(score, float), eps, 1 - eps)
+    if y.size == 0 or np.isnan(p).any():
+        return float("nan")
+    return float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
+
+
 def classification_metrics(y_true, y_pred, score, positive: str) -> dict[str, float]:
     y_true = np.asarray(y_true, dtype=str)
     y_pred = np.asarray(y_pred, dtype=str)
@@ -38,15 +47,19 @@ def classification_metrics(y_true, y_pred, score, positive: str) -> dict[str, fl
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     f1 = _ratio(2 * tp, 2 * tp + fp + fn)
     return {"labelled": int(len(y_true)), "accuracy": _ratio(np.sum(y_true == y_pred), len(y_true)),
-            "precision": precision, "recall": recall, "f1": f1, "roc_auc": roc_auc(y_true == positive, score)}
+            "precision": precision, "recall": recall, "f1": f1, "roc_auc": roc_auc(y_true == positive, score),
+            "log_loss": log_loss(y_true == positive, score)}
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
     error = np.asarray(y_pred, float) - np.asarray(y_true, float)
     if error.size == 0:
-        return {"labelled": 0, "mae": float("nan"), "rmse": float("nan")}
+        return {"labelled": 0, "mae": float("nan"), "rmse": float("nan"), "r2": float("nan")}
+    truth = np.asarray(y_true, float)
+    spread = float(np.sum((truth - truth.mean()) ** 2))
     return {"labelled": int(error.size), "mae": float(np.mean(np.abs(error))),
-            "rmse": float(np.sqrt(np.mean(error ** 2)))}
+            "rmse": float(np.sqrt(np.mean(error ** 2))),
+            "r2": 1 - float(np.sum(error ** 2)) / spread if spread else float("nan")}
 
 
 def label_text(values: pd.Series) -> pd.Series:

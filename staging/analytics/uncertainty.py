@@ -6,6 +6,8 @@
   bootstrap interval. Each request's difference is -1, 0 or +1, so a bootstrap resample is
   one multinomial draw over three counts, not a resample of indices.
 - `cohens_kappa`: agreement beyond what chance would give.
+- `metric_differences`: every quality metric's challenger-minus-champion difference with a
+  paired bootstrap interval (the same resampled requests for both models).
 """
 
 from __future__ import annotations
@@ -74,3 +76,26 @@ def cohens_kappa(labels_a, labels_b) -> float:
     classes = np.union1d(a, b)
     expected = float(sum(np.mean(a == c) * np.mean(b == c) for c in classes))
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def metric_differences(y_true, champion, challenger, metrics, n_boot: int = 500, seed: int = 0) -> list[dict]:
+    """`metrics(y_true, predictions) -> dict[name, value]`; `champion` and `challenger` are
+    the models' predictions (any array-like, indexed alike). One row per metric: champion,
+    challenger, difference, and the 2.5th/97.5th percentiles of the paired bootstrap."""
+    y_true, champion, challenger = (np.asarray(a) for a in (y_true, champion, challenger))
+    base_a, base_b = metrics(y_true, champion), metrics(y_true, challenger)
+    rng = np.random.default_rng(seed)
+    boot: dict[str, list[float]] = {name: [] for name in base_a}
+    for _ in range(n_boot if y_true.size else 0):
+        index = rng.integers(0, y_true.size, y_true.size)
+        a, b = metrics(y_true[index], champion[index]), metrics(y_true[index], challenger[index])
+        for name in boot:
+            boot[name].append(b[name] - a[name])
+    rows = []
+    for name in base_a:
+        values = np.asarray(boot[name], float)
+        values = values[~np.isnan(values)]
+        low, high = np.percentile(values, [2.5, 97.5]) if values.size else (np.nan, np.nan)
+        rows.append({"metric": name, "champion": base_a[name], "challenger": base_b[name],
+                     "difference": base_b[name] - base_a[name], "low": float(low), "high": float(high)})
+    return rows
