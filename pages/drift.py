@@ -20,6 +20,12 @@ with ui.guard():
             a.metric("Features drifted", f"{len(drifted)} of {len(result.drift)}")
             b.metric("Dataset drift", "yes" if result.dataset_drift else "no", help="At least half of the features.")
             st.altair_chart(charts.drift_bars(result.drift), width="stretch")
+            if result.drift_timeline is not None and result.drift_timeline["window"].nunique() > 1:
+                st.altair_chart(charts.drift_heatmap(result.drift_timeline), width="stretch")
+                st.caption("Each window of the replayed traffic against the training data: a dot marks drift, and "
+                           "the first dotted column is when it started. A window holds few requests, so each cell "
+                           "uses a p-value test (KS, chi-squared or Z), adjusted for the many cells "
+                           "(Benjamini-Hochberg).")
             st.write(result.drift_sentence())
             st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
                        "above it; p-value tests (KS, chi-squared, Z) drift below it.")

@@ -17,7 +17,7 @@ from scipy import stats
 
 from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, paired,
                                 replica_agreement)
-from .analytics.drift import dataset_drift, feature_drift
+from .analytics.drift import dataset_drift, drift_over_time, feature_drift
 from .analytics.latency import latency_table
 from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
                                 regression_metrics)
@@ -49,6 +49,7 @@ class RunAnalysis:
     segments: pd.DataFrame | None = None
     differences: pd.DataFrame | None = None  # every metric, challenger minus champion, 95% CI
     wilcoxon_p: float | None = None  # regression: paired absolute errors
+    drift_timeline: pd.DataFrame | None = None  # feature x day (or week)
 
     @property
     def drifted_features(self) -> list[str]:
@@ -158,7 +159,9 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     reference = read_table(manifest.get("reference_path"))
     drift = None
     if reference is not None and not requests.empty:
-        drift = feature_drift(reference, requests, tuple(manifest["numeric"]), tuple(manifest["categorical"]))
+        columns = (tuple(manifest["numeric"]), tuple(manifest["categorical"]))
+        drift = feature_drift(reference, requests, *columns)
+        paired_stats["drift_timeline"] = drift_over_time(reference, requests, *columns)
     return RunAnalysis(manifest, task, pairs, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        disagreements(pairs, requests, task), right_share,

@@ -76,3 +76,18 @@ def interval_points(intervals: pd.DataFrame) -> alt.Chart:
         x="estimate:Q", tooltip=["model", "percentile", alt.Tooltip("estimate:Q", format=".1f"),
                                  alt.Tooltip("low:Q", format=".1f"), alt.Tooltip("high:Q", format=".1f")])
             ).properties(height=220)
+
+
+def drift_heatmap(timeline: pd.DataFrame) -> alt.Chart:
+    """Feature against time window, coloured by drift strength (1 = the test's threshold)."""
+    base = alt.Chart(timeline).encode(
+        x=alt.X("window:O", title="window of the recorded traffic", timeUnit="yearmonthdate",
+                axis=alt.Axis(format="%b %d", labelAngle=0)),
+        y=alt.Y("feature:N", title=None))
+    cells = base.mark_rect().encode(
+        color=alt.Color("strength:Q", title="0.05 ÷ adjusted p",
+                        scale=alt.Scale(domain=[0, 1, 5], range=["#f7fbff", "#fdd0a2", "#d94801"])),
+        tooltip=[alt.Tooltip("window:T"), "feature", "test", alt.Tooltip("score:Q", format=".3g", title="p-value"),
+                 alt.Tooltip("q_value:Q", format=".3g"), "drifted", "rows"])
+    marks = base.mark_text(text="●", color="black").transform_filter("datum.drifted")
+    return (cells + marks).properties(height=24 * timeline["feature"].nunique() + 30)

@@ -99,3 +99,34 @@ def test_feature_drift_finds_the_shifted_column_and_dataset_rule(rng):
     assert drift.dataset_drift(table) is False
     assert drift.dataset_drift(table.assign(drifted=[True, True, False])) is True
     assert drift.dataset_drift(table.iloc[:0]) is False
+
+
+def test_psi_matches_its_formula_on_categories():
+    ref = pd.Series(["a"] * 500 + ["b"] * 300 + ["c"] * 200)
+    cur = pd.Series(["a"] * 300 + ["b"] * 300 + ["c"] * 400)
+    r, c = np.array([0.5, 0.3, 0.2]), np.array([0.3, 0.3, 0.4])
+    expected = np.sum((c - r) * np.log(c / r))
+    got = drift.psi_test(ref, cur)
+    assert got.score == pytest.approx(expected) and got.drifted == (expected >= 0.1)
+
+
+def test_a_columns_test_and_threshold_can_be_chosen(rng):
+    ref = pd.DataFrame({"a": rng.normal(0, 1, 3000)})
+    cur = pd.DataFrame({"a": rng.normal(0.05, 1, 3000)})
+    default = drift.feature_drift(ref, cur, ("a",), ())
+    chosen = drift.feature_drift(ref, cur, ("a",), (), {"a": ("ks", 0.5)})
+    assert default.loc[0, "test"] == "wasserstein" and chosen.loc[0, "test"] == "ks"
+    assert chosen.loc[0, "threshold"] == 0.5
+    assert chosen.loc[0, "score"] == pytest.approx(stats.ks_2samp(ref["a"], cur["a"]).pvalue)
+    assert "psi" in default.columns
+
+
+def test_drift_over_time_shows_when_it_started(rng):
+    ref = pd.DataFrame({"a": rng.normal(0, 1, 3000)})
+    times = pd.date_range("2026-10-05", periods=14 * 600, freq="144s", tz="UTC")  # 600 a day
+    shift = np.where(times >= pd.Timestamp("2026-10-12", tz="UTC"), 1.0, 0.0)
+    cur = pd.DataFrame({"timestamp": times, "a": rng.normal(shift, 1, len(times))})
+    table = drift.drift_over_time(ref, cur, ("a",), ())
+    by_window = table.set_index("window")["drifted"]
+    assert not by_window[by_window.index < pd.Timestamp("2026-10-12")].any()
+    assert by_window[by_window.index >= pd.Timestamp("2026-10-12")].all()

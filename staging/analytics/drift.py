@@ -25,7 +25,10 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import distance
 
+from .segments import benjamini_hochberg
+
 DATASET_DRIFT_SHARE = 0.5
+ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,27 @@ def jensen_shannon_test(reference: pd.Series, current: pd.Series, threshold: flo
     return _distance("jensenshannon", distance.jensenshannon(ref_share, cur_share, base=2), threshold)
 
 
+def psi_test(reference: pd.Series, current: pd.Series, threshold: float = 0.1, numeric: bool = False) -> DriftScore:
+    """Population stability index over the same bins as Jensen-Shannon; empty bins get a
+    tiny share (as Evidently does) so the logarithm stays finite."""
+    ref_share, cur_share = (_fill_zeroes(s) for s in binned_shares(reference, current, numeric))
+    return _distance("psi", float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share))), threshold)
+
+
+def _fill_zeroes(shares: np.ndarray) -> np.ndarray:
+    shares = shares.astype(float).copy()
+    smallest = shares[shares > 0].min() if (shares > 0).any() else 1.0
+    shares[shares == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
+    return shares
+
+
 STAT_TESTS: dict[str, Callable[..., DriftScore]] = {
     "ks": ks_test,
     "chisquare": chi_squared_test,
     "z": z_test,
     "wasserstein": wasserstein_test,
     "jensenshannon": jensen_shannon_test,
+    "psi": psi_test,
 }
 
 
@@ -107,12 +125,17 @@ def default_test(reference: pd.Series, current: pd.Series, numeric: bool) -> str
     """Evidently's default choice of test for one column (see the module docstring)."""
     n_values = pd.concat([reference, current]).nunique()
     if len(reference) <= 1000:
-        if numeric and n_values > 5:
-            return "ks"
-        return "chisquare" if n_values > 2 else "z"
+        return small_sample_test(n_values, numeric)
     if numeric and n_values > 5:
         return "wasserstein"
     return "jensenshannon"
+
+
+def small_sample_test(n_values: int, numeric: bool) -> str:
+    """The p-value test Evidently uses on small data: KS, chi-squared, or a Z-test for two values."""
+    if numeric and n_values > 5:
+        return "ks"
+    return "chisquare" if n_values > 2 else "z"
 
 
 def column_drift(reference: pd.Series, current: pd.Series, numeric: bool,
@@ -124,7 +147,7 @@ def column_drift(reference: pd.Series, current: pd.Series, numeric: bool,
     name = test or default_test(reference, current, numeric)
     func = STAT_TESTS[name]
     kwargs = {} if threshold is None else {"threshold": threshold}
-    if name == "jensenshannon":
+    if name in ("jensenshannon", "psi"):
         kwargs["numeric"] = numeric
     if numeric:
         reference, current = reference.astype(float), current.astype(float)
@@ -132,18 +155,62 @@ def column_drift(reference: pd.Series, current: pd.Series, numeric: bool,
 
 
 def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: tuple[str, ...],
-                  categorical: tuple[str, ...]) -> pd.DataFrame:
-    """One row per feature: test, score, threshold, drifted; plus the reference and current means
-    (numeric) or most common values (categorical) to say what moved."""
+                  categorical: tuple[str, ...],
+                  choices: dict[str, tuple[str | None, float | None]] | None = None) -> pd.DataFrame:
+    """One row per feature: test, score, threshold, drifted, PSI alongside; plus the reference
+    and current means (numeric) or most common values (categorical) to say what moved.
+    `choices` sets a column's test and/or threshold: {column: (test or None, threshold or None)}."""
     rows = []
     for column in (*numeric, *categorical):
         is_numeric = column in numeric
-        result = column_drift(reference[column], current[column], is_numeric)
+        test, threshold = (choices or {}).get(column, (None, None))
+        result = column_drift(reference[column], current[column], is_numeric, test, threshold)
+        psi = column_drift(reference[column], current[column], is_numeric, "psi")
         rows.append({"feature": column, "type": "numeric" if is_numeric else "categorical",
                      "test": result.test, "score": result.score, "threshold": result.threshold,
-                     "drifted": result.drifted, "reference": _typical(reference[column], is_numeric),
+                     "drifted": result.drifted, "psi": psi.score,
+                     "reference": _typical(reference[column], is_numeric),
                      "current": _typical(current[column], is_numeric)})
     return pd.DataFrame(rows)
+
+
+def drift_over_time(reference: pd.DataFrame, current: pd.DataFrame, numeric: tuple[str, ...],
+                    categorical: tuple[str, ...], min_rows: int = 100) -> pd.DataFrame:
+    """feature × window drift: daily windows when each day has `min_rows` requests on
+    average, else weekly. A window holds few rows, where distances are noisy, so each cell
+    uses the small-data p-value test (KS, chi-squared, Z) and a cell drifts when its
+    Benjamini-Hochberg adjusted p-value, over the whole grid, is below 0.05.
+    Columns: window, feature, test, score (p-value), q_value, strength, drifted, rows."""
+    times = current["timestamp"].dropna()
+    if times.empty:
+        return pd.DataFrame(columns=["window", "feature", "test", "score", "threshold", "drifted", "rows"])
+    days = max(1, times.dt.normalize().nunique())
+    freq = "D" if len(times) / days >= min_rows else "W"
+    windows = current["timestamp"].dt.tz_localize(None).dt.to_period(freq).dt.start_time
+    rows = []
+    for window, part in current.groupby(windows):
+        for column in (*numeric, *categorical):
+            is_numeric = column in numeric
+            n_values = pd.concat([reference[column], part[column]]).nunique()
+            result = column_drift(reference[column], part[column], is_numeric, small_sample_test(n_values, is_numeric))
+            rows.append({"window": window, "feature": column, "test": result.test, "score": result.score,
+                         "rows": len(part)})
+    grid = pd.DataFrame(rows)
+    grid["q_value"] = benjamini_hochberg(grid["score"].fillna(1.0))
+    grid["drifted"] = grid["q_value"] < ALPHA
+    grid["strength"] = [drift_strength(t, q, ALPHA) for t, q in zip(grid["test"], grid["q_value"])]
+    return grid
+
+
+P_VALUE_TESTS = {"ks", "chisquare", "z"}
+
+
+def drift_strength(test: str, score: float, threshold: float, cap: float = 5.0) -> float:
+    """One scale for every test: 1 is the threshold, above 1 is drift (capped for colour)."""
+    if np.isnan(score):
+        return float("nan")
+    value = threshold / max(score, 1e-12) if test in P_VALUE_TESTS else score / threshold
+    return float(min(value, cap))
 
 
 def _typical(values: pd.Series, numeric: bool) -> str:
