@@ -4,7 +4,8 @@ import streamlit as st
 
 from staging import charts, ui
 from staging.analytics.compare import flip_matrix, flip_sentence, score_deltas
-from staging.analytics.latency import error_types, latency_histogram, percentile_intervals
+from staging.analytics.latency import (error_types, latency_histogram, latency_over_time, paired_latency_ratio,
+                                       percentile_intervals)
 
 ui.page_header("Compare", "The same recorded requests, answered by both models.")
 
@@ -79,6 +80,10 @@ with ui.guard():
         left.altair_chart(charts.latency_histogram(latency_histogram(results)), width="stretch")
         right.altair_chart(charts.interval_points(percentile_intervals(results)), width="stretch")
         st.caption(result.latency_sentence() + " Bars on the right are 95% bootstrap intervals of each percentile.")
+        st.altair_chart(charts.latency_lines(latency_over_time(results)), width="stretch")
+        ratio = paired_latency_ratio(results)
+        st.caption(f"Over the replay. Request by request, the challenger took {ratio['median']:.2f}x the champion's "
+                   f"time (half of the requests between {ratio['q1']:.2f}x and {ratio['q3']:.2f}x).")
         errors = error_types(results)
         if not errors.empty:
             st.dataframe(errors, hide_index=True)

@@ -30,3 +30,9 @@ with ui.guard():
             st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
                        "above it; p-value tests (KS, chi-squared, Z) drift below it.")
             st.dataframe(result.drift, hide_index=True)
+        if result.prediction_drift is not None:
+            st.subheader("Prediction drift")
+            st.altair_chart(charts.score_distributions(result.score_histograms))
+            st.dataframe(result.prediction_drift, hide_index=True)
+            st.caption("Each model's answers on a sample of its training data against its answers on the replayed "
+                       "traffic: a model whose scores move is seeing a different world, even before labels arrive.")

@@ -17,7 +17,7 @@ from scipy import stats
 
 from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, paired,
                                 replica_agreement)
-from .analytics.drift import dataset_drift, drift_over_time, feature_drift
+from .analytics.drift import dataset_drift, drift_over_time, feature_drift, prediction_drift, score_histograms
 from .analytics.latency import latency_table
 from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
                                 regression_metrics)
@@ -50,6 +50,8 @@ class RunAnalysis:
     differences: pd.DataFrame | None = None  # every metric, challenger minus champion, 95% CI
     wilcoxon_p: float | None = None  # regression: paired absolute errors
     drift_timeline: pd.DataFrame | None = None  # feature x day (or week)
+    prediction_drift: pd.DataFrame | None = None
+    score_histograms: pd.DataFrame | None = None
 
     @property
     def drifted_features(self) -> list[str]:
@@ -162,6 +164,10 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
         columns = (tuple(manifest["numeric"]), tuple(manifest["categorical"]))
         drift = feature_drift(reference, requests, *columns)
         paired_stats["drift_timeline"] = drift_over_time(reference, requests, *columns)
+    reference_scores = store.reference_scores(run_id)
+    if reference_scores is not None:
+        paired_stats["prediction_drift"] = prediction_drift(reference_scores, results)
+        paired_stats["score_histograms"] = score_histograms(reference_scores, results)
     return RunAnalysis(manifest, task, pairs, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        disagreements(pairs, requests, task), right_share,

@@ -91,3 +91,22 @@ def drift_heatmap(timeline: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("q_value:Q", format=".3g"), "drifted", "rows"])
     marks = base.mark_text(text="●", color="black").transform_filter("datum.drifted")
     return (cells + marks).properties(height=24 * timeline["feature"].nunique() + 30)
+
+
+def latency_lines(timeline: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(timeline).mark_line().encode(
+        x=alt.X("second:Q", title="seconds into the replay"), y=alt.Y("p95_ms:Q", title="p95 latency (ms)"),
+        color=alt.Color("model:N", scale=MODEL_COLORS),
+        tooltip=["model", alt.Tooltip("second:Q", format=".0f"), alt.Tooltip("p50_ms:Q", format=".1f"),
+                 alt.Tooltip("p95_ms:Q", format=".1f")],
+    ).properties(height=200)
+
+
+def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(histograms).mark_line(interpolate="step-after").encode(
+        x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)"),
+        y=alt.Y("share:Q", title="share of answers", axis=alt.Axis(format="%")),
+        color=alt.Color("source:N", title=None, scale=alt.Scale(range=["#7f7f7f", "#e45756"])),
+        column=alt.Column("model:N", title=None, sort=["champion", "challenger"]),
+        tooltip=["model", "source", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%")],
+    ).properties(width=300, height=180)

@@ -30,6 +30,7 @@ import pandas as pd
 from .endpoints import JSON_HEADERS, Endpoint
 from .predictions import PredictionFormatError, parse_predictions
 from .runstore import RunWriter
+from .traffic import sha256_of
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,40 @@ class _Shadow:
         return row
 
 
+REFERENCE_SAMPLE = 2000
+
+
+def score_reference(folder: Path, manifest: dict, endpoints: dict[str, Endpoint]) -> None:
+    """Each model's answers on a sample of the training reference, for prediction drift.
+    Computed once per model version and reference file, cached under the sandbox home, and
+    done before the replay so it never competes with the timed requests. A failure here is
+    logged and skipped: prediction drift is then not shown, the replay still runs."""
+    path = manifest.get("reference_path")
+    if not path or not Path(path).exists():
+        return
+    cache = folder.parent.parent / "reference_scores"
+    cache.mkdir(exist_ok=True)
+    key = sha256_of(path)[:12]
+    frames = []
+    for role, endpoint in endpoints.items():
+        model = manifest["models"][role]
+        cached = cache / f"{model['name']}-v{model['version']}-{key}.parquet"
+        try:
+            if not cached.exists():
+                reference = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+                sample = reference.sample(n=min(REFERENCE_SAMPLE, len(reference)), random_state=0)
+                sample = sample[list(manifest["features"])]
+                answers = [p for start in range(0, len(sample), 500)
+                           for p in endpoint.invoke(sample.iloc[start:start + 500], timeout=120)]
+                pd.DataFrame({"prediction": [a.label for a in answers], "score": [a.score for a in answers]}
+                             ).to_parquet(cached, index=False)
+            frames.append(pd.read_parquet(cached).assign(target=role))
+        except Exception as exc:  # noqa: BLE001 - optional evidence; the replay goes on
+            print(f"reference scoring for {role} skipped: {exc}", flush=True)
+    if frames:
+        pd.concat(frames, ignore_index=True).to_parquet(folder / "reference_scores.parquet", index=False)
+
+
 def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     """Replay the run prepared in `folder` (manifest + requests.parquet) and close it."""
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -170,6 +205,7 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     requests = pd.read_parquet(folder / "requests.parquet")
     writer = RunWriter(folder, manifest)
     writer.checkpoint()
+    score_reference(folder, manifest, endpoints)
     progress = ReplayProgress(total=len(requests))
     shadow = _Shadow(endpoints, writer, settings, progress, cancel)
     status, reason = "finished", ""

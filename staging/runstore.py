@@ -156,6 +156,11 @@ class RunStore:
     def requests(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self._folder(run_id) / "requests.parquet")
 
+    def reference_scores(self, run_id: str) -> pd.DataFrame | None:
+        """Each model's answers on the training reference (for prediction drift), if scored."""
+        path = self._folder(run_id) / "reference_scores.parquet"
+        return pd.read_parquet(path) if path.exists() else None
+
     def quarantine(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self._folder(run_id) / "quarantine.parquet")
 

@@ -113,3 +113,12 @@ def test_errors_are_grouped_by_kind(results):
         request_id=["x1", "x2"], status=[0, 0], error=["timeout after 30 s", "ClientConnectorError: refused"])
     kinds = latency.error_types(pd.concat([results, extra]))
     assert dict(zip(kinds["kind"], kinds["count"])) == {"HTTP 503": 1, "timeout": 1, "ClientConnectorError": 1}
+
+
+def test_paired_latency_ratio_and_timeline(results):
+    ratio = latency.paired_latency_ratio(results)
+    assert ratio["requests"] == 3 and ratio["median"] == pytest.approx(np.median([20 / 10, 22 / 12, 21 / 11]))
+    timed = results.assign(actual_send=[0, 1, 2, 3, 0, 1, 2, 3])
+    line = latency.latency_over_time(timed, buckets=4)
+    assert set(line["model"]) == {"champion", "challenger"}
+    assert line[line["model"] == "champion"]["p50_ms"].tolist() == [10, 12, 11, 13]

@@ -130,3 +130,17 @@ def test_drift_over_time_shows_when_it_started(rng):
     by_window = table.set_index("window")["drifted"]
     assert not by_window[by_window.index < pd.Timestamp("2026-10-12")].any()
     assert by_window[by_window.index >= pd.Timestamp("2026-10-12")].all()
+
+
+def test_prediction_drift_per_model(rng):
+    reference = pd.DataFrame({"target": ["champion"] * 2000 + ["challenger"] * 2000,
+                              "score": np.concatenate([rng.beta(2, 8, 2000), rng.beta(2, 8, 2000)])})
+    results = pd.DataFrame({"target": ["champion"] * 1500 + ["challenger"] * 1500, "status": 200,
+                            "score": np.concatenate([rng.beta(2, 8, 1500), rng.beta(4, 6, 1500)])})
+    table = drift.prediction_drift(reference, results).set_index("model")
+    assert not table.loc["champion", "drifted"] and table.loc["challenger", "drifted"]
+    expected = stats.wasserstein_distance(reference["score"][2000:], results["score"][1500:]) / np.std(
+        reference["score"][2000:])
+    assert table.loc["challenger", "score"] == pytest.approx(expected)
+    shares = drift.score_histograms(reference, results).groupby(["model", "source"])["share"].sum()
+    assert np.allclose(shares, 1.0)

@@ -66,6 +66,8 @@ def test_drift_names_drifted_features(app):
     app.switch_page(PAGES["drift"]).run()
     assert {m.label for m in app.metric} == {"Features drifted", "Dataset drift"}
     assert "features look different from the training data" in " ".join(m.value for m in app.markdown)
+    assert "Prediction drift" in [s.value for s in app.subheader]
+    assert {"champion", "challenger"} <= set(app.dataframe[-1].value["model"])
 
 
 def test_promote_shows_the_gate_and_refuses_without_a_reviewer(app):

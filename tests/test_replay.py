@@ -29,6 +29,9 @@ def test_every_request_reaches_both_models_and_is_recorded(sandbox, finished_run
     assert manifest["traffic"]["rows_quarantined"] == 18
     assert manifest["models"][CHAMPION]["version"] != manifest["models"][CHALLENGER]["version"]
     assert manifest["owner_pid"] != os.getpid()  # measured in a worker process, not in the app's
+    scores = sandbox.store.reference_scores(finished_run)  # for prediction drift, scored before the replay
+    assert scores.groupby("target").size().to_dict() == {CHAMPION: 2000, CHALLENGER: 2000}
+    assert len(list((sandbox.home.root / "reference_scores").glob("credit-default-v*.parquet"))) == 2  # cached
 
 
 def test_first_target_alternates(sandbox, finished_run):

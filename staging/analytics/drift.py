@@ -225,3 +225,31 @@ def _typical(values: pd.Series, numeric: bool) -> str:
 
 def dataset_drift(table: pd.DataFrame, share: float = DATASET_DRIFT_SHARE) -> bool:
     return bool(len(table)) and float(table["drifted"].mean()) >= share
+
+
+def prediction_drift(reference_scores: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Each model's output distribution (its score: the positive-class probability or the
+    predicted value) on the training reference against the replayed traffic."""
+    rows = []
+    answered = results[results["status"].eq(200)]
+    for role, ref in reference_scores.groupby("target"):
+        current = answered.loc[answered["target"] == role, "score"].astype(float)
+        result = column_drift(ref["score"].astype(float), current, numeric=True)
+        rows.append({"model": role, "test": result.test, "score": result.score, "threshold": result.threshold,
+                     "drifted": result.drifted, "reference_mean": float(ref["score"].mean()),
+                     "current_mean": float(current.mean()) if len(current) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def score_histograms(reference_scores: pd.DataFrame, results: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
+    """Share of answers per score bin: model, source (reference or replayed), bin_start, share."""
+    answered = results[results["status"].eq(200)].dropna(subset=["score"])
+    values = pd.concat([reference_scores["score"], answered["score"]]).astype(float)
+    edges = np.histogram_bin_edges(values.dropna(), bins=bins)
+    frames = []
+    for source, frame in (("training reference", reference_scores), ("replayed traffic", answered)):
+        for role, part in frame.groupby("target"):
+            counts, _ = np.histogram(part["score"].astype(float).dropna(), edges)
+            frames.append(pd.DataFrame({"model": role, "source": source, "bin_start": edges[:-1],
+                                        "bin_end": edges[1:], "share": counts / max(counts.sum(), 1)}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -71,3 +71,29 @@ def error_types(results: pd.DataFrame) -> pd.DataFrame:
     kind = failed["error"].str.extract(r"^(HTTP \d+|timeout|[A-Za-z]+Error|unreadable answer)", expand=False)
     grouped = failed.assign(kind=kind.fillna("other")).groupby(["target", "kind"]).size()
     return grouped.rename("count").reset_index().rename(columns={"target": "model"})
+
+
+def latency_over_time(results: pd.DataFrame, buckets: int = 60) -> pd.DataFrame:
+    """p50 and p95 per model in equal slices of the replay's own clock: model, second, p50_ms, p95_ms."""
+    ok = results[results["status"].eq(200)].dropna(subset=["latency_ms", "actual_send"])
+    if ok.empty:
+        return pd.DataFrame(columns=["model", "second", "p50_ms", "p95_ms"])
+    start = ok["actual_send"].min()
+    span = max(ok["actual_send"].max() - start, 1e-9)
+    bucket = ((ok["actual_send"] - start) / span * (buckets - 1)).round().astype(int)
+    grouped = ok.assign(bucket=bucket).groupby(["target", "bucket"])["latency_ms"]
+    out = grouped.quantile(0.5).rename("p50_ms").to_frame().join(grouped.quantile(0.95).rename("p95_ms"))
+    out = out.reset_index().rename(columns={"target": "model"})
+    out["second"] = out["bucket"] * span / (buckets - 1)
+    return out.drop(columns="bucket")
+
+
+def paired_latency_ratio(results: pd.DataFrame) -> dict:
+    """Per request, challenger latency ÷ champion latency (both answered): median and quartiles."""
+    ok = results[results["status"].eq(200)]
+    wide = ok.pivot_table(index="request_id", columns="target", values="latency_ms", aggfunc="last")
+    if not {CHAMPION, CHALLENGER} <= set(wide.columns):
+        return {"requests": 0, "median": float("nan"), "q1": float("nan"), "q3": float("nan")}
+    ratio = (wide[CHALLENGER] / wide[CHAMPION]).dropna()
+    return {"requests": int(ratio.size), "median": float(ratio.median()), "q1": float(ratio.quantile(0.25)),
+            "q3": float(ratio.quantile(0.75))}
