@@ -97,11 +97,21 @@ class RunAnalysis:
         """What a second copy of the champion shows: the differences that are only noise."""
         if self.noise_floor is None or REPLICA not in self.latency.index:
             return None
-        champion, replica = self.latency.loc[CHAMPION], self.latency.loc[REPLICA]
-        ratio = replica["p95_ms"] / champion["p95_ms"] if champion["p95_ms"] else float("nan")
-        return (f"Noise floor: a second copy of the champion agrees with it on {self.noise_floor.rate:.1%} of "
-                f"requests, and its p95 latency is {ratio:.2f}x the champion's. Differences of that size "
-                "between champion and challenger are noise, not the model.")
+        ratio = self.replica_p95_ratio()
+        challenger_ratio = self.latency.loc[CHALLENGER, "p95_ms"] / self.latency.loc[CHAMPION, "p95_ms"]
+        disagreement = 1 - self.agreement.rate
+        floor = 1 - self.noise_floor.rate
+        labels = "a real difference" if disagreement > floor else "within the noise floor"
+        speed = ("a real difference" if abs(challenger_ratio - 1) > abs(ratio - 1) else "within the noise floor")
+        return (f"Noise floor: a second copy of the champion disagrees with it on {floor:.1%} of requests and its "
+                f"p95 latency is {ratio:.2f}x the champion's. The challenger disagrees on {disagreement:.1%} "
+                f"({labels}) and its p95 is {challenger_ratio:.2f}x ({speed}).")
+
+    def replica_p95_ratio(self) -> float | None:
+        """The champion replica's p95 over the champion's: how much latency moves by itself."""
+        if REPLICA not in self.latency.index or not self.latency.loc[CHAMPION, "p95_ms"]:
+            return None
+        return float(self.latency.loc[REPLICA, "p95_ms"] / self.latency.loc[CHAMPION, "p95_ms"])
 
     def drift_sentence(self) -> str:
         if self.drift is None:

@@ -124,6 +124,10 @@ def test_a_champion_replica_gives_the_noise_floor(demo_home):
         assert analysis.noise_floor.rate == 1.0  # the same model answers the same way
         assert analysis.agreement.rate < 1.0  # the challenger really differs
         assert REPLICA in analysis.latency.index
-        assert "Noise floor" in analysis.noise_floor_sentence()
+        sentence = analysis.noise_floor_sentence()
+        assert sentence.startswith("Noise floor: a second copy of the champion disagrees with it on 0.0%")
+        assert "(a real difference)" in sentence  # the challenger's label disagreements are above the floor
+        assert analysis.replica_p95_ratio() > 0
+        assert "the champion's own copy measured" in box.gate(analysis).checks[2].detail
     finally:
         box.close()
