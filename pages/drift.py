@@ -3,6 +3,7 @@
 import streamlit as st
 
 from staging import charts, ui
+from staging.analytics.drift import dataset_drift, drift_sentence
 
 ui.page_header("Drift", "Each feature of the replayed traffic against the training data (Evidently's default tests).")
 
@@ -15,21 +16,23 @@ with ui.guard():
         if result.drift is None:
             st.info("This run names no training reference, so drift was not measured.")
         else:
-            drifted = result.drifted_features
+            choices = ui.drift_choices(result.drift)
+            drift = box.drift_table(run_id, choices) if choices else result.drift
+            drifted = drift.loc[drift["drifted"], "feature"].tolist()
             a, b = st.columns(2)
-            a.metric("Features drifted", f"{len(drifted)} of {len(result.drift)}")
-            b.metric("Dataset drift", "yes" if result.dataset_drift else "no", help="At least half of the features.")
-            st.altair_chart(charts.drift_bars(result.drift), width="stretch")
+            a.metric("Features drifted", f"{len(drifted)} of {len(drift)}")
+            b.metric("Dataset drift", "yes" if dataset_drift(drift) else "no", help="At least half of the features.")
+            st.altair_chart(charts.drift_bars(drift), width="stretch")
             if result.drift_timeline is not None and result.drift_timeline["window"].nunique() > 1:
                 st.altair_chart(charts.drift_heatmap(result.drift_timeline), width="stretch")
                 st.caption("Each window of the replayed traffic against the training data: a dot marks drift, and "
                            "the first dotted column is when it started. A window holds few requests, so each cell "
                            "uses a p-value test (KS, chi-squared or Z), adjusted for the many cells "
                            "(Benjamini-Hochberg).")
-            st.write(result.drift_sentence())
+            st.write(drift_sentence(drift))
             st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
                        "above it; p-value tests (KS, chi-squared, Z) drift below it.")
-            st.dataframe(result.drift, hide_index=True)
+            st.dataframe(drift, hide_index=True)
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
             st.altair_chart(charts.score_distributions(result.score_histograms))

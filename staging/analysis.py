@@ -17,7 +17,8 @@ from scipy import stats
 
 from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, paired,
                                 replica_agreement)
-from .analytics.drift import dataset_drift, drift_over_time, feature_drift, prediction_drift, score_histograms
+from .analytics.drift import (dataset_drift, drift_over_time, drift_sentence, feature_drift, prediction_drift,
+                               score_histograms)
 from .analytics.latency import latency_table
 from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
                                 regression_metrics)
@@ -116,13 +117,7 @@ class RunAnalysis:
     def drift_sentence(self) -> str:
         if self.drift is None:
             return "No training reference was given for this run, so drift was not measured."
-        drifted = self.drifted_features
-        total = len(self.drift)
-        if not drifted:
-            return f"None of the {total} features looks different from the training data."
-        verdict = "The traffic as a whole has drifted" if self.dataset_drift else "The traffic as a whole has not drifted"
-        return (f"{len(drifted)} of {total} features look different from the training data "
-                f"({', '.join(drifted)}). {verdict} (the rule: at least half of the features).")
+        return drift_sentence(self.drift)
 
     def headline(self) -> dict:
         """The numbers the headless demo prints, one dict per model."""

@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from . import promotion
-from .analysis import RunAnalysis, analyze_run
+from .analysis import RunAnalysis, analyze_run, read_table
+from .analytics.drift import feature_drift
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RunError, TrafficError
@@ -234,6 +235,15 @@ class Sandbox:
 
     def analyze(self, run_id: str) -> RunAnalysis:
         return analyze_run(self.store, run_id)
+
+    def drift_table(self, run_id: str, choices: dict[str, tuple[str | None, float | None]]) -> pd.DataFrame:
+        """The run's feature drift with a chosen test and/or threshold for some columns."""
+        manifest = self.store.manifest(run_id)
+        reference = read_table(manifest.get("reference_path"))
+        if reference is None:
+            raise RunError("This run names no training reference, so drift cannot be measured.")
+        return feature_drift(reference, self.store.requests(run_id), tuple(manifest["numeric"]),
+                             tuple(manifest["categorical"]), choices)
 
     def gate(self, analysis: RunAnalysis) -> promotion.GateVerdict:
         return promotion.evaluate_gate(analysis)

@@ -320,3 +320,25 @@ def live_server_table(box: Sandbox) -> None:
         return
     st.dataframe(rows[[c for c in STATUS_COLUMNS if c in rows.columns]], hide_index=True)
     st.caption(f"Refreshed {time.strftime('%H:%M:%S')}; CPU is a share of one core.")
+
+
+DEFAULT_TEST = "default (Evidently's choice)"
+
+
+def drift_choices(drift: pd.DataFrame) -> dict[str, tuple[str | None, float | None]]:
+    """An editable table of each column's test and threshold; returns only what was changed."""
+    from .analytics.drift import STAT_TESTS
+
+    with st.expander("Choose the test or threshold of a column"):
+        table = pd.DataFrame({"feature": drift["feature"], "test": DEFAULT_TEST, "threshold": None})
+        edited = st.data_editor(
+            table, hide_index=True, disabled=["feature"], key="drift-choices",
+            column_config={"test": st.column_config.SelectboxColumn(options=[DEFAULT_TEST, *STAT_TESTS]),
+                           "threshold": st.column_config.NumberColumn(min_value=0.0, max_value=10.0, step=0.01)})
+    choices = {}
+    for row in edited.to_dict("records"):
+        test = None if row["test"] == DEFAULT_TEST else row["test"]
+        threshold = None if pd.isna(row["threshold"]) else float(row["threshold"])
+        if test is not None or threshold is not None:
+            choices[row["feature"]] = (test, threshold)
+    return choices

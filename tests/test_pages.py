@@ -90,3 +90,16 @@ def test_compare_states_the_accuracy_difference_with_its_uncertainty(app):
     text = " ".join(m.value for m in app.markdown)
     assert "Challenger accuracy minus champion accuracy" in text and "95% CI" in text
     assert "McNemar's exact test gives p =" in text and "Cohen's kappa" in text
+
+
+def test_drift_page_offers_a_per_column_choice(app):
+    app.switch_page(PAGES["drift"]).run()
+    assert "Choose the test or threshold of a column" in [e.label for e in app.expander]
+
+
+def test_a_chosen_test_and_threshold_change_the_verdict(sandbox, finished_run):
+    default = sandbox.drift_table(finished_run, {}).set_index("feature")
+    chosen = sandbox.drift_table(finished_run, {"age": (None, 5.0), "region": ("psi", None)}).set_index("feature")
+    assert default.loc["age", "drifted"] and not chosen.loc["age", "drifted"]  # a threshold of 5 is never reached
+    assert chosen.loc["age", "threshold"] == 5.0 and chosen.loc["age", "test"] == default.loc["age", "test"]
+    assert chosen.loc["region", "test"] == "psi" and chosen.loc["region", "score"] == default.loc["region", "psi"]

@@ -253,3 +253,13 @@ def score_histograms(reference_scores: pd.DataFrame, results: pd.DataFrame, bins
             frames.append(pd.DataFrame({"model": role, "source": source, "bin_start": edges[:-1],
                                         "bin_end": edges[1:], "share": counts / max(counts.sum(), 1)}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def drift_sentence(table: pd.DataFrame) -> str:
+    """The drift table in one plain sentence."""
+    drifted = table.loc[table["drifted"], "feature"].tolist()
+    if not drifted:
+        return f"None of the {len(table)} features looks different from the training data."
+    verdict = "has drifted" if dataset_drift(table) else "has not drifted"
+    return (f"{len(drifted)} of {len(table)} features look different from the training data "
+            f"({', '.join(drifted)}). The traffic as a whole {verdict} (the rule: at least half of the features).")
