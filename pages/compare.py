@@ -42,7 +42,8 @@ with ui.guard():
             st.dataframe(table.style.format("{:.3f}", subset=metrics))
             st.altair_chart(charts.metric_bars(result.quality, metrics))
             st.caption(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
-                       + ("Lower is better." if result.task == "regression" else "Higher is better."))
+                       + ("Lower is better, except R²." if result.task == "regression" else
+                          "Higher is better, except log loss."))
             if result.quality_sentence():
                 st.write(result.quality_sentence())
             if result.differences is not None:

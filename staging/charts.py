@@ -106,7 +106,8 @@ def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
     return alt.Chart(histograms).mark_line(interpolate="step-after").encode(
         x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)"),
         y=alt.Y("share:Q", title="share of answers", axis=alt.Axis(format="%")),
-        color=alt.Color("source:N", title=None, scale=alt.Scale(range=["#7f7f7f", "#e45756"])),
+        color=alt.Color("source:N", title=None, scale=alt.Scale(domain=["training reference", "replayed traffic"],
+                                                                 range=["#7f7f7f", "#e45756"])),
         column=alt.Column("model:N", title=None, sort=["champion", "challenger"]),
         tooltip=["model", "source", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=300, height=180)
