@@ -11,10 +11,8 @@ ui.page_header("Compare", "The same recorded requests, answered by both models."
 
 with ui.guard():
     box = ui.sandbox()
-    _, run_id = ui.chosen_run(box)
-    if run_id:
-        result = ui.analysis(box, run_id)
-        ui.run_status_note(result)
+    _, run_id, result = ui.run_evidence(box)
+    if result:
         models = result.manifest["models"]
         a, b, c = st.columns(3)
         a.metric("Agreement", ui.percent(result.agreement.rate), help=result.agreement.rule)

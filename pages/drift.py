@@ -9,10 +9,8 @@ ui.page_header("Drift", "Each feature of the replayed traffic against the traini
 
 with ui.guard():
     box = ui.sandbox()
-    _, run_id = ui.chosen_run(box)
-    if run_id:
-        result = ui.analysis(box, run_id)
-        ui.run_status_note(result)
+    _, run_id, result = ui.run_evidence(box)
+    if result:
         if result.drift is None:
             st.info("This run names no training reference, so drift was not measured.")
         else:

@@ -9,9 +9,8 @@ ui.page_header("Promote", "Moves the registry alias `champion` to the challenger
 
 with ui.guard():
     box = ui.sandbox()
-    model, run_id = ui.chosen_run(box)
-    if run_id:
-        result = ui.analysis(box, run_id)
+    model, _, result = ui.run_evidence(box)
+    if result:
         verdict = box.gate(result)
         models = result.manifest["models"]
         st.subheader(f"Gate: {':green[passed]' if verdict.passed else ':red[not passed]'}")

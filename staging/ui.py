@@ -112,6 +112,16 @@ def chosen_run(box: Sandbox) -> tuple[str | None, str | None]:
     return model, (run_picker(box, model) if model else None)
 
 
+def run_evidence(box: Sandbox) -> tuple[str | None, str | None, RunAnalysis | None]:
+    """(model, run, its analysis) as chosen on the page, with a warning for an unfinished run."""
+    model, run_id = chosen_run(box)
+    if run_id is None:
+        return model, None, None
+    result = analysis(box, run_id)
+    run_status_note(result)
+    return model, run_id, result
+
+
 def current_model() -> str | None:
     """The model chosen in the sidebar (the entry point draws the picker before each page)."""
     return st.session_state.get(MODEL_KEY)
