@@ -20,6 +20,7 @@ from .backends import BACKEND_NAMES
 from .errors import StagingError
 from .home import SandboxHome
 from .replay import ReplaySettings
+from .replay_runner import follow
 from .sandbox import Sandbox, TrafficSelection
 from .scenarios import SCENARIOS
 
@@ -87,10 +88,7 @@ def run_demo(args: argparse.Namespace, log) -> dict:
         handle = sandbox.begin_replay(scenario.model_name, scenario.file("traffic"),
                                       TrafficSelection(sample_size=args.requests),
                                       ReplaySettings(concurrency=args.concurrency))
-        while not handle.done:
-            handle.wait(1.0)
-            p = handle.progress
-            log(f"replay: {p.completed:,}/{p.total:,} requests, {p.throughput:,.0f} answers/s")
+        follow(handle, lambda p: log(f"replay: {p.completed:,}/{p.total:,} requests, {p.throughput:,.0f} answers/s"))
         if handle.error is not None:
             raise handle.error
         analysis = sandbox.analyze(handle.run_id)

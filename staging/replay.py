@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -62,9 +62,6 @@ class ReplayProgress:
     def throughput(self) -> float:
         elapsed = time.monotonic() - self.started_at
         return self.answers / elapsed if elapsed > 0 else 0.0
-
-    def snapshot(self) -> dict:
-        return {**asdict(self), "fraction": self.fraction, "throughput": self.throughput}
 
 
 def request_bodies(requests: pd.DataFrame, features: tuple[str, ...]) -> list[bytes]:
