@@ -4,14 +4,12 @@ import streamlit as st
 
 from staging import charts, ui
 from staging.analytics.compare import flip_matrix, flip_sentence, score_deltas
-from staging.analytics.latency import (error_types, latency_histogram, latency_over_time, paired_latency_ratio,
-                                       percentile_intervals)
 
 ui.page_header("Compare", "The same recorded requests, answered by both models.")
 
 with ui.guard():
     box = ui.sandbox()
-    _, run_id, result = ui.run_evidence(box)
+    _, _, result = ui.run_evidence(box)
     if result:
         models = result.manifest["models"]
         a, b, c = st.columns(3)
@@ -74,18 +72,16 @@ with ui.guard():
                                                   "error_rate_high": "{:.2%}", "p50_ms": "{:.1f}", "p90_ms": "{:.1f}",
                                                   "p95_ms": "{:.1f}",
                                                   "p99_ms": "{:.1f}", "max_ms": "{:.1f}"}))
-        results = box.store.results(run_id)
         left, right = st.columns(2)
-        left.altair_chart(charts.latency_histogram(latency_histogram(results)), width="stretch")
-        right.altair_chart(charts.interval_points(percentile_intervals(results)), width="stretch")
+        left.altair_chart(charts.latency_histogram(result.latency_bins), width="stretch")
+        right.altair_chart(charts.interval_points(result.latency_intervals), width="stretch")
         st.caption(result.latency_sentence() + " Bars on the right are 95% bootstrap intervals of each percentile.")
-        st.altair_chart(charts.latency_lines(latency_over_time(results)), width="stretch")
-        ratio = paired_latency_ratio(results)
+        st.altair_chart(charts.latency_lines(result.latency_timeline), width="stretch")
+        ratio = result.latency_ratio
         st.caption(f"Over the replay. Request by request, the challenger took {ratio['median']:.2f}x the champion's "
                    f"time (half of the requests between {ratio['q1']:.2f}x and {ratio['q3']:.2f}x).")
-        errors = error_types(results)
-        if not errors.empty:
-            st.dataframe(errors, hide_index=True)
+        if not result.errors.empty:
+            st.dataframe(result.errors, hide_index=True)
 
         if result.noise_floor_sentence():
             st.info(result.noise_floor_sentence())

@@ -19,7 +19,8 @@ from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_bo
                                 replica_agreement)
 from .analytics.drift import (dataset_drift, drift_over_time, drift_sentence, feature_drift, prediction_drift,
                                score_histograms)
-from .analytics.latency import latency_table
+from .analytics.latency import (error_types, latency_histogram, latency_over_time, latency_table,
+                                paired_latency_ratio, percentile_intervals)
 from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
                                 regression_metrics)
 from .analytics.segments import segment_table, worst_segment_sentence
@@ -53,6 +54,11 @@ class RunAnalysis:
     drift_timeline: pd.DataFrame | None = None  # feature x day (or week)
     prediction_drift: pd.DataFrame | None = None
     score_histograms: pd.DataFrame | None = None
+    latency_bins: pd.DataFrame | None = None  # histogram per model
+    latency_intervals: pd.DataFrame | None = None  # percentiles with bootstrap intervals
+    latency_timeline: pd.DataFrame | None = None  # p50/p95 over the replay
+    latency_ratio: dict | None = None  # per request, challenger / champion
+    errors: pd.DataFrame | None = None  # failed answers by kind
 
     @property
     def drifted_features(self) -> list[str]:
@@ -148,6 +154,9 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     manifest = store.manifest(run_id)
     task = manifest["task"]
     results = store.results(run_id)
+    latency_views = {"latency_bins": latency_histogram(results), "latency_intervals": percentile_intervals(results),
+                     "latency_timeline": latency_over_time(results), "latency_ratio": paired_latency_ratio(results),
+                     "errors": error_types(results)}
     requests = store.requests(run_id)
     pairs = paired(results)
     labels = read_table(manifest.get("labels_path"))
@@ -177,7 +186,7 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
                        drift, dataset_drift(drift) if drift is not None else False,
                        disagreements(pairs, requests, task), right_share,
                        weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task),
-                       **paired_stats)
+                       **paired_stats, **latency_views)
 
 
 def _paired_correctness(pairs: pd.DataFrame, labels: pd.DataFrame, target: str) -> dict:
