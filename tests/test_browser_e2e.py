@@ -100,8 +100,13 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         page.get_by_text("Promoted: credit-default@champion is now v2").wait_for(timeout=60_000)
         page.screenshot(path=SHOTS / "6-promoted.png", full_page=True)
         rollback = page.get_by_role("button", name="Roll back to v1")
-        page.get_by_label("Reviewer").last.fill("Rita Reviewer")
-        page.get_by_label("Reason").last.fill("Rehearsing the rollback.")
+        rollback.wait_for(timeout=60_000)  # the rerun draws the rollback form after the flash
+        reviewers, reasons = page.get_by_label("Reviewer"), page.get_by_label("Reason")
+        deadline = time.monotonic() + 30
+        while (reviewers.count() < 2 or reasons.count() < 2) and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        reviewers.nth(1).fill("Rita Reviewer")
+        reasons.nth(1).fill("Rehearsing the rollback.")
         rollback.click()
         page.get_by_text("Rolled back: credit-default@champion is v1 again.").wait_for(timeout=60_000)
         page.screenshot(path=SHOTS / "7-rolled-back.png", full_page=True)
