@@ -1,7 +1,6 @@
 """Per-feature data drift, reference (training data) against current (replayed traffic).
 
-One small pure function per statistic, each returning a `DriftScore`; an explicit
-registry `STAT_TESTS`; and `default_test`, Evidently's default chooser written out:
+`default_test` is Evidently's default chooser, written out:
 
     reference rows <= 1000:  numeric with > 5 unique values  -> Kolmogorov-Smirnov (p < 0.05)
                              numeric with 3-5, categorical > 2 -> chi-squared     (p < 0.05)
@@ -12,7 +11,17 @@ registry `STAT_TESTS`; and `default_test`, Evidently's default chooser written o
                              otherwise                        -> Jensen-Shannon  (>= 0.1)
 
 Unique values are counted over reference and current together; missing values are
-dropped before testing. The dataset drifts when at least half of its columns drift.
+dropped before testing. `evidently_drifted` is Evidently's verdict on exactly that rule.
+
+`drifted`, the verdict the app shows, adds two guards that Evidently lacks:
+- p-value tests (KS, chi-squared, Z) must survive a Benjamini-Hochberg correction over the
+  table's p-value tests and show at least a small effect (KS statistic >= 0.1, Cohen's
+  w >= 0.1, Cohen's h >= 0.2): at 100k rows a p-value flags differences nobody cares about;
+- a distance on few current rows (under 2,000) must also beat what same-size random samples
+  of the reference itself show: its share of such samples at least as far is a p-value,
+  corrected like the others. On 30 requests, every distance is large.
+The dataset drifts when at least half of its columns drift. The statistics themselves live
+in `drift_samples`, one sort per column.
 """
 
 from __future__ import annotations
@@ -22,13 +31,17 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial import distance
 
+from .drift_samples import (CategoricalSample, NumericSample, ReferenceProfile, Sample, chi_squared_pvalue,
+                            jensen_shannon, ks_statistic_pvalue, psi, sample_of, union_unique_count,
+                            wasserstein_normed, z_pvalue)
+from ..errors import ConfigurationError
 from .segments import benjamini_hochberg
 
 DATASET_DRIFT_SHARE = 0.5
 ALPHA = 0.05
+NOISE_CHECK_ROWS = 2_000  # below this many current rows, a distance is checked against sampling noise
+NOISE_SAMPLES = 500
 
 
 @dataclass(frozen=True)
@@ -36,95 +49,40 @@ class DriftScore:
     test: str
     score: float
     threshold: float
-    drifted: bool
-    kind: str  # "p_value" (drift when below) or "distance" (drift when at or above)
+    drifted: bool  # the test's own rule, as Evidently applies it
+    kind: str  # "p_value" (drift when below), "distance" (drift when at or above) or "empty"
+    effect: float = float("nan")  # p-value tests: KS statistic, Cohen's w or Cohen's h
+    noise: float = float("nan")  # distances on few rows: 95th percentile over same-size reference samples
+    noise_p: float = float("nan")  # and the share of those samples at least as far as the current rows
 
 
-def _p_value(test: str, p: float, threshold: float) -> DriftScore:
-    return DriftScore(test, float(p), threshold, bool(p < threshold), "p_value")
+@dataclass(frozen=True)
+class StatTest:
+    kind: str
+    threshold: float
+    compute: Callable[[Sample, Sample], tuple[float, float]]  # (score, effect size)
+    min_effect: float = 0.0
 
 
-def _distance(test: str, d: float, threshold: float) -> DriftScore:
-    return DriftScore(test, float(d), threshold, bool(d >= threshold), "distance")
+def _distance(func: Callable[[Sample, Sample], float]) -> Callable[[Sample, Sample], tuple[float, float]]:
+    return lambda reference, current: (func(reference, current), float("nan"))
 
 
-def ks_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> DriftScore:
-    return _p_value("ks", stats.ks_2samp(reference, current).pvalue, threshold)
-
-
-def chi_squared_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> DriftScore:
-    keys = list(set(reference.unique()) | set(current.unique()))
-    ref_counts = reference.value_counts().reindex(keys, fill_value=0).to_numpy(float)
-    cur_counts = current.value_counts().reindex(keys, fill_value=0).to_numpy(float)
-    expected = ref_counts * (len(current) / len(reference))
-    return _p_value("chisquare", stats.chisquare(cur_counts, expected).pvalue, threshold)
-
-
-def z_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> DriftScore:
-    """Two-proportion Z-test on the share of the first (sorted) value."""
-    keys = sorted(set(reference.unique()) | set(current.unique()), key=str)
-    if len(keys) <= 1:
-        return _p_value("z", 1.0, threshold)
-    p1 = float((reference != keys[0]).mean())
-    p2 = float((current != keys[0]).mean())
-    n1, n2 = len(reference), len(current)
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    z = (p1 - p2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return _p_value("z", 2 * stats.norm.sf(abs(z)), threshold)
-
-
-def wasserstein_test(reference: pd.Series, current: pd.Series, threshold: float = 0.1) -> DriftScore:
-    norm = max(float(np.std(reference.to_numpy(float))), 0.001)
-    return _distance("wasserstein", stats.wasserstein_distance(reference, current) / norm, threshold)
-
-
-def binned_shares(reference: pd.Series, current: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Share of rows per bin: Sturges histogram bins for numeric columns with > 20 reference
-    values, otherwise one bin per value."""
-    if numeric and reference.nunique() > 20:
-        edges = np.histogram_bin_edges(np.concatenate([reference.to_numpy(float), current.to_numpy(float)]),
-                                       bins="sturges")
-        return (np.histogram(reference, edges)[0] / len(reference),
-                np.histogram(current, edges)[0] / len(current))
-    keys = list(set(reference.unique()) | set(current.unique()))
-    return (reference.value_counts().reindex(keys, fill_value=0).to_numpy(float) / len(reference),
-            current.value_counts().reindex(keys, fill_value=0).to_numpy(float) / len(current))
-
-
-def jensen_shannon_test(reference: pd.Series, current: pd.Series, threshold: float = 0.1,
-                        numeric: bool = False) -> DriftScore:
-    ref_share, cur_share = binned_shares(reference, current, numeric)
-    return _distance("jensenshannon", distance.jensenshannon(ref_share, cur_share, base=2), threshold)
-
-
-def psi_test(reference: pd.Series, current: pd.Series, threshold: float = 0.1, numeric: bool = False) -> DriftScore:
-    """Population stability index over the same bins as Jensen-Shannon; empty bins get a
-    tiny share (as Evidently does) so the logarithm stays finite."""
-    ref_share, cur_share = (_fill_zeroes(s) for s in binned_shares(reference, current, numeric))
-    return _distance("psi", float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share))), threshold)
-
-
-def _fill_zeroes(shares: np.ndarray) -> np.ndarray:
-    shares = shares.astype(float).copy()
-    smallest = shares[shares > 0].min() if (shares > 0).any() else 1.0
-    shares[shares == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
-    return shares
-
-
-STAT_TESTS: dict[str, Callable[..., DriftScore]] = {
-    "ks": ks_test,
-    "chisquare": chi_squared_test,
-    "z": z_test,
-    "wasserstein": wasserstein_test,
-    "jensenshannon": jensen_shannon_test,
-    "psi": psi_test,
+STAT_TESTS: dict[str, StatTest] = {
+    "ks": StatTest("p_value", 0.05, lambda r, c: ks_statistic_pvalue(r, c)[::-1], min_effect=0.1),
+    "chisquare": StatTest("p_value", 0.05, chi_squared_pvalue, min_effect=0.1),
+    "z": StatTest("p_value", 0.05, z_pvalue, min_effect=0.2),
+    "wasserstein": StatTest("distance", 0.1, _distance(wasserstein_normed)),
+    "jensenshannon": StatTest("distance", 0.1, _distance(jensen_shannon)),
+    "psi": StatTest("distance", 0.1, _distance(psi)),
 }
+NUMERIC_ONLY = {"ks", "wasserstein"}
 
 
-def default_test(reference: pd.Series, current: pd.Series, numeric: bool) -> str:
+def default_test(reference: Sample, current: Sample, numeric: bool) -> str:
     """Evidently's default choice of test for one column (see the module docstring)."""
-    n_values = pd.concat([reference, current]).nunique()
-    if len(reference) <= 1000:
+    n_values = union_unique_count(reference, current)
+    if reference.size <= 1000:
         return small_sample_test(n_values, numeric)
     if numeric and n_values > 5:
         return "wasserstein"
@@ -138,66 +96,130 @@ def small_sample_test(n_values: int, numeric: bool) -> str:
     return "chisquare" if n_values > 2 else "z"
 
 
-def column_drift(reference: pd.Series, current: pd.Series, numeric: bool,
-                 test: str | None = None, threshold: float | None = None) -> DriftScore:
-    reference = reference.replace([np.inf, -np.inf], np.nan).dropna()
-    current = current.replace([np.inf, -np.inf], np.nan).dropna()
-    if reference.empty or current.empty:
+def run_test(name: str, reference: Sample, current: Sample, threshold: float | None = None,
+             check_noise: bool = True) -> DriftScore:
+    """One test on two prepared samples, with Evidently's rule, its effect size and, for a
+    distance on few rows, the sampling noise it must beat."""
+    spec = STAT_TESTS[name]
+    threshold = spec.threshold if threshold is None else float(threshold)
+    score, effect = spec.compute(reference, current)
+    if spec.kind == "p_value":
+        return DriftScore(name, score, threshold, bool(score < threshold), "p_value", effect=effect)
+    if not check_noise or current.size >= NOISE_CHECK_ROWS:
+        return DriftScore(name, score, threshold, bool(score >= threshold), "distance")
+    null = sampling_noise(spec, reference, current.size)
+    return DriftScore(name, score, threshold, bool(score >= threshold), "distance",
+                      noise=float(np.percentile(null, 95)), noise_p=float((1 + np.sum(null >= score)) / (1 + null.size)))
+
+
+def sampling_noise(spec: StatTest, reference: Sample, rows: int, seed: int = 0) -> np.ndarray:
+    """The distance between the reference and `NOISE_SAMPLES` random `rows`-row samples drawn
+    (with replacement) from the reference itself: what no drift at all would still show."""
+    rng = np.random.default_rng(seed)
+    if isinstance(reference, NumericSample):
+        draws = np.sort(rng.choice(reference.values, (NOISE_SAMPLES, rows)), axis=1)
+        samples = [NumericSample(row, reference.integer) for row in draws]
+    else:
+        counts = rng.multinomial(rows, reference.counts.to_numpy(float) / reference.size, NOISE_SAMPLES)
+        samples = [CategoricalSample(pd.Series(row, index=reference.counts.index)[row > 0]) for row in counts]
+    return np.array([spec.compute(reference, sample)[0] for sample in samples])
+
+
+def column_drift(reference: pd.Series | Sample, current: pd.Series | Sample, numeric: bool,
+                 test: str | None = None, threshold: float | None = None, check_noise: bool = True) -> DriftScore:
+    """One column's drift: Evidently's default test unless `test` names one."""
+    reference = reference if isinstance(reference, (NumericSample, CategoricalSample)) else sample_of(reference, numeric)
+    current = current if isinstance(current, (NumericSample, CategoricalSample)) else sample_of(current, numeric)
+    if not reference.size or not current.size:
         return DriftScore(test or "none", float("nan"), float("nan"), False, "empty")
+    if test in NUMERIC_ONLY and not numeric:
+        raise ConfigurationError(f"The {test} test needs a numeric column, and this one is categorical.",
+                                 hint="Choose chisquare, z, jensenshannon or psi for it, or leave it on the default.")
     name = test or default_test(reference, current, numeric)
-    func = STAT_TESTS[name]
-    kwargs = {} if threshold is None else {"threshold": threshold}
-    if name in ("jensenshannon", "psi"):
-        kwargs["numeric"] = numeric
-    if numeric:
-        reference, current = reference.astype(float), current.astype(float)
-    return func(reference, current, **kwargs)
+    return run_test(name, reference, current, threshold, check_noise)
 
 
-def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: tuple[str, ...],
-                  categorical: tuple[str, ...],
-                  choices: dict[str, tuple[str | None, float | None]] | None = None) -> pd.DataFrame:
-    """One row per feature: test, score, threshold, drifted, PSI alongside; plus the reference
-    and current means (numeric) or most common values (categorical) to say what moved.
-    `choices` sets a column's test and/or threshold: {column: (test or None, threshold or None)}."""
+def verdicts(scores: list[DriftScore]) -> pd.DataFrame:
+    """The app's verdict for each score (see the module docstring), with the reason in words."""
+    p_values = [s.score for s in scores if s.kind == "p_value"]
+    q_values = iter(benjamini_hochberg(pd.Series(p_values)) if p_values else [])
+    noise_p = [s.noise_p for s in scores if s.kind == "distance" and not np.isnan(s.noise_p)]
+    noise_q = iter(benjamini_hochberg(pd.Series(noise_p)) if noise_p else [])
     rows = []
-    for column in (*numeric, *categorical):
-        is_numeric = column in numeric
-        test, threshold = (choices or {}).get(column, (None, None))
-        result = column_drift(reference[column], current[column], is_numeric, test, threshold)
-        psi = column_drift(reference[column], current[column], is_numeric, "psi")
-        rows.append({"feature": column, "type": "numeric" if is_numeric else "categorical",
-                     "test": result.test, "score": result.score, "threshold": result.threshold,
-                     "drifted": result.drifted, "psi": psi.score,
-                     "reference": _typical(reference[column], is_numeric),
-                     "current": _typical(current[column], is_numeric)})
+    for s in scores:
+        q, why = float("nan"), ""
+        drifted = s.drifted
+        if s.kind == "p_value":
+            q = float(next(q_values))
+            min_effect = STAT_TESTS[s.test].min_effect
+            if s.drifted and q >= s.threshold:
+                drifted, why = False, f"not significant once corrected for {len(p_values)} tests (q = {q:.3g})"
+            elif s.drifted and s.effect < min_effect:
+                drifted, why = False, f"significant but too small to matter (effect {s.effect:.3f} < {min_effect})"
+        elif s.kind == "distance" and not np.isnan(s.noise_p):
+            q = float(next(noise_q))
+            if s.drifted and q >= ALPHA:
+                drifted, why = False, (f"within sampling noise: 95% of random samples of the training data this "
+                                       f"size show up to {s.noise:.3f}")
+        rows.append({"drifted": bool(drifted), "q_value": q, "why": why})
     return pd.DataFrame(rows)
 
 
-def drift_over_time(reference: pd.DataFrame, current: pd.DataFrame, numeric: tuple[str, ...],
+def feature_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFrame, numeric: tuple[str, ...],
+                  categorical: tuple[str, ...],
+                  choices: dict[str, tuple[str | None, float | None]] | None = None) -> pd.DataFrame:
+    """One row per feature: test, score, threshold, Evidently's verdict and the app's (with the
+    reason when they differ), effect size, PSI alongside, and the reference and current means
+    (numeric) or most common values (categorical) to say what moved. `reference` is a frame or
+    a profile prepared once; `choices` sets a column's test and/or threshold:
+    {column: (test or None, threshold or None)}."""
+    profile = reference if isinstance(reference, ReferenceProfile) else ReferenceProfile.of(reference, numeric,
+                                                                                           categorical)
+    rows, scores = [], []
+    for column in (*numeric, *categorical):
+        is_numeric = column in numeric
+        test, threshold = (choices or {}).get(column, (None, None))
+        ref, cur = profile.samples[column], sample_of(current[column], is_numeric)
+        result = column_drift(ref, cur, is_numeric, test, threshold)
+        scores.append(result)
+        psi_score = column_drift(ref, cur, is_numeric, "psi", check_noise=False).score
+        rows.append({"feature": column, "type": "numeric" if is_numeric else "categorical",
+                     "test": result.test, "score": result.score, "threshold": result.threshold,
+                     "evidently_drifted": result.drifted, "effect": result.effect, "noise": result.noise,
+                     "psi": psi_score, "reference": _typical(ref), "current": _typical(cur)})
+    if not rows:
+        return pd.DataFrame(columns=["feature", "test", "score", "threshold", "drifted", "evidently_drifted"])
+    table = pd.DataFrame(rows)
+    return pd.concat([table, verdicts(scores)], axis=1)
+
+
+def drift_over_time(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFrame, numeric: tuple[str, ...],
                     categorical: tuple[str, ...], min_rows: int = 100) -> pd.DataFrame:
     """feature × window drift: daily windows when each day has `min_rows` requests on
     average, else weekly. A window holds few rows, where distances are noisy, so each cell
-    uses the small-data p-value test (KS, chi-squared, Z) and a cell drifts when its
-    Benjamini-Hochberg adjusted p-value, over the whole grid, is below 0.05.
-    Columns: window, feature, test, score (p-value), q_value, strength, drifted, rows."""
+    uses the small-data p-value test (KS, chi-squared, Z). A cell drifts when its
+    Benjamini-Hochberg adjusted p-value, over the whole grid, is below 0.05 and its effect
+    is at least small (the same guards as `verdicts`: on big windows every p-value is tiny).
+    Columns: window, feature, test, score (p-value), effect, q_value, strength, drifted, rows."""
     times = current["timestamp"].dropna()
     if times.empty:
         return pd.DataFrame(columns=["window", "feature", "test", "score", "threshold", "drifted", "rows"])
+    profile = reference if isinstance(reference, ReferenceProfile) else ReferenceProfile.of(reference, numeric,
+                                                                                           categorical)
     days = max(1, times.dt.normalize().nunique())
     freq = "D" if len(times) / days >= min_rows else "W"
     windows = current["timestamp"].dt.tz_localize(None).dt.to_period(freq).dt.start_time
-    rows = []
+    rows, scores = [], []
     for window, part in current.groupby(windows):
         for column in (*numeric, *categorical):
             is_numeric = column in numeric
-            n_values = pd.concat([reference[column], part[column]]).nunique()
-            result = column_drift(reference[column], part[column], is_numeric, small_sample_test(n_values, is_numeric))
+            ref, cur = profile.samples[column], sample_of(part[column], is_numeric)
+            test = small_sample_test(union_unique_count(ref, cur), is_numeric)
+            result = column_drift(ref, cur, is_numeric, test)
+            scores.append(result if result.kind == "p_value" else DriftScore(test, 1.0, ALPHA, False, "p_value"))
             rows.append({"window": window, "feature": column, "test": result.test, "score": result.score,
-                         "rows": len(part)})
-    grid = pd.DataFrame(rows)
-    grid["q_value"] = benjamini_hochberg(grid["score"].fillna(1.0))
-    grid["drifted"] = grid["q_value"] < ALPHA
+                         "effect": result.effect, "rows": len(part)})
+    grid = pd.concat([pd.DataFrame(rows), verdicts(scores)[["drifted", "q_value"]]], axis=1)
     grid["strength"] = [drift_strength(t, q, ALPHA) for t, q in zip(grid["test"], grid["q_value"])]
     return grid
 
@@ -213,14 +235,14 @@ def drift_strength(test: str, score: float, threshold: float, cap: float = 5.0) 
     return float(min(value, cap))
 
 
-def _typical(values: pd.Series, numeric: bool) -> str:
-    values = values.dropna()
-    if values.empty:
+def _typical(sample: Sample) -> str:
+    """The mean of a numeric sample, or the most common value of a categorical one and its share."""
+    if not sample.size:
         return "—"
-    if numeric:
-        return f"mean {values.astype(float).mean():,.3g}"
-    top = values.value_counts(normalize=True)
-    return f"{top.index[0]} ({top.iloc[0]:.0%})"
+    if isinstance(sample, NumericSample):
+        return f"mean {sample.values.mean():,.3g}"
+    top = sample.counts.idxmax()
+    return f"{top} ({sample.counts[top] / sample.size:.0%})"
 
 
 def dataset_drift(table: pd.DataFrame, share: float = DATASET_DRIFT_SHARE) -> bool:
@@ -230,15 +252,18 @@ def dataset_drift(table: pd.DataFrame, share: float = DATASET_DRIFT_SHARE) -> bo
 def prediction_drift(reference_scores: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Each model's output distribution (its score: the positive-class probability or the
     predicted value) on the training reference against the replayed traffic."""
-    rows = []
+    rows, scores = [], []
     answered = results[results["status"].eq(200)]
     for role, ref in reference_scores.groupby("target"):
         current = answered.loc[answered["target"] == role, "score"].astype(float)
         result = column_drift(ref["score"].astype(float), current, numeric=True)
+        scores.append(result)
         rows.append({"model": role, "test": result.test, "score": result.score, "threshold": result.threshold,
-                     "drifted": result.drifted, "reference_mean": float(ref["score"].mean()),
+                     "evidently_drifted": result.drifted, "reference_mean": float(ref["score"].mean()),
                      "current_mean": float(current.mean()) if len(current) else float("nan")})
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame(columns=["model", "test", "score", "threshold", "drifted"])
+    return pd.concat([pd.DataFrame(rows), verdicts(scores)], axis=1)
 
 
 def score_histograms(reference_scores: pd.DataFrame, results: pd.DataFrame, bins: int = 30) -> pd.DataFrame:
