@@ -16,10 +16,7 @@ from mlflow.tracking import MlflowClient
 from .errors import RegistryError
 from .home import SandboxHome
 
-CHAMPION = "champion"
-CHALLENGER = "challenger"
-ROLES = (CHAMPION, CHALLENGER)
-REPLICA = "champion_replica"  # a second copy of the champion: the noise floor
+from .roles import CHALLENGER, CHAMPION, REPLICA, ROLES  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

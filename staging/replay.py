@@ -30,6 +30,7 @@ import pandas as pd
 from .endpoints import JSON_HEADERS, Endpoint
 from .predictions import PredictionFormatError, parse_predictions
 from .runstore import RunWriter
+from .tables import read_parquet_lean
 from .traffic import sha256_of
 
 
@@ -199,7 +200,7 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     settings = ReplaySettings(**manifest["settings"])
     endpoints = {role: Endpoint(role=role, url=model["endpoint"], backend=manifest.get("backend", ""))
                  for role, model in manifest["models"].items()}
-    requests = pd.read_parquet(folder / "requests.parquet")
+    requests = read_parquet_lean(folder / "requests.parquet")
     writer = RunWriter(folder, manifest)
     writer.checkpoint()
     score_reference(folder, manifest, endpoints)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .errors import RunError
 from .home import SandboxHome
+from .tables import read_parquet_lean
 
 STATUSES = ("running", "finished", "cancelled", "failed", "degraded")
 RESULT_COLUMNS = ["run_id", "request_id", "target", "intended_send", "actual_send", "latency_ms", "status",
@@ -150,19 +151,19 @@ class RunStore:
     def results(self, run_id: str) -> pd.DataFrame:
         folder = self._folder(run_id)
         if (folder / "results.parquet").exists():
-            return pd.read_parquet(folder / "results.parquet")
+            return read_parquet_lean(folder / "results.parquet")
         return read_journal(folder / "results.jsonl")
 
     def requests(self, run_id: str) -> pd.DataFrame:
-        return pd.read_parquet(self._folder(run_id) / "requests.parquet")
+        return read_parquet_lean(self._folder(run_id) / "requests.parquet")
 
     def reference_scores(self, run_id: str) -> pd.DataFrame | None:
         """Each model's answers on the training reference (for prediction drift), if scored."""
         path = self._folder(run_id) / "reference_scores.parquet"
-        return pd.read_parquet(path) if path.exists() else None
+        return read_parquet_lean(path) if path.exists() else None
 
     def quarantine(self, run_id: str) -> pd.DataFrame:
-        return pd.read_parquet(self._folder(run_id) / "quarantine.parquet")
+        return read_parquet_lean(self._folder(run_id) / "quarantine.parquet")
 
 
 def _owner_alive(pid) -> bool:

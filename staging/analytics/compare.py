@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..registry import CHALLENGER, CHAMPION, REPLICA
+from ..roles import CHALLENGER, CHAMPION, REPLICA
 
 PAIRED_FIELDS = ("prediction", "score", "latency_ms", "status", "error")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from ..registry import CHALLENGER, CHAMPION
+from ..roles import CHALLENGER, CHAMPION
 from .compare import answered_by_both
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..registry import CHALLENGER, CHAMPION
+from ..roles import CHALLENGER, CHAMPION
 from .uncertainty import mcnemar_exact
 
 MAX_CATEGORIES = 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import CHALLENGER, CHAMPION
+from ..roles import CHALLENGER, CHAMPION
 from .compare import agree_mask, answered_by_both
 from .quality import label_text
 
