@@ -3,7 +3,7 @@
 import streamlit as st
 
 from staging import charts, ui
-from staging.analytics.compare import flip_matrix, flip_sentence, score_deltas
+from staging.analytics.compare import flip_sentence
 
 ui.page_header("Compare", "The same recorded requests, answered by both models.")
 
@@ -17,13 +17,11 @@ with ui.guard():
         b.metric("Requests compared", f"{result.agreement.compared:,}")
         c.metric("With a label so far", f"{result.labelled:,}")
         st.write(result.agreement_sentence())
-        pairs = result.pairs
         left, right = st.columns(2)
-        if result.task != "regression":
-            matrix = flip_matrix(pairs)
-            left.altair_chart(charts.flip_heatmap(matrix))
-            left.caption(flip_sentence(matrix))
-        right.altair_chart(charts.delta_histogram(score_deltas(pairs), "challenger score − champion score"),
+        if result.flips is not None:
+            left.altair_chart(charts.flip_heatmap(result.flips))
+            left.caption(flip_sentence(result.flips))
+        right.altair_chart(charts.delta_histogram(result.score_gaps, "challenger score − champion score"),
                            width="stretch")
         right.caption("How far apart the two models' scores are, request by request; a narrow peak at 0 means "
                       "they mostly agree on how sure to be.")

@@ -30,7 +30,15 @@ with ui.guard():
             st.write(drift_sentence(drift))
             st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
                        "above it; p-value tests (KS, chi-squared, Z) drift below it.")
-            st.dataframe(drift, hide_index=True)
+            overruled = drift[drift["evidently_drifted"] & ~drift["drifted"]]
+            if not overruled.empty:
+                st.info(f"Evidently's rule alone would also flag {', '.join(overruled['feature'])}; the sandbox does "
+                        "not, and the table's 'why' column says why for each.")
+            st.dataframe(drift[ui.DRIFT_COLUMNS], hide_index=True)
+            st.caption("'evidently_drifted' is Evidently's verdict on its own rule, 'drifted' the sandbox's. They "
+                       "differ only where a p-value test is not significant once corrected for the number of tests "
+                       "(q), or its effect is too small to matter at this many rows, or a distance on few rows is "
+                       "within what random samples of the training data show ('noise').")
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
             st.altair_chart(charts.score_distributions(result.score_histograms))

@@ -7,6 +7,10 @@ sentences under the charts are written here too, so they can be tested.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,10 +19,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, paired,
-                                replica_agreement)
+from .analytics.compare import (Agreement, agree_mask, agreement, answered_by_both, disagreements, flip_matrix,
+                                paired, replica_agreement, score_deltas)
 from .analytics.drift import (dataset_drift, drift_over_time, drift_sentence, feature_drift, prediction_drift,
                                score_histograms)
+from .analytics.drift_samples import ReferenceProfile, reference_profile
+from .analytics.large_sample import LARGE_SAMPLE, classification_differences, regression_differences
 from .analytics.latency import (error_types, latency_histogram, latency_over_time, latency_table,
                                 paired_latency_ratio, percentile_intervals)
 from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
@@ -28,13 +34,13 @@ from .analytics.timeline import weekly_summary
 from .analytics.uncertainty import Interval, cohens_kappa, mcnemar_exact, metric_differences, paired_difference_ci
 from .registry import CHALLENGER, CHAMPION, REPLICA
 from .runstore import RunStore
+from .tables import read_table as read_table_file
 
 
 @dataclass(frozen=True)
 class RunAnalysis:
     manifest: dict
     task: str
-    pairs: pd.DataFrame
     agreement: Agreement
     quality: pd.DataFrame | None
     labelled: int
@@ -59,6 +65,8 @@ class RunAnalysis:
     latency_timeline: pd.DataFrame | None = None  # p50/p95 over the replay
     latency_ratio: dict | None = None  # per request, challenger / champion
     errors: pd.DataFrame | None = None  # failed answers by kind
+    flips: pd.DataFrame | None = None  # champion's class x challenger's class (classifiers)
+    score_gaps: pd.DataFrame | None = None  # histogram of challenger score minus champion score
 
     @property
     def drifted_features(self) -> list[str]:
@@ -140,7 +148,7 @@ class RunAnalysis:
 
 @lru_cache(maxsize=8)
 def _read_table(path: str, mtime: float) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    return read_table_file(path)
 
 
 def read_table(path: str | None) -> pd.DataFrame | None:
@@ -148,6 +156,14 @@ def read_table(path: str | None) -> pd.DataFrame | None:
     if not path or not Path(path).exists():
         return None
     return _read_table(str(path), Path(path).stat().st_mtime)
+
+
+def reference_for(manifest: dict) -> ReferenceProfile | None:
+    """The run's training reference, prepared once per file (sorted columns, value counts)."""
+    path = manifest.get("reference_path")
+    if not path or not Path(path).exists():
+        return None
+    return reference_profile(path, tuple(manifest["numeric"]), tuple(manifest["categorical"]))
 
 
 def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
@@ -159,6 +175,9 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
                      "errors": error_types(results)}
     requests = store.requests(run_id)
     pairs = paired(results)
+    latency_views["score_gaps"] = score_deltas(pairs)
+    if task != "regression":
+        latency_views["flips"] = flip_matrix(pairs)
     labels = read_table(manifest.get("labels_path"))
     target = manifest.get("target")
     quality, labelled, right_share, paired_stats = None, 0, None, {}
@@ -172,7 +191,7 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
         paired_stats.update(_differences(labelled_rows, target, task))
         paired_stats["segments"] = segment_table(labelled_rows.merge(requests, on="request_id"), target, task,
                                                  tuple(manifest["numeric"]), tuple(manifest["categorical"]))
-    reference = read_table(manifest.get("reference_path"))
+    reference = reference_for(manifest)
     drift = None
     if reference is not None and not requests.empty:
         columns = (tuple(manifest["numeric"]), tuple(manifest["categorical"]))
@@ -182,11 +201,61 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     if reference_scores is not None:
         paired_stats["prediction_drift"] = prediction_drift(reference_scores, results)
         paired_stats["score_histograms"] = score_histograms(reference_scores, results)
-    return RunAnalysis(manifest, task, pairs, agreement(pairs, task), quality, labelled, latency_table(results),
+    return RunAnalysis(manifest, task, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        disagreements(pairs, requests, task), right_share,
                        weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task),
                        **paired_stats, **latency_views)
+
+
+ANALYSIS_FILE = "analysis.pkl"
+
+
+@lru_cache(maxsize=1)
+def analysis_code_hash() -> str:
+    """A hash of the code that computes an analysis: a stored analysis from other code is stale."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for source in sorted([root / "analysis.py", *(root / "analytics").glob("*.py")]):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint(store: RunStore, run_id: str, manifest: dict) -> str:
+    """What an analysis depends on: the code, the run's status and files, the labels and reference."""
+    folder = store.folder(run_id)
+    paths = [folder / "results.parquet", folder / "requests.parquet", folder / "reference_scores.parquet",
+             manifest.get("labels_path"), manifest.get("reference_path")]
+    parts: list = [analysis_code_hash(), manifest.get("status"), manifest.get("ended_at")]
+    for path in paths:
+        stat = Path(path).stat() if path and Path(path).exists() else None
+        parts.append([str(path), stat and stat.st_size, stat and stat.st_mtime_ns])
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def stored_analysis(store: RunStore, run_id: str) -> RunAnalysis:
+    """A run's analysis, computed once and kept in its folder until the results, the labels,
+    the reference or the analysis code change (late labels arriving recompute it). A run still
+    going is analysed afresh each time. This keeps the Compare page quick on a million requests."""
+    manifest = store.manifest(run_id)
+    if manifest.get("status") == "running":
+        return analyze_run(store, run_id)
+    path = store.folder(run_id) / ANALYSIS_FILE
+    fingerprint = _fingerprint(store, run_id, manifest)
+    if path.exists():
+        try:
+            with open(path, "rb") as handle:
+                stored = pickle.load(handle)
+            if stored.get("fingerprint") == fingerprint:
+                return stored["analysis"]
+        except Exception:  # noqa: BLE001 - a damaged or foreign cache file is recomputed, never trusted
+            pass
+    result = analyze_run(store, run_id)
+    partial = path.with_suffix(".tmp")
+    with open(partial, "wb") as handle:
+        pickle.dump({"fingerprint": fingerprint, "analysis": result}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(partial, path)
+    return result
 
 
 def _paired_correctness(pairs: pd.DataFrame, labels: pd.DataFrame, target: str) -> dict:
@@ -214,11 +283,12 @@ def _challenger_right_share(pairs: pd.DataFrame, labels: pd.DataFrame, target: s
 
 
 def _differences(rows: pd.DataFrame, target: str, task: str) -> dict:
-    """Every quality metric's difference with a paired bootstrap 95% interval (and, for a
-    regression, Wilcoxon's signed-rank test on the paired absolute errors)."""
+    """Every quality metric's difference with a paired 95% interval (and, for a regression,
+    Wilcoxon's signed-rank test on the paired absolute errors). Up to `LARGE_SAMPLE` labelled
+    requests, a bootstrap over requests; above, the O(n) methods of `large_sample`."""
     if rows.empty:
         return {}
-    n_boot = 500 if len(rows) <= 20_000 else 200
+    large = len(rows) > LARGE_SAMPLE
     if task == "regression":
         truth = rows[target].to_numpy(float)
         a, b = rows[f"{CHAMPION}_score"].to_numpy(float), rows[f"{CHALLENGER}_score"].to_numpy(float)
@@ -228,15 +298,22 @@ def _differences(rows: pd.DataFrame, target: str, task: str) -> dict:
 
         gaps = np.abs(a - truth) - np.abs(b - truth)
         wilcoxon = float(stats.wilcoxon(gaps).pvalue) if np.any(gaps != 0) else 1.0
-        return {"differences": pd.DataFrame(metric_differences(truth, a, b, metrics, n_boot)), "wilcoxon_p": wilcoxon}
+        table = regression_differences(truth, a, b) if large else metric_differences(truth, a, b, metrics, 500)
+        return {"differences": _with_method(table), "wilcoxon_p": wilcoxon}
     truth = label_text(rows[target])
-    codes = {label: i for i, label in enumerate(sorted(set(truth) | set(rows[f"{CHAMPION}_prediction"].astype(str))
-                                                       | set(rows[f"{CHALLENGER}_prediction"].astype(str))))}
+    predicted = {role: rows[f"{role}_prediction"].astype(str) for role in (CHAMPION, CHALLENGER)}
+    if large:
+        positive = positive_class(truth)
+        table = classification_differences(
+            truth == positive, predicted[CHAMPION] == positive, predicted[CHALLENGER] == positive,
+            predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth,
+            rows[f"{CHAMPION}_score"].to_numpy(float), rows[f"{CHALLENGER}_score"].to_numpy(float))
+        return {"differences": _with_method(table)}
+    codes = {label: i for i, label in enumerate(sorted(set(truth) | set(predicted[CHAMPION]) | set(predicted[CHALLENGER])))}
     positive = str(codes[positive_class(truth)])
 
     def encoded(role: str) -> np.ndarray:
-        return np.column_stack([rows[f"{role}_prediction"].astype(str).map(codes).to_numpy(float),
-                                rows[f"{role}_score"].to_numpy(float)])
+        return np.column_stack([predicted[role].map(codes).to_numpy(float), rows[f"{role}_score"].to_numpy(float)])
 
     def metrics(y, pred):
         values = classification_metrics(y.astype(int).astype(str), pred[:, 0].astype(int).astype(str), pred[:, 1],
@@ -244,4 +321,8 @@ def _differences(rows: pd.DataFrame, target: str, task: str) -> dict:
         return {k: v for k, v in values.items() if k != "labelled"}
 
     y = truth.map(codes).to_numpy(float)
-    return {"differences": pd.DataFrame(metric_differences(y, encoded(CHAMPION), encoded(CHALLENGER), metrics, n_boot))}
+    return {"differences": _with_method(metric_differences(y, encoded(CHAMPION), encoded(CHALLENGER), metrics, 500))}
+
+
+def _with_method(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"method": "bootstrap over requests", **row} for row in rows])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import promotion
-from .analysis import RunAnalysis, analyze_run, read_table
+from .analysis import RunAnalysis, reference_for, stored_analysis
 from .analytics.drift import feature_drift
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
@@ -234,12 +234,13 @@ class Sandbox:
         return [r for r in runs if model_name is None or r.get("model_name") == model_name]
 
     def analyze(self, run_id: str) -> RunAnalysis:
-        return analyze_run(self.store, run_id)
+        """The run's analysis, stored in its folder once computed (see `stored_analysis`)."""
+        return stored_analysis(self.store, run_id)
 
     def drift_table(self, run_id: str, choices: dict[str, tuple[str | None, float | None]]) -> pd.DataFrame:
         """The run's feature drift with a chosen test and/or threshold for some columns."""
         manifest = self.store.manifest(run_id)
-        reference = read_table(manifest.get("reference_path"))
+        reference = reference_for(manifest)
         if reference is None:
             raise RunError("This run names no training reference, so drift cannot be measured.")
         return feature_drift(reference, self.store.requests(run_id), tuple(manifest["numeric"]),

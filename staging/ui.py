@@ -333,6 +333,8 @@ def live_server_table(box: Sandbox) -> None:
 
 
 DEFAULT_TEST = "default (Evidently's choice)"
+DRIFT_COLUMNS = ["feature", "type", "test", "score", "threshold", "drifted", "evidently_drifted", "why", "q_value",
+                 "effect", "noise", "psi", "reference", "current"]
 
 
 def drift_choices(drift: pd.DataFrame) -> dict[str, tuple[str | None, float | None]]:

@@ -103,7 +103,7 @@ def test_percentile_intervals_bracket_the_estimate():
     rng = np.random.default_rng(0)
     frame = rows("champion", ["1"] * 500, [0.5] * 500, list(rng.gamma(2, 5, 500)))
     table = latency.percentile_intervals(frame, n_boot=400)
-    assert list(table["percentile"]) == ["p50_ms", "p90_ms", "p95_ms", "p99_ms"]
+    assert list(table["percentile"]) == ["p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
     assert (table["low"] <= table["estimate"]).all() and (table["estimate"] <= table["high"]).all()
     assert table.loc[0, "estimate"] == pytest.approx(np.percentile(frame["latency_ms"], 50))
 
@@ -122,3 +122,19 @@ def test_paired_latency_ratio_and_timeline(results):
     line = latency.latency_over_time(timed, buckets=4)
     assert set(line["model"]) == {"champion", "challenger"}
     assert line[line["model"] == "champion"]["p50_ms"].tolist() == [10, 12, 11, 13]
+
+
+@pytest.mark.parametrize("q", [50, 95, 99, 100])
+def test_exact_percentile_interval_equals_a_simulated_bootstrap(q):
+    """Above 2,000 answers the bootstrap distribution of a percentile is computed, not simulated."""
+    rng = np.random.default_rng(q)
+    values = np.sort(rng.gamma(2, 5, 3000))
+    boot = np.array([np.percentile(values[rng.integers(0, values.size, values.size)], q) for _ in range(3000)])
+    low, high = latency.order_statistic_interval(values, q)
+    expected_low, expected_high = np.percentile(boot, [2.5, 97.5])
+    spread = expected_high - expected_low
+    assert abs(low - expected_low) < 0.1 * spread and abs(high - expected_high) < 0.1 * spread
+    frame = rows("champion", ["1"] * 3000, [0.5] * 3000, list(values))
+    table = latency.percentile_intervals(frame).set_index("percentile")
+    name = "max_ms" if q == 100 else f"p{q}_ms"
+    assert (table.loc[name, "low"], table.loc[name, "high"]) == (low, high)
