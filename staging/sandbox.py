@@ -165,7 +165,8 @@ class Sandbox:
         champion = self.registry.resolve(model_name, CHAMPION)
         specs = specs_from_signature(self.registry.signature(champion))
         scenario = self.scenario_for(model_name)
-        return validate_traffic(load_traffic(path), specs, source=f"traffic file {Path(path).name}",
+        return validate_traffic(load_traffic(path, [s.name for s in specs]), specs,
+                                source=f"traffic file {Path(path).name}",
                                 id_column=scenario.request_id_column if scenario else None,
                                 time_column=scenario.timestamp_column if scenario else None)
 

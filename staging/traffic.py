@@ -10,9 +10,7 @@ while the rest is replayed.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SignatureMismatchError, TrafficError
+from .request_logs import FORMAT_NAMES, read_request_log
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
            ".ndjson": "jsonl"}
@@ -47,9 +46,11 @@ class ValidationReport:
     converted_columns: list[str]  # columns stored in another type and converted
     missing_optional: list[str]
     reasons: dict[str, int] = field(default_factory=dict)  # reason -> rows
+    source_format: str = ""  # what the file was read as, e.g. "SageMaker Data Capture (JSON Lines)"
 
     def summary(self) -> str:
-        text = f"{self.rows_read:,} rows read: {self.rows_valid:,} valid, {self.rows_quarantined:,} quarantined."
+        text = f"Read as {self.source_format}. " if self.source_format else ""
+        text += f"{self.rows_read:,} rows read: {self.rows_valid:,} valid, {self.rows_quarantined:,} quarantined."
         if self.reasons:
             text += " " + "; ".join(f"{count:,} × {reason}" for reason, count in self.reasons.items()) + "."
         if self.converted_columns:
@@ -81,8 +82,10 @@ def specs_from_signature(signature) -> list[FeatureSpec]:
     return specs
 
 
-def load_traffic(path: str | Path) -> pd.DataFrame:
-    """Read a traffic file; the format follows its extension."""
+def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a traffic file; the format follows its extension, and for JSON Lines the first
+    record (see `request_logs`). `columns`, the signature's inputs in order, name the values
+    of inputs that carry no names. The format read is in `frame.attrs["format"]`."""
     path = Path(path)
     suffixes = [s.lower() for s in path.suffixes]
     fmt = READERS.get(suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else path.suffix.lower())
@@ -93,35 +96,19 @@ def load_traffic(path: str | Path) -> pd.DataFrame:
                            hint="Use CSV, Parquet or JSON Lines (.csv, .parquet, .jsonl).")
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path)
+            frame, name = pd.read_csv(path), "CSV"
         elif fmt == "parquet":
-            frame = pd.read_parquet(path)
+            frame, name = pd.read_parquet(path), "Parquet"
         else:
-            frame = _read_jsonl(path)
+            frame, log_format = read_request_log(path, columns)
+            name = FORMAT_NAMES[log_format]
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise TrafficError(f"{path.name} could not be read as {fmt.upper()}: {exc}",
                            hint=f"Check that the file really is {fmt.upper()}.") from exc
     if frame.empty:
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
+    frame.attrs["format"] = name
     return frame
-
-
-def _read_jsonl(path: Path) -> pd.DataFrame:
-    """JSON Lines, one object per line; a line that is not an object is a malformed row."""
-    rows = []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                row = None
-            if not isinstance(row, dict):
-                row = {"_malformed_line": number}
-            rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def find_column(frame: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str | None:
@@ -138,11 +125,13 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
     names = [s.name for s in specs]
     missing = [s.name for s in specs if s.required and s.name not in frame.columns]
     missing_optional = [s.name for s in specs if not s.required and s.name not in frame.columns]
-    extra = [c for c in frame.columns if c not in names and c not in (id_col, time_col, "_malformed_line")]
+    extra = [c for c in frame.columns if c not in names and c not in (id_col, time_col) and not c.startswith("_")]
     bad = pd.Series("", index=frame.index, dtype=object)
     converted, mistyped, columns = [], [], {}
     if "_malformed_line" in frame.columns:
-        bad = bad.mask(frame["_malformed_line"].notna(), "line is not a JSON object")
+        reason = (frame["_malformed_reason"].fillna("line is not a JSON object")
+                  if "_malformed_reason" in frame.columns else "line is not a JSON object")
+        bad = bad.mask(frame["_malformed_line"].notna(), reason)
     for spec in specs:
         if spec.name not in frame.columns:
             columns[spec.name] = pd.Series(np.nan if spec.kind in NUMERIC_KINDS else None,
@@ -168,12 +157,14 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
                                                               index=frame.index)
     times = pd.to_datetime(frame[time_col], errors="coerce", utc=True) if time_col else pd.NaT
     clean = pd.DataFrame({"request_id": ids, "timestamp": times, **columns})
+    if "_request" in frame.columns:  # rows of one multi-row request in a request log
+        clean["_request"] = frame["_request"]
     keep = bad == ""
     quarantine = frame[~keep].copy()
     quarantine.insert(0, "quarantine_reason", bad[~keep])
     reasons = bad[~keep].value_counts().to_dict()
     report = ValidationReport(len(frame), int(keep.sum()), int((~keep).sum()), extra, converted, missing_optional,
-                              {str(k): int(v) for k, v in reasons.items()})
+                              {str(k): int(v) for k, v in reasons.items()}, frame.attrs.get("format", ""))
     requests = clean[keep].reset_index(drop=True)
     for spec in specs:
         if spec.kind in ("long", "integer") and requests[spec.name].notna().all():

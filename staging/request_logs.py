@@ -1,0 +1,217 @@
+"""Request logs in the formats serving platforms write, read into one table of requests.
+
+Detected from the first record of a JSON Lines file (`detect_log_format`):
+- "mlflow-payload": each line an MLflow scoring body (`dataframe_split`, `dataframe_records`,
+  `instances` or `inputs`), bare or under "body"/"request"/"payload", with optional
+  "request_id"/"id" and "timestamp"/"time" beside it; one or many rows per request.
+- "sagemaker-capture": SageMaker Data Capture: `captureData.endpointInput` with CSV, JSON
+  or BASE64 encoding (CSV inputs have no header: columns follow the model signature's order),
+  `eventMetadata.eventId`, `inferenceId` and `inferenceTime`. Ground truth written by
+  SageMaker (`groundTruthData`) is merged on `inferenceId`, else `eventId`.
+- "kserve-cloudevents": KServe's request logger as structured CloudEvents (`specversion`,
+  `id`, `time`, `type` ...inference.request, and `data` holding a V1 `instances` or an
+  Open Inference Protocol `inputs` body). Response events are skipped.
+- "records": any other object per line, taken as one row with its fields as columns.
+
+Every reader streams: lines are parsed in chunks of `CHUNK_LINES` into small frames, so a
+large log needs about the memory of its table, not of its text and Python objects.
+A row that cannot be read becomes a row with `_malformed_line` set, which validation
+quarantines. Rows of one multi-row request share `_request`, its position in the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+CHUNK_LINES = 20_000
+MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+WRAPPER_KEYS = ("body", "request", "payload")
+FORMAT_NAMES = {"mlflow-payload": "MLflow scoring payloads (JSON Lines)",
+                "sagemaker-capture": "SageMaker Data Capture (JSON Lines)",
+                "kserve-cloudevents": "KServe request log (CloudEvents)", "records": "JSON Lines records"}
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield number, line
+
+
+def detect_log_format(path: str | Path) -> str:
+    """The format of a JSON Lines log, from its first record that parses."""
+    for _, line in _lines(Path(path)):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        return record_format(record)
+    return "records"
+
+
+def record_format(record) -> str:
+    if not isinstance(record, dict):
+        return "records"
+    if "captureData" in record or "groundTruthData" in record:
+        return "sagemaker-capture"
+    if "specversion" in record and "data" in record:
+        return "kserve-cloudevents"
+    body = _unwrap(record)
+    if isinstance(body, dict) and any(key in body for key in MLFLOW_KEYS):
+        return "mlflow-payload"
+    return "records"
+
+
+def _unwrap(record: dict):
+    for key in WRAPPER_KEYS:
+        if isinstance(record.get(key), dict):
+            return record[key]
+        if isinstance(record.get(key), str):
+            try:
+                return json.loads(record[key])
+            except json.JSONDecodeError:
+                return None
+    return record
+
+
+def payload_rows(body, columns: list[str] | None) -> list[dict]:
+    """The rows of one MLflow or KServe scoring body, as dicts of column to value."""
+    if "dataframe_split" in body:
+        split = body["dataframe_split"]
+        names = split.get("columns") or columns
+        return [dict(zip(names, row)) for row in split["data"]]
+    if "dataframe_records" in body:
+        return list(body["dataframe_records"])
+    if "instances" in body:
+        return [row if isinstance(row, dict) else dict(zip(columns or [], row)) for row in body["instances"]]
+    inputs = body["inputs"]
+    if isinstance(inputs, dict):  # MLflow's column-wise "inputs": {column: [values]}
+        return pd.DataFrame(inputs).to_dict("records")
+    if inputs and isinstance(inputs[0], dict) and "name" in inputs[0] and "data" in inputs[0]:
+        # Open Inference Protocol: one tensor per column, or one 2-D tensor in signature order
+        if len(inputs) == 1 and columns and len(inputs[0].get("shape", [])) == 2:
+            width = inputs[0]["shape"][1]
+            flat = inputs[0]["data"]
+            return [dict(zip(columns, flat[i:i + width])) for i in range(0, len(flat), width)]
+        return pd.DataFrame({tensor["name"]: tensor["data"] for tensor in inputs}).to_dict("records")
+    return [row if isinstance(row, dict) else dict(zip(columns or [], row)) for row in inputs]
+
+
+def _csv_rows(text: str, columns: list[str] | None) -> list[dict]:
+    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
+    if not columns or frame.shape[1] != len(columns):
+        raise ValueError(f"a CSV input of {frame.shape[1]} values per row, and the model signature has "
+                         f"{len(columns or [])} columns")
+    frame.columns = columns
+    return frame.replace("", None).to_dict("records")
+
+
+def _capture_rows(capture: dict, columns: list[str] | None) -> list[dict]:
+    data, encoding = capture["data"], str(capture.get("encoding", "")).upper()
+    content_type = str(capture.get("observedContentType", "")).lower()
+    if encoding == "BASE64":
+        data = base64.b64decode(data).decode("utf-8")
+        encoding = "JSON" if "json" in content_type else "CSV"
+    if encoding == "CSV" or "csv" in content_type:
+        return _csv_rows(data, columns)
+    body = json.loads(data) if isinstance(data, str) else data
+    if isinstance(body, list):
+        return [row if isinstance(row, dict) else dict(zip(columns or [], row)) for row in body]
+    return payload_rows(body, columns)
+
+
+def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -> list[dict]:
+    """One log line as table rows (empty for lines that hold no request, such as responses)."""
+    try:
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        if fmt == "records":
+            return [record]
+        if fmt == "sagemaker-capture":
+            if "captureData" not in record:
+                return []
+            meta = record.get("eventMetadata", {})
+            rows = _capture_rows(record["captureData"]["endpointInput"], columns)
+            request_id = meta.get("inferenceId") or meta.get("eventId") or f"line-{number}"
+            extra = {"_event_id": meta.get("eventId"), "_inference_id": meta.get("inferenceId"),
+                     "timestamp": meta.get("inferenceTime")}
+        elif fmt == "kserve-cloudevents":
+            if "response" in str(record.get("type", "")):
+                return []
+            body = record["data"] if isinstance(record["data"], dict) else json.loads(record["data"])
+            rows, request_id = payload_rows(body, columns), record.get("id") or f"line-{number}"
+            extra = {"timestamp": record.get("time")}
+        else:
+            body = _unwrap(record)
+            rows = payload_rows(body, columns)
+            request_id = record.get("request_id") or record.get("id") or f"line-{number}"
+            extra = {"timestamp": record.get("timestamp") or record.get("time")}
+    except json.JSONDecodeError:
+        return [{"_malformed_line": number, "_malformed_reason": "line is not a JSON object"}]
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        reason = "line is not a JSON object" if str(exc) == "not a JSON object" else f"request unreadable: {exc}"
+        return [{"_malformed_line": number, "_malformed_reason": reason[:200]}]
+    many = len(rows) > 1
+    return [{**row, **extra, "request_id": f"{request_id}#{k}" if many else str(request_id), "_request": number}
+            for k, row in enumerate(rows)]
+
+
+def read_request_log(path: str | Path, columns: list[str] | None = None,
+                     fmt: str | None = None) -> tuple[pd.DataFrame, str]:
+    """(table of requests, format) for a JSON Lines log; `columns` are the model signature's
+    inputs in order, for inputs that carry no names (CSV captures, positional instances)."""
+    path = Path(path)
+    fmt = fmt or detect_log_format(path)
+    chunks, rows = [], []
+    for number, line in _lines(path):
+        rows.extend(_records_from(number, line, fmt, columns))
+        if len(rows) >= CHUNK_LINES:
+            chunks.append(pd.DataFrame(rows))
+            rows = []
+    if rows or not chunks:
+        chunks.append(pd.DataFrame(rows))
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    if "timestamp" in frame.columns:
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True)
+    return frame, fmt
+
+
+def read_ground_truth(path: str | Path, target: str) -> pd.DataFrame:
+    """Labels from SageMaker ground-truth records (`groundTruthData` with `eventMetadata`), or any
+    table with a request id column: request_id, `target`. SageMaker's are keyed on inferenceId
+    when they carry one, else on eventId."""
+    path = Path(path)
+    if path.suffix in (".csv", ".parquet"):
+        return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    rows = []
+    for number, line in _lines(path):
+        record = json.loads(line)
+        if "groundTruthData" not in record:
+            rows.append(record)
+            continue
+        truth, meta = record["groundTruthData"], record.get("eventMetadata", {})
+        value = truth["data"]
+        if str(truth.get("encoding", "")).upper() == "BASE64":
+            value = base64.b64decode(value).decode("utf-8")
+        rows.append({"request_id": meta.get("inferenceId") or meta.get("eventId"), "_event_id": meta.get("eventId"),
+                     target: str(value).strip()})
+    return pd.DataFrame(rows)
+
+
+def merge_ground_truth(requests: pd.DataFrame, truth: pd.DataFrame, target: str) -> pd.DataFrame:
+    """request_id, `target` for the requests: on the request id (inferenceId), else on eventId."""
+    by_id = requests[["request_id"]].merge(truth[["request_id", target]].dropna(), on="request_id")
+    if "_event_id" in requests.columns and "_event_id" in truth.columns:
+        rest = requests[~requests["request_id"].isin(by_id["request_id"])][["request_id", "_event_id"]]
+        by_event = rest.merge(truth[["_event_id", target]].dropna(), on="_event_id")[["request_id", target]]
+        by_id = pd.concat([by_id, by_event], ignore_index=True)
+    return by_id.drop_duplicates("request_id")
