@@ -1,11 +1,17 @@
 """The command line: `python -m staging demo ...` runs the app's path without a browser.
 
     python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery] [--json]
+    python -m staging replay --model NAME --traffic FILE [--labels FILE] [--reference FILE]
+                             [--backend ...] [--requests N] [--percent P] [--start T] [--end T]
+                             [--concurrency N] [--timeout S] [--json]
     python -m staging base-image [--force]
     python -m staging app-image
 
-bootstrap -> start both servers -> shadow replay -> compare -> drift; the run is written
-exactly as the app writes it, so it appears on the app's pages afterwards.
+`demo`: bootstrap -> start both servers -> shadow replay -> compare -> drift. `replay`: the
+same replay as the Replay page, for a registered model's champion and challenger, from a
+terminal or a CI pipeline: a progress bar on stderr, one JSON summary on stdout, and exit
+code 0 when the run finished, 1 when it ended degraded, cancelled or failed, 2 on bad input.
+Either way the run is written exactly as the app writes it, so it appears on its pages.
 """
 
 from __future__ import annotations
@@ -36,6 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--replica", action="store_true", help="also run a second champion: the noise floor")
     demo.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    replay = commands.add_parser("replay", help="replay recorded traffic against a model's champion and challenger")
+    replay.add_argument("--model", required=True, help="registered model name")
+    replay.add_argument("--traffic", required=True, help="CSV, Parquet or JSON Lines (MLflow payloads, SageMaker "
+                                                         "Data Capture, KServe CloudEvents)")
+    replay.add_argument("--labels", help="late labels: a file with request_id and the target column")
+    replay.add_argument("--reference", help="training data for drift")
+    replay.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    replay.add_argument("--requests", type=int, help="a seeded random sample of this many requests")
+    replay.add_argument("--percent", type=float, help="keep this percent of requests (chosen by request id)")
+    replay.add_argument("--start", help="only requests at or after this time (ISO 8601)")
+    replay.add_argument("--end", help="only requests before this time (ISO 8601)")
+    replay.add_argument("--concurrency", type=int, default=2)
+    replay.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    replay.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
+    replay.add_argument("--json", action="store_true", help="one line of JSON (the default is indented)")
     base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
     base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     commands.add_parser("app-image", help="build the app's image for compose.yaml (hermetic, from a wheelhouse)")
@@ -102,6 +123,48 @@ def run_demo(args: argparse.Namespace, log) -> dict:
                    **analysis.headline()})
 
 
+def progress_bar(progress, width: int = 30) -> str:
+    done = int(width * progress.fraction)
+    return (f"[{'#' * done}{'.' * (width - done)}] {progress.fraction:4.0%} {progress.completed:,}/{progress.total:,} "
+            f"requests · {progress.throughput:,.0f} answers/s · {progress.errors:,} errors")
+
+
+def run_replay(args: argparse.Namespace, log) -> dict:
+    import pandas as pd
+
+    sandbox = Sandbox(SandboxHome.from_env(args.home), backend=args.backend)
+    interactive = sys.stderr.isatty()
+
+    def show(progress) -> None:
+        print(("\r" if interactive else "") + progress_bar(progress), end="" if interactive else "\n",
+              file=sys.stderr, flush=True)
+
+    try:
+        log(f"backend: {sandbox.backend_notice}")
+        sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"))
+        selection = TrafficSelection(sample_size=args.requests, sample_percent=args.percent,
+                                     start=pd.Timestamp(args.start) if args.start else None,
+                                     end=pd.Timestamp(args.end) if args.end else None)
+        handle = sandbox.begin_replay(args.model, args.traffic, selection,
+                                      ReplaySettings(concurrency=args.concurrency, timeout_s=args.timeout),
+                                      labels_path=args.labels, reference_path=args.reference)
+        follow(handle, show)
+        if interactive:
+            print(file=sys.stderr)
+        if handle.error is not None:
+            raise handle.error
+        analysis = sandbox.analyze(handle.run_id)
+    finally:
+        sandbox.close()
+    manifest = analysis.manifest
+    return _clean({"run_id": handle.run_id, "status": manifest["status"], "reason": manifest.get("end_reason", ""),
+                   "backend": sandbox.backend.name, "traffic": manifest["traffic"]["validation"],
+                   "requests": handle.progress.completed, "errors": handle.progress.errors,
+                   "agreement": analysis.agreement.rate, "labelled": analysis.labelled,
+                   "drifted_features": analysis.drifted_features, "dataset_drift": analysis.dataset_drift,
+                   "run_folder": str(sandbox.store.folder(handle.run_id)), **analysis.headline()})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = getattr(args, "json", False)
@@ -111,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo}
+        commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay}
         summary = commands[args.command](args, log)
     except StagingError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -122,4 +185,4 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary))
     else:
         print(json.dumps(summary, indent=2))
-    return 0
+    return 1 if summary.get("status") in ("degraded", "cancelled", "failed") else 0

@@ -8,6 +8,8 @@ replay in progress), so the pages stay thin: widgets, one call here, render.
 
 from __future__ import annotations
 
+import hashlib
+
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -40,19 +42,32 @@ class TrafficSelection:
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
     seed: int = 0
+    sample_percent: float | None = None  # keep this share of requests, chosen by a hash of their id
 
 
 def select_requests(requests: pd.DataFrame, selection: TrafficSelection) -> pd.DataFrame:
-    """Requests inside the time window, then a seeded random sample, in recorded order."""
+    """Requests inside the time window, then a percentage chosen by a hash of the request id
+    (the same requests every time, as GoReplay's percentage), then a seeded random sample of
+    a fixed size; in recorded order."""
     chosen = requests
     times = requests["timestamp"]
     if selection.start is not None and times.notna().any():
         chosen = chosen[times.loc[chosen.index] >= _utc(selection.start)]
     if selection.end is not None and times.notna().any():
         chosen = chosen[times.loc[chosen.index] < _utc(selection.end)]
+    if selection.sample_percent is not None and selection.sample_percent < 100:
+        chosen = chosen[stable_share(chosen["request_id"]) < selection.sample_percent / 100]
     if selection.sample_size is not None and selection.sample_size < len(chosen):
         chosen = chosen.sample(n=selection.sample_size, random_state=selection.seed).sort_index()
     return chosen.reset_index(drop=True)
+
+
+def stable_share(keys: pd.Series) -> pd.Series:
+    """Each key as a number in [0, 1) from its SHA-1: the same key gives the same number in
+    every process (Python's hash() does not), so selections and splits are reproducible."""
+    def share(key) -> float:
+        return int.from_bytes(hashlib.sha1(str(key).encode()).digest()[:8], "big") / 2**64
+    return keys.map(share).astype(float)
 
 
 def _utc(value) -> pd.Timestamp:
@@ -212,6 +227,7 @@ class Sandbox:
                         "rows_quarantined": validated.report.rows_quarantined,
                         "validation": validated.report.summary(), "replayed": len(requests)},
             "selection": {"sample_size": selection.sample_size, "seed": selection.seed,
+                          "sample_percent": selection.sample_percent,
                           "start": str(selection.start) if selection.start is not None else None,
                           "end": str(selection.end) if selection.end is not None else None},
             "settings": {"mode": settings.mode, "concurrency": settings.concurrency,
