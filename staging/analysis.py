@@ -27,8 +27,8 @@ from .analytics.drift_samples import ReferenceProfile, reference_profile
 from .analytics.large_sample import LARGE_SAMPLE, classification_differences, regression_differences
 from .analytics.latency import (error_types, latency_histogram, latency_over_time, latency_table,
                                 paired_latency_ratio, percentile_intervals)
-from .analytics.quality import (classification_metrics, label_text, positive_class, quality_table,
-                                regression_metrics)
+from .analytics.quality import (classification_metrics, label_text, own_requests_quality, positive_class,
+                                quality_table, regression_metrics)
 from .analytics.segments import segment_table, worst_segment_sentence
 from .analytics.timeline import weekly_summary
 from .analytics.uncertainty import Interval, cohens_kappa, mcnemar_exact, metric_differences, paired_difference_ci
@@ -75,6 +75,10 @@ class RunAnalysis:
         return self.drift.loc[self.drift["drifted"], "feature"].tolist()
 
     def agreement_sentence(self) -> str:
+        mode = self.manifest.get("settings", {}).get("mode", "shadow")
+        if mode != "shadow":
+            return (f"This was a{'n A/B' if mode == 'ab' else ' canary'} run: each request met one model, so the two "
+                    "cannot be compared request by request. Quality below is each model's on its own requests.")
         if not self.agreement.compared:
             return "No request was answered by both models, so there is nothing to compare yet."
         text = (f"The challenger agrees with the champion on {self.agreement.rate:.0%} of "
@@ -181,7 +185,11 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     labels = read_table(manifest.get("labels_path"))
     target = manifest.get("target")
     quality, labelled, right_share, paired_stats = None, 0, None, {}
-    if labels is not None and target in labels.columns:
+    split = manifest.get("settings", {}).get("mode", "shadow") != "shadow"
+    if split and labels is not None and target in labels.columns:
+        quality = own_requests_quality(results, labels, target, task)
+        labelled = int(quality["labelled"].sum())
+    elif labels is not None and target in labels.columns:
         quality = quality_table(pairs, labels, target, task)
         labelled = int(quality["labelled"].iloc[0])
         right_share = _challenger_right_share(pairs, labels, target, task)

@@ -1,10 +1,11 @@
-"""The replay engine: recorded requests sent to live endpoints, answers written as they come.
+"""The replay worker: a prepared run (manifest + requests) replayed against live endpoints,
+its answers written as they come, and the run closed with its status.
 
-Shadow mode sends every request to both models at once; the champion's answer is the one
-that would be served. The hot path is aiohttp on one event loop, with the request bodies
-serialized once up front and shared by both targets. Which model is sent to first
-alternates from request to request, a few warm-up requests per model are not recorded,
-and nothing is retried: a failure is recorded as an error row.
+`ReplaySettings` holds the mode (shadow, canary, A/B) and timing (max, as recorded, fixed
+rate); `replay_plan` decides who gets each request and when, `replay_engine` sends them.
+The run ends finished, cancelled, degraded (a server stopped answering: its remaining
+requests are error rows, everything answered is kept), aborted (a canary gate failed) or
+failed.
 
 The engine runs in a worker process of its own (`python -m staging.replay RUN_FOLDER`,
 started by `staging.replay_runner`), so the app's page reruns and its browser cannot stall
@@ -15,20 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import signal
 import sys
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import aiohttp
 import pandas as pd
 
-from .endpoints import JSON_HEADERS, Endpoint
-from .predictions import PredictionFormatError, parse_predictions
+from .endpoints import Endpoint
+from .errors import ConfigurationError
+from .replay_engine import ReplayEngine, ReplayProgress
+from .replay_plan import DEFAULT_CANARY_STEPS, MODES, TIMINGS, send_offsets
 from .runstore import RunWriter
 from .tables import read_parquet_lean
 from .traffic import sha256_of
@@ -36,33 +36,38 @@ from .traffic import sha256_of
 
 @dataclass(frozen=True)
 class ReplaySettings:
-    mode: str = "shadow"
-    concurrency: int = 2  # requests in flight at once (each goes to both models)
+    mode: str = "shadow"  # shadow, canary or ab (see replay_plan)
+    concurrency: int = 2  # timing "max": requests in flight at once (each goes to every target)
     timeout_s: float = 30.0
     warmup_requests: int = 5
+    timing: str = "max"  # max, recorded (with `speed`) or rate (open loop at `rate_per_s`)
+    speed: float = 1.0
+    rate_per_s: float = 50.0
+    canary_steps: tuple[int, ...] = DEFAULT_CANARY_STEPS
+    canary_max_error_rate: float = 0.02
+    canary_max_p95_ratio: float = 1.5
+    split_key: str | None = None  # ab: the column whose hash picks the model (default: the request id)
+    challenger_share: float = 0.5  # ab: the share of keys that meet the challenger
 
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mode not in MODES:
+            problems.append(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.timing not in TIMINGS:
+            problems.append(f"timing {self.timing!r} is not one of {', '.join(TIMINGS)}")
+        if self.concurrency < 1 or self.timeout_s <= 0 or self.speed <= 0 or self.rate_per_s <= 0:
+            problems.append("concurrency, timeout, speed and rate must all be above 0")
+        if not 0 <= self.challenger_share <= 1:
+            problems.append("the challenger's share must be between 0 and 1")
+        if not self.canary_steps or any(not 0 < s <= 100 for s in self.canary_steps):
+            problems.append("canary steps must be percentages between 1 and 100")
+        if problems:
+            raise ConfigurationError("The replay settings cannot be used: " + "; ".join(problems) + ".",
+                                     hint="Correct the settings and start the replay again; nothing was sent.")
+        object.__setattr__(self, "canary_steps", tuple(int(s) for s in self.canary_steps))
 
-@dataclass
-class ReplayProgress:
-    """Live counters, read by the UI while the replay thread writes them."""
-
-    total: int
-    started_at: float = field(default_factory=time.monotonic)
-    completed: int = 0  # requests answered by every target
-    answers: int = 0
-    errors: int = 0
-    finished: bool = False
-    status: str = "running"
-    reason: str = ""
-
-    @property
-    def fraction(self) -> float:
-        return self.completed / self.total if self.total else 1.0
-
-    @property
-    def throughput(self) -> float:
-        elapsed = time.monotonic() - self.started_at
-        return self.answers / elapsed if elapsed > 0 else 0.0
+    def as_dict(self) -> dict:
+        return {**asdict(self), "canary_steps": list(self.canary_steps)}
 
 
 def request_bodies(requests: pd.DataFrame, features: tuple[str, ...]) -> list[bytes]:
@@ -77,86 +82,6 @@ def _plain(value):
     if hasattr(value, "item"):
         return value.item()
     return str(value)
-
-
-class _Shadow:
-    def __init__(self, endpoints: dict[str, Endpoint], writer: RunWriter, settings: ReplaySettings,
-                 progress: ReplayProgress, cancel: threading.Event) -> None:
-        self.endpoints = endpoints
-        self.writer = writer
-        self.settings = settings
-        self.progress = progress
-        self.cancel = cancel
-        self.connection_failures = {role: 0 for role in endpoints}
-
-    async def run(self, ids: list[str], bodies: list[bytes]) -> None:
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.settings.concurrency + 1)
-        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-            await self._warm_up(session, bodies)
-            slots = asyncio.Semaphore(self.settings.concurrency)
-            pending: set[asyncio.Task] = set()
-            for index, (request_id, body) in enumerate(zip(ids, bodies)):
-                await slots.acquire()
-                if self.cancel.is_set():
-                    slots.release()
-                    break
-                task = asyncio.create_task(self._one_request(session, index, request_id, body, time.time()))
-                task.add_done_callback(lambda _t: slots.release())
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            if pending:
-                await asyncio.gather(*pending)
-
-    async def _warm_up(self, session: aiohttp.ClientSession, bodies: list[bytes]) -> None:
-        for body in bodies[: self.settings.warmup_requests]:
-            for endpoint in self.endpoints.values():
-                try:
-                    async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
-                        await response.read()
-                except (aiohttp.ClientError, asyncio.TimeoutError):
-                    pass
-
-    async def _one_request(self, session, index: int, request_id: str, body: bytes, intended: float) -> None:
-        roles = list(self.endpoints)
-        turn = index % len(roles)
-        roles = roles[turn:] + roles[:turn]  # who is sent to first rotates from request to request
-        rows = await asyncio.gather(*(self._send(session, role, request_id, body, intended) for role in roles))
-        for row in rows:
-            self.writer.append(row)
-            self.progress.answers += 1
-            self.progress.errors += bool(row["error"])
-        self.progress.completed += 1
-
-    async def _send(self, session, role: str, request_id: str, body: bytes, intended: float) -> dict:
-        endpoint = self.endpoints[role]
-        row = {"run_id": self.writer.run_id, "request_id": request_id, "target": role, "intended_send": intended,
-               "actual_send": time.time(), "latency_ms": math.nan, "status": 0, "prediction": None,
-               "score": math.nan, "probabilities": "", "error": ""}
-        began = time.perf_counter()
-        try:
-            async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
-                payload = await response.read()
-                row["latency_ms"] = (time.perf_counter() - began) * 1000
-                row["status"] = response.status
-        except asyncio.TimeoutError:
-            row["error"] = f"timeout after {self.settings.timeout_s:g} s"
-            return row
-        except aiohttp.ClientError as exc:
-            self.connection_failures[role] += 1
-            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
-            return row
-        if row["status"] != 200:
-            row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
-            return row
-        try:
-            prediction = parse_predictions(json.loads(payload))[0]
-        except (ValueError, PredictionFormatError, IndexError) as exc:
-            row["error"] = f"unreadable answer: {exc}"[:300]
-            return row
-        row.update(prediction=prediction.label, score=prediction.score,
-                   probabilities=prediction.probabilities_json())
-        return row
 
 
 REFERENCE_SAMPLE = 2000
@@ -205,23 +130,30 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     writer.checkpoint()
     score_reference(folder, manifest, endpoints)
     progress = ReplayProgress(total=len(requests))
-    shadow = _Shadow(endpoints, writer, settings, progress, cancel)
+    engine = ReplayEngine(endpoints, writer, settings, progress, cancel)
     status, reason = "finished", ""
     try:
-        asyncio.run(shadow.run(requests["request_id"].astype(str).tolist(),
-                               request_bodies(requests, tuple(manifest["features"]))))
+        offsets = send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed,
+                               settings.rate_per_s)
+        keys = requests[settings.split_key].tolist() if settings.split_key in requests.columns else None
+        asyncio.run(engine.run(requests["request_id"].astype(str).tolist(),
+                               request_bodies(requests, tuple(manifest["features"])), offsets, keys))
         if cancel.is_set():
             status, reason = "cancelled", f"Cancelled after {progress.completed:,} of {progress.total:,} requests."
-        elif any(shadow.connection_failures.values()):
-            lost = ", ".join(f"{role}: {n:,}" for role, n in shadow.connection_failures.items() if n)
+        elif any(engine.connection_failures.values()):
+            lost = ", ".join(f"{role}: {n:,}" for role, n in engine.connection_failures.items() if n)
             status, reason = "degraded", f"A model server stopped answering; requests recorded as errors ({lost})."
+        elif engine.aborted:
+            status, reason = "aborted", engine.aborted
     except Exception as exc:  # noqa: BLE001 - recorded in the manifest, then re-raised
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
         progress.status, progress.reason, progress.finished = status, reason, True
-        writer.finish(status, reason, {"requests": progress.completed, "answers": progress.answers,
-                                        "errors": progress.errors})
+        summary = {"requests": progress.completed, "answers": progress.answers, "errors": progress.errors}
+        if engine.canary_report:
+            summary["canary"] = engine.canary_report
+        writer.finish(status, reason, summary)
     return progress
 
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .errors import RunError
-from .replay import ReplayProgress
+from .replay_engine import ReplayProgress
 
 ROOT = Path(__file__).resolve().parent.parent
 

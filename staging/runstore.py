@@ -26,8 +26,8 @@ from .errors import RunError
 from .home import SandboxHome
 from .tables import read_parquet_lean
 
-STATUSES = ("running", "finished", "cancelled", "failed", "degraded")
-RESULT_COLUMNS = ["run_id", "request_id", "target", "intended_send", "actual_send", "latency_ms", "status",
+STATUSES = ("running", "finished", "cancelled", "failed", "degraded", "aborted")
+RESULT_COLUMNS = ["run_id", "request_id", "target", "intended_send", "actual_send", "latency_ms", "service_ms", "status",
                   "prediction", "score", "probabilities", "error"]
 
 
@@ -104,7 +104,8 @@ def read_journal(path: Path) -> pd.DataFrame:
                 except json.JSONDecodeError:
                     continue
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    return frame.astype({"latency_ms": float, "score": float, "intended_send": float, "actual_send": float})
+    return frame.astype({"latency_ms": float, "service_ms": float, "score": float, "intended_send": float,
+                         "actual_send": float})
 
 
 class RunStore:

@@ -8,7 +8,6 @@ replay in progress), so the pages stay thin: widgets, one call here, render.
 
 from __future__ import annotations
 
-import hashlib
 
 import os
 import threading
@@ -27,6 +26,7 @@ from .errors import BackendError, RunError, TrafficError
 from .home import SandboxHome
 from .registry import CHALLENGER, CHAMPION, REPLICA, ROLES, ModelRef, Registry
 from .replay import ReplaySettings
+from .replay_plan import stable_share
 from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
@@ -56,18 +56,10 @@ def select_requests(requests: pd.DataFrame, selection: TrafficSelection) -> pd.D
     if selection.end is not None and times.notna().any():
         chosen = chosen[times.loc[chosen.index] < _utc(selection.end)]
     if selection.sample_percent is not None and selection.sample_percent < 100:
-        chosen = chosen[stable_share(chosen["request_id"]) < selection.sample_percent / 100]
+        chosen = chosen[stable_share(chosen["request_id"]) < selection.sample_percent / 100]  # by hash of the id
     if selection.sample_size is not None and selection.sample_size < len(chosen):
         chosen = chosen.sample(n=selection.sample_size, random_state=selection.seed).sort_index()
     return chosen.reset_index(drop=True)
-
-
-def stable_share(keys: pd.Series) -> pd.Series:
-    """Each key as a number in [0, 1) from its SHA-1: the same key gives the same number in
-    every process (Python's hash() does not), so selections and splits are reproducible."""
-    def share(key) -> float:
-        return int.from_bytes(hashlib.sha1(str(key).encode()).digest()[:8], "big") / 2**64
-    return keys.map(share).astype(float)
 
 
 def _utc(value) -> pd.Timestamp:
@@ -176,12 +168,12 @@ class Sandbox:
         return all(self.servers[r].model.version == refs[r].version for r in ROLES)
 
     # -- traffic and replay ---------------------------------------------------------------
-    def prepare_traffic(self, model_name: str, path: str | Path) -> ValidatedTraffic:
+    def prepare_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = ()) -> ValidatedTraffic:
         champion = self.registry.resolve(model_name, CHAMPION)
         specs = specs_from_signature(self.registry.signature(champion))
         scenario = self.scenario_for(model_name)
         return validate_traffic(load_traffic(path, [s.name for s in specs]), specs,
-                                source=f"traffic file {Path(path).name}",
+                                source=f"traffic file {Path(path).name}", keep_columns=keep,
                                 id_column=scenario.request_id_column if scenario else None,
                                 time_column=scenario.timestamp_column if scenario else None)
 
@@ -196,7 +188,11 @@ class Sandbox:
         dead = [s.role for s in self.servers.values() if not self.backend.is_running(s)]
         if dead:
             raise BackendError(f"The {' and '.join(dead)} server has stopped.", hint="Restart it on the Environment page.")
-        validated = self.prepare_traffic(model_name, traffic_path)
+        validated = self.prepare_traffic(model_name, traffic_path, (settings.split_key,) if settings.split_key else ())
+        if settings.split_key and settings.split_key not in validated.requests.columns:
+            raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
+                               hint="Choose one of its columns (a customer id, say), or leave the key empty to "
+                                    "split by request id.")
         requests = select_requests(validated.requests, selection)
         if requests.empty:
             raise TrafficError("No request falls inside the chosen time window.",
@@ -230,8 +226,7 @@ class Sandbox:
                           "sample_percent": selection.sample_percent,
                           "start": str(selection.start) if selection.start is not None else None,
                           "end": str(selection.end) if selection.end is not None else None},
-            "settings": {"mode": settings.mode, "concurrency": settings.concurrency,
-                         "timeout_s": settings.timeout_s, "warmup_requests": settings.warmup_requests},
+            "settings": settings.as_dict(),
             "labels_path": labels_path or (str(scenario.file("labels")) if scenario else None),
             "reference_path": reference_path or (str(scenario.file("train")) if scenario else None),
         }

@@ -118,7 +118,8 @@ def find_column(frame: pd.DataFrame, preferred: str | None, candidates: tuple[st
 
 
 def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column: str | None = None,
-                     time_column: str | None = None, source: str = "traffic") -> ValidatedTraffic:
+                     time_column: str | None = None, source: str = "traffic",
+                     keep_columns: tuple[str, ...] = ()) -> ValidatedTraffic:
     """Check `frame` against the model's input specs; see the module docstring."""
     id_col = find_column(frame, id_column, ID_CANDIDATES)
     time_col = find_column(frame, time_column, TIME_CANDIDATES)
@@ -159,6 +160,9 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
     clean = pd.DataFrame({"request_id": ids, "timestamp": times, **columns})
     if "_request" in frame.columns:  # rows of one multi-row request in a request log
         clean["_request"] = frame["_request"]
+    for column in keep_columns:  # not sent to the model, but needed by the replay (an A/B split key)
+        if column in frame.columns and column not in clean.columns:
+            clean[column] = frame[column]
     keep = bad == ""
     quarantine = frame[~keep].copy()
     quarantine.insert(0, "quarantine_reason", bad[~keep])

@@ -98,3 +98,21 @@ def quality_table(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: 
                                              both[f"{role}_score"], positive_class(truth_text))
         rows.append({"model": role, **metrics})
     return pd.DataFrame(rows).set_index("model")
+
+
+def own_requests_quality(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> pd.DataFrame:
+    """Canary and A/B runs: each request met one model, so each model is judged on the
+    labelled requests it answered itself (not paired; the two sets of requests differ)."""
+    answered = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
+    labelled = answered.merge(labels[["request_id", target]].dropna(), on="request_id")
+    rows = []
+    for role in (CHAMPION, CHALLENGER):
+        part = labelled[labelled["target"] == role]
+        if task == "regression":
+            metrics = regression_metrics(part[target], part["score"])
+        else:
+            truth_text = label_text(part[target])
+            metrics = classification_metrics(truth_text, part["prediction"].astype(str), part["score"],
+                                             positive_class(label_text(labelled[target])) if len(labelled) else "1")
+        rows.append({"model": role, **metrics})
+    return pd.DataFrame(rows).set_index("model")

@@ -1,0 +1,185 @@
+"""The replay's hot path: aiohttp on one event loop, sending request bodies (serialized once
+up front) to the model servers as `replay_plan` decides, and writing every answer.
+
+- Who first: in shadow mode, which model is sent to first rotates from request to request.
+- Warm-up requests go to every server first and are not recorded.
+- Timing "max" keeps `concurrency` requests in flight (closed loop). Timings "recorded" and
+  "rate" are open loop: each request leaves at its due time whether or not earlier ones have
+  answered, and its latency counts from that due time (`latency_ms`), with the server's own
+  time from the actual send beside it (`service_ms`).
+- Canary runs step by step; after each step the gates are checked and a failure routes the
+  rest to the champion.
+- Nothing is retried: a timeout, a refused connection or an error status is an error row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+import numpy as np
+import pandas as pd
+
+from .endpoints import JSON_HEADERS, Endpoint
+from .predictions import PredictionFormatError, parse_predictions
+from .replay_plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
+from .runstore import RunWriter
+
+
+@dataclass
+class ReplayProgress:
+    """Live counters, read by the UI while the replay writes them."""
+
+    total: int
+    started_at: float = field(default_factory=time.monotonic)
+    completed: int = 0  # requests answered by every target they were sent to
+    answers: int = 0
+    errors: int = 0
+    finished: bool = False
+    status: str = "running"
+    reason: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.completed / self.total if self.total else 1.0
+
+    @property
+    def throughput(self) -> float:
+        elapsed = time.monotonic() - self.started_at
+        return self.answers / elapsed if elapsed > 0 else 0.0
+
+
+class ReplayEngine:
+    def __init__(self, endpoints: dict[str, Endpoint], writer: RunWriter, settings, progress: ReplayProgress,
+                 cancel: threading.Event) -> None:
+        self.endpoints = endpoints
+        self.writer = writer
+        self.settings = settings
+        self.progress = progress
+        self.cancel = cancel
+        self.connection_failures = {role: 0 for role in endpoints}
+        self.canary_report: list[dict] = []
+        self.aborted = ""
+        self._step_rows: list[dict] = []
+
+    async def run(self, ids: list[str], bodies: list[bytes], offsets: np.ndarray | None,
+                  split_keys: list | None = None) -> None:
+        settings = self.settings
+        scheduled = offsets is not None
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0 if scheduled else settings.concurrency + 1)
+        timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            await self._warm_up(session, bodies)
+            if settings.mode == "canary":
+                await self._canary(session, ids, bodies, offsets)
+                return
+            if settings.mode == "ab":
+                targets = ab_targets(split_keys if split_keys is not None else ids, settings.challenger_share)
+                route = lambda i: [str(targets[i])]  # noqa: E731 - one lookup per request
+            else:
+                route = self._shadow_order
+            await self._send_range(session, range(len(ids)), ids, bodies, offsets, route)
+
+    def _shadow_order(self, index: int) -> list[str]:
+        roles = list(self.endpoints)
+        turn = index % len(roles)
+        return roles[turn:] + roles[:turn]  # who is sent to first rotates from request to request
+
+    async def _canary(self, session, ids, bodies, offsets) -> None:
+        gates = CanaryGates(self.settings.canary_max_error_rate, self.settings.canary_max_p95_ratio)
+        for step in canary_steps(len(ids), self.settings.canary_steps):
+            share = 0 if self.aborted else step.share
+            targets = canary_targets(ids[step.start:step.end], share)
+            self._step_rows = []
+            await self._send_range(session, range(step.start, step.end), ids, bodies, offsets,
+                                   lambda i, s=step, t=targets: [str(t[i - s.start])])
+            if self.cancel.is_set():
+                return
+            passed, facts = check_gates(pd.DataFrame(self._step_rows, columns=["target", "status", "error",
+                                                                               "latency_ms"]), gates)
+            self.canary_report.append({"share": share, "requests": step.end - step.start, "passed": passed, **facts})
+            if not passed and not self.aborted:
+                self.aborted = (f"Canary aborted at {step.share}%: {facts['reason']}. Every later request went "
+                                f"to the champion.")
+
+    async def _send_range(self, session, indices: range, ids, bodies, offsets, route) -> None:
+        pending: set[asyncio.Task] = set()
+        slots = None if offsets is not None else asyncio.Semaphore(self.settings.concurrency)
+        loop = asyncio.get_running_loop()
+        if offsets is not None and len(indices):
+            # the schedule restarts at each call (a canary step waits for its gates)
+            loop_start, wall_start = loop.time() - offsets[indices[0]], time.time() - offsets[indices[0]]
+        for index in indices:
+            if self.cancel.is_set():
+                break
+            if slots is not None:
+                await slots.acquire()
+                intended = time.time()
+            else:
+                delay = loop_start + offsets[index] - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                intended = wall_start + offsets[index]
+            task = asyncio.create_task(self._one_request(session, ids[index], bodies[index], route(index), intended))
+            if slots is not None:
+                task.add_done_callback(lambda _t: slots.release())
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def _warm_up(self, session: aiohttp.ClientSession, bodies: list[bytes]) -> None:
+        for body in bodies[: self.settings.warmup_requests]:
+            for endpoint in self.endpoints.values():
+                try:
+                    async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
+                        await response.read()
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+
+    async def _one_request(self, session, request_id: str, body: bytes, roles: list[str], intended: float) -> None:
+        rows = await asyncio.gather(*(self._send(session, role, request_id, body, intended) for role in roles))
+        for row in rows:
+            self.writer.append(row)
+            self._step_rows.append(row)
+            self.progress.answers += 1
+            self.progress.errors += bool(row["error"])
+        self.progress.completed += 1
+
+    async def _send(self, session, role: str, request_id: str, body: bytes, intended: float) -> dict:
+        endpoint = self.endpoints[role]
+        sent = time.time()
+        row = {"run_id": self.writer.run_id, "request_id": request_id, "target": role, "intended_send": intended,
+               "actual_send": sent, "latency_ms": math.nan, "service_ms": math.nan, "status": 0,
+               "prediction": None, "score": math.nan, "probabilities": "", "error": ""}
+        began = time.perf_counter()
+        try:
+            async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
+                payload = await response.read()
+                row["service_ms"] = (time.perf_counter() - began) * 1000
+                row["latency_ms"] = row["service_ms"] + max(sent - intended, 0.0) * 1000
+                row["status"] = response.status
+        except asyncio.TimeoutError:
+            row["error"] = f"timeout after {self.settings.timeout_s:g} s"
+            return row
+        except aiohttp.ClientError as exc:
+            self.connection_failures[role] += 1
+            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            return row
+        if row["status"] != 200:
+            row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
+            return row
+        try:
+            prediction = parse_predictions(json.loads(payload))[0]
+        except (ValueError, PredictionFormatError, IndexError) as exc:
+            row["error"] = f"unreadable answer: {exc}"[:300]
+            return row
+        row.update(prediction=prediction.label, score=prediction.score,
+                   probabilities=prediction.probabilities_json())
+        return row
+

@@ -1,0 +1,116 @@
+"""What a replay sends, to whom and when: the pure decisions, kept apart from the network code.
+
+Modes (who answers a request):
+- shadow: every model gets every request; the champion's answer is the one served.
+- canary: a share of requests goes to the challenger, ramped in steps (5, 25, 50, 100% by
+  default), each step holding an equal part of the traffic. After each step its gates are
+  checked (challenger error rate, challenger p95 against the champion's); a failed gate
+  aborts: every later request goes to the champion, and the run says why.
+- ab: a sticky split by a key (a column such as a customer id): the key's hash decides, so
+  the same key always meets the same model, in this run and the next.
+
+Timing (when a request is sent):
+- max: as fast as the servers answer, with at most `concurrency` requests in flight.
+- recorded: the recorded spacing between requests, divided by `speed` (2.0 replays twice as
+  fast, like GoReplay's 200%).
+- rate: a fixed rate, open loop: requests leave on schedule whether or not earlier ones
+  have answered, and latency counts from the intended send time, so a stalled server shows
+  in the numbers instead of hiding them (coordinated omission).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .roles import CHALLENGER, CHAMPION
+
+MODES = ("shadow", "canary", "ab")
+TIMINGS = ("max", "recorded", "rate")
+DEFAULT_CANARY_STEPS = (5, 25, 50, 100)
+
+
+def stable_share(keys) -> np.ndarray:
+    """Each key as a number in [0, 1) from its SHA-1: the same key gives the same number in
+    every process (Python's hash() does not), so selections and splits are reproducible."""
+    return np.array([int.from_bytes(hashlib.sha1(str(k).encode()).digest()[:8], "big") / 2**64 for k in keys])
+
+
+def send_offsets(timing: str, count: int, timestamps: pd.Series | None = None, speed: float = 1.0,
+                 rate_per_s: float = 50.0) -> np.ndarray | None:
+    """Seconds after the start at which each request is due; None when timing is "max"."""
+    if timing == "max":
+        return None
+    if timing == "rate":
+        if rate_per_s <= 0:
+            raise ValueError("the rate must be above 0 requests per second")
+        return np.arange(count) / rate_per_s
+    if timing == "recorded":
+        if speed <= 0:
+            raise ValueError("the speed factor must be above 0")
+        if timestamps is None or timestamps.isna().all():
+            raise ValueError("the traffic has no timestamps, so it cannot be replayed as recorded")
+        stamps = pd.to_datetime(timestamps, utc=True).reset_index(drop=True)
+        seconds = (stamps - stamps.dropna().iloc[0]).dt.total_seconds().to_numpy()
+        seconds = np.fmax.accumulate(np.where(np.isnan(seconds), 0.0, seconds))  # gaps and reorderings wait
+        return np.maximum(seconds, 0) / speed
+    raise ValueError(f"unknown timing {timing!r}; expected one of {', '.join(TIMINGS)}")
+
+
+def ab_targets(keys, challenger_share: float) -> np.ndarray:
+    """CHALLENGER where a key's hash falls below the share, CHAMPION elsewhere."""
+    return np.where(stable_share(keys) < challenger_share, CHALLENGER, CHAMPION)
+
+
+@dataclass(frozen=True)
+class CanaryGates:
+    max_error_rate: float = 0.02  # the challenger's share of failed answers within a step
+    max_p95_ratio: float = 1.5  # the challenger's p95 latency over the champion's within a step
+    min_answers: int = 5  # fewer challenger answers than this in a step: the gate waits for more
+
+
+@dataclass
+class CanaryStep:
+    share: int  # percent of requests sent to the challenger
+    start: int  # first request index of the step
+    end: int  # one past the last
+    checked: dict = field(default_factory=dict)
+
+
+def canary_steps(count: int, shares=DEFAULT_CANARY_STEPS) -> list[CanaryStep]:
+    """The requests split into equal consecutive parts, one per step."""
+    bounds = np.linspace(0, count, len(shares) + 1).round().astype(int)
+    return [CanaryStep(int(s), int(a), int(b)) for s, a, b in zip(shares, bounds[:-1], bounds[1:])]
+
+
+def canary_targets(request_ids, share: int) -> np.ndarray:
+    """Within a step, the requests whose id hashes below the share go to the challenger."""
+    return ab_targets(request_ids, share / 100)
+
+
+def check_gates(rows: pd.DataFrame, gates: CanaryGates) -> tuple[bool, dict]:
+    """A step's answers (target, status, error, latency_ms) against the gates: (passed, facts)."""
+    facts: dict = {}
+    challenger = rows[rows["target"] == CHALLENGER]
+    champion = rows[rows["target"] == CHAMPION]
+    failed = challenger["error"].fillna("").ne("") | challenger["status"].ne(200)
+    facts["challenger_answers"] = int(len(challenger))
+    facts["challenger_error_rate"] = float(failed.mean()) if len(challenger) else float("nan")
+    ok_latency = challenger.loc[~failed, "latency_ms"].dropna()
+    champion_ok = champion.loc[champion["error"].fillna("").eq("") & champion["status"].eq(200), "latency_ms"]
+    if len(ok_latency) and len(champion_ok.dropna()):
+        facts["p95_ratio"] = float(np.percentile(ok_latency, 95) / np.percentile(champion_ok.dropna(), 95))
+    else:
+        facts["p95_ratio"] = float("nan")
+    reasons = []
+    if len(challenger) >= gates.min_answers and facts["challenger_error_rate"] > gates.max_error_rate:
+        reasons.append(f"the challenger failed {facts['challenger_error_rate']:.1%} of its requests "
+                       f"(the gate allows {gates.max_error_rate:.1%})")
+    if len(ok_latency) >= gates.min_answers and facts["p95_ratio"] > gates.max_p95_ratio:
+        reasons.append(f"the challenger's p95 latency was {facts['p95_ratio']:.2f}x the champion's "
+                       f"(the gate allows {gates.max_p95_ratio:.2f}x)")
+    facts["reason"] = "; ".join(reasons)
+    return not reasons, facts

@@ -1,0 +1,105 @@
+"""Canary, A/B and the timing modes, against real MLflow scoring servers (the session's
+credit champion and challenger), plus the pure plan they follow."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from staging import TrafficSelection
+from staging.errors import ConfigurationError, TrafficError
+from staging.registry import CHALLENGER, CHAMPION
+from staging.replay import ReplaySettings
+from staging.replay_plan import ab_targets, canary_steps, check_gates, send_offsets
+from staging.scenarios import CREDIT
+
+
+def replay(sandbox, settings: ReplaySettings, requests: int = 120, start=None, end=None) -> str:
+    handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"),
+                                  TrafficSelection(sample_size=requests, start=start, end=end), settings)
+    handle.wait()
+    assert handle.error is None, handle.error
+    return handle.run_id
+
+
+def test_ab_split_is_sticky_by_key(sandbox):
+    run_id = replay(sandbox, ReplaySettings(mode="ab", split_key="region", challenger_share=0.5, warmup_requests=0))
+    results = sandbox.store.results(run_id)
+    requests = sandbox.store.requests(run_id)
+    assert results.groupby("request_id").size().eq(1).all()  # one model per request
+    met = results.merge(requests[["request_id", "region"]], on="request_id")
+    assert met.groupby("region")["target"].nunique().eq(1).all()  # the same key always meets the same model
+    expected = dict(zip(met["region"], ab_targets(met["region"], 0.5)))
+    assert all(expected[r] == t for r, t in zip(met["region"], met["target"]))
+    analysis = sandbox.analyze(run_id)
+    assert "A/B run" in analysis.agreement_sentence()
+    assert analysis.quality.loc[CHAMPION, "labelled"] + analysis.quality.loc[CHALLENGER, "labelled"] > 0
+
+
+def test_canary_ramps_through_its_steps_when_the_gates_pass(sandbox):
+    run_id = replay(sandbox, ReplaySettings(mode="canary", canary_steps=(10, 50, 100), canary_max_p95_ratio=50,
+                                            canary_max_error_rate=0.5), requests=150)
+    manifest = sandbox.store.manifest(run_id)
+    steps = manifest["summary"]["canary"]
+    assert manifest["status"] == "finished" and [s["share"] for s in steps] == [10, 50, 100]
+    assert all(s["passed"] for s in steps)
+    results = sandbox.store.results(run_id)
+    assert results.groupby("request_id").size().eq(1).all()
+    order = sandbox.store.requests(run_id)["request_id"].tolist()
+    last_step = results[results["request_id"].isin(order[100:])]
+    assert (last_step["target"] == CHALLENGER).all()  # 100%: every request of the last step
+
+
+def test_a_failed_gate_aborts_the_canary_and_routes_the_rest_to_the_champion(sandbox):
+    run_id = replay(sandbox, ReplaySettings(mode="canary", canary_steps=(50, 100), canary_max_p95_ratio=0.01),
+                    requests=80)
+    manifest = sandbox.store.manifest(run_id)
+    assert manifest["status"] == "aborted"
+    assert "Canary aborted at 50%" in manifest["end_reason"] and "p95 latency" in manifest["end_reason"]
+    steps = manifest["summary"]["canary"]
+    assert steps[0]["passed"] is False and steps[1]["share"] == 0
+    order = sandbox.store.requests(run_id)["request_id"].tolist()
+    results = sandbox.store.results(run_id)
+    assert (results[results["request_id"].isin(order[40:])]["target"] == CHAMPION).all()
+
+
+def test_fixed_rate_is_open_loop_and_latency_counts_from_the_intended_send(sandbox):
+    run_id = replay(sandbox, ReplaySettings(timing="rate", rate_per_s=40, warmup_requests=0), requests=60)
+    results = sandbox.store.results(run_id).sort_values("intended_send")
+    intended = results.drop_duplicates("request_id")["intended_send"].to_numpy()
+    assert np.allclose(np.diff(intended), 1 / 40, atol=1e-6)  # due every 25 ms, whatever the answers
+    assert (results["latency_ms"] >= results["service_ms"] - 1e-9).all()
+    late = (results["actual_send"] - results["intended_send"]) * 1000
+    assert np.allclose(results["latency_ms"] - results["service_ms"], late.clip(lower=0), atol=1e-6)
+
+
+def test_as_recorded_keeps_the_recorded_spacing_divided_by_the_speed(sandbox):
+    run_id = replay(sandbox, ReplaySettings(timing="recorded", speed=3600 * 24, warmup_requests=0), requests=40,
+                    start="2026-10-05", end="2026-10-07")
+    requests = sandbox.store.requests(run_id)
+    results = sandbox.store.results(run_id).drop_duplicates("request_id").set_index("request_id")
+    recorded = (requests["timestamp"] - requests["timestamp"].iloc[0]).dt.total_seconds() / (3600 * 24)
+    intended = results.loc[requests["request_id"], "intended_send"].to_numpy()
+    assert np.allclose(intended - intended[0], recorded.to_numpy(), atol=1e-6)
+
+
+def test_settings_that_cannot_work_are_refused_with_a_message(sandbox):
+    with pytest.raises(ConfigurationError, match="mode 'blue-green'"):
+        ReplaySettings(mode="blue-green")
+    with pytest.raises(ConfigurationError, match="above 0"):
+        ReplaySettings(timing="rate", rate_per_s=0)
+    with pytest.raises(TrafficError, match="split key 'customer'"):
+        sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=10),
+                             ReplaySettings(mode="ab", split_key="customer"))
+
+
+def test_plan_offsets_steps_and_gates():
+    assert send_offsets("max", 3) is None
+    assert np.allclose(send_offsets("rate", 4, rate_per_s=200), [0, 0.005, 0.01, 0.015])
+    times = pd.Series(pd.to_datetime(["2026-01-01 00:00:00", "2026-01-01 00:00:02", "2026-01-01 00:00:06"]))
+    assert np.allclose(send_offsets("recorded", 3, times, speed=2.0), [0, 1, 3])
+    steps = canary_steps(10, (5, 25, 50, 100))
+    assert [(s.start, s.end) for s in steps] == [(0, 2), (2, 5), (5, 8), (8, 10)]
+    rows = pd.DataFrame({"target": [CHAMPION] * 10 + [CHALLENGER] * 10, "status": [200] * 10 + [200] * 7 + [500] * 3,
+                         "error": [""] * 17 + ["HTTP 500"] * 3, "latency_ms": [10.0] * 20})
+    passed, facts = check_gates(rows, __import__("staging.replay_plan", fromlist=["CanaryGates"]).CanaryGates())
+    assert not passed and facts["challenger_error_rate"] == pytest.approx(0.3) and "30.0%" in facts["reason"]
