@@ -23,6 +23,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .endpoints import Endpoint
@@ -48,6 +49,7 @@ class ReplaySettings:
     canary_max_p95_ratio: float = 1.5
     split_key: str | None = None  # ab: the column whose hash picks the model (default: the request id)
     challenger_share: float = 0.5  # ab: the share of keys that meet the challenger
+    batch_size: int = 1  # rows per request: above 1, batch mode, for bulk comparison of large files
 
     def __post_init__(self) -> None:
         problems = []
@@ -55,8 +57,8 @@ class ReplaySettings:
             problems.append(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.timing not in TIMINGS:
             problems.append(f"timing {self.timing!r} is not one of {', '.join(TIMINGS)}")
-        if self.concurrency < 1 or self.timeout_s <= 0 or self.speed <= 0 or self.rate_per_s <= 0:
-            problems.append("concurrency, timeout, speed and rate must all be above 0")
+        if self.concurrency < 1 or self.batch_size < 1 or self.timeout_s <= 0 or self.speed <= 0 or self.rate_per_s <= 0:
+            problems.append("concurrency, batch size, timeout, speed and rate must all be above 0")
         if not 0 <= self.challenger_share <= 1:
             problems.append("the challenger's share must be between 0 and 1")
         if not self.canary_steps or any(not 0 < s <= 100 for s in self.canary_steps):
@@ -72,10 +74,31 @@ class ReplaySettings:
 
 def request_bodies(requests: pd.DataFrame, features: tuple[str, ...]) -> list[bytes]:
     """One `dataframe_split` body per recorded request, NaN sent as null."""
-    values = requests[list(features)].astype(object).where(requests[list(features)].notna(), None)
+    return request_units(requests, features)[1]
+
+
+def request_units(requests: pd.DataFrame, features: tuple[str, ...], batch_size: int = 1
+                  ) -> tuple[list[list[str]], list[bytes], np.ndarray]:
+    """The requests as sent: (request ids of each, bodies, index of each one's first row).
+    One row per request, except in batch mode (`batch_size` rows each) and for the multi-row
+    requests of a request log (rows sharing `_request`), which keep their recorded grouping."""
     columns = list(features)
-    return [json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}, default=_plain).encode()
-            for row in values.itertuples(index=False, name=None)]
+    values = requests[columns].astype(object).where(requests[columns].notna(), None)
+    rows = list(values.itertuples(index=False, name=None))
+    ids = requests["request_id"].astype(str).tolist()
+    if batch_size > 1:
+        starts = np.arange(0, len(rows), batch_size)
+    elif "_request" in requests.columns and requests["_request"].notna().any():
+        group = requests["_request"].to_numpy()
+        starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]])) if len(group) else np.array([])
+    else:
+        return ([[i] for i in ids],
+                [json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}, default=_plain).encode()
+                 for row in rows], np.arange(len(rows)))
+    ends = np.append(starts[1:], len(rows)).astype(int)
+    bodies = [json.dumps({"dataframe_split": {"columns": columns, "data": rows[a:b]}}, default=_plain).encode()
+              for a, b in zip(starts, ends)]
+    return [ids[a:b] for a, b in zip(starts, ends)], bodies, starts.astype(int)
 
 
 def _plain(value):
@@ -133,11 +156,12 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     engine = ReplayEngine(endpoints, writer, settings, progress, cancel)
     status, reason = "finished", ""
     try:
+        units, bodies, first_rows = request_units(requests, tuple(manifest["features"]), settings.batch_size)
         offsets = send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed,
                                settings.rate_per_s)
-        keys = requests[settings.split_key].tolist() if settings.split_key in requests.columns else None
-        asyncio.run(engine.run(requests["request_id"].astype(str).tolist(),
-                               request_bodies(requests, tuple(manifest["features"])), offsets, keys))
+        keys = (requests[settings.split_key].to_numpy()[first_rows].tolist()
+                if settings.split_key in requests.columns else None)
+        asyncio.run(engine.run(units, bodies, None if offsets is None else offsets[first_rows], keys))
         if cancel.is_set():
             status, reason = "cancelled", f"Cancelled after {progress.completed:,} of {progress.total:,} requests."
         elif any(engine.connection_failures.values()):

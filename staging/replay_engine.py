@@ -65,10 +65,13 @@ class ReplayEngine:
         self.connection_failures = {role: 0 for role in endpoints}
         self.canary_report: list[dict] = []
         self.aborted = ""
-        self._step_rows: list[dict] = []
+        self._step_rows: list[dict] | None = None  # a canary step's answers, for its gates
 
-    async def run(self, ids: list[str], bodies: list[bytes], offsets: np.ndarray | None,
+    async def run(self, units: list[list[str]], bodies: list[bytes], offsets: np.ndarray | None,
                   split_keys: list | None = None) -> None:
+        """`units[i]` are the request ids whose rows `bodies[i]` carries (one, or a batch);
+        `offsets[i]` when unit i is due; `split_keys[i]` its A/B key."""
+        ids = [unit[0] for unit in units]
         settings = self.settings
         scheduled = offsets is not None
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0 if scheduled else settings.concurrency + 1)
@@ -76,27 +79,27 @@ class ReplayEngine:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             await self._warm_up(session, bodies)
             if settings.mode == "canary":
-                await self._canary(session, ids, bodies, offsets)
+                await self._canary(session, units, ids, bodies, offsets)
                 return
             if settings.mode == "ab":
                 targets = ab_targets(split_keys if split_keys is not None else ids, settings.challenger_share)
                 route = lambda i: [str(targets[i])]  # noqa: E731 - one lookup per request
             else:
                 route = self._shadow_order
-            await self._send_range(session, range(len(ids)), ids, bodies, offsets, route)
+            await self._send_range(session, range(len(ids)), units, bodies, offsets, route)
 
     def _shadow_order(self, index: int) -> list[str]:
         roles = list(self.endpoints)
         turn = index % len(roles)
         return roles[turn:] + roles[:turn]  # who is sent to first rotates from request to request
 
-    async def _canary(self, session, ids, bodies, offsets) -> None:
+    async def _canary(self, session, units, ids, bodies, offsets) -> None:
         gates = CanaryGates(self.settings.canary_max_error_rate, self.settings.canary_max_p95_ratio)
         for step in canary_steps(len(ids), self.settings.canary_steps):
             share = 0 if self.aborted else step.share
             targets = canary_targets(ids[step.start:step.end], share)
             self._step_rows = []
-            await self._send_range(session, range(step.start, step.end), ids, bodies, offsets,
+            await self._send_range(session, range(step.start, step.end), units, bodies, offsets,
                                    lambda i, s=step, t=targets: [str(t[i - s.start])])
             if self.cancel.is_set():
                 return
@@ -107,7 +110,7 @@ class ReplayEngine:
                 self.aborted = (f"Canary aborted at {step.share}%: {facts['reason']}. Every later request went "
                                 f"to the champion.")
 
-    async def _send_range(self, session, indices: range, ids, bodies, offsets, route) -> None:
+    async def _send_range(self, session, indices: range, units, bodies, offsets, route) -> None:
         pending: set[asyncio.Task] = set()
         slots = None if offsets is not None else asyncio.Semaphore(self.settings.concurrency)
         loop = asyncio.get_running_loop()
@@ -121,17 +124,22 @@ class ReplayEngine:
                 await slots.acquire()
                 intended = time.time()
             else:
-                delay = loop_start + offsets[index] - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                await self._until(loop, loop_start + offsets[index])
+                if self.cancel.is_set():
+                    break
                 intended = wall_start + offsets[index]
-            task = asyncio.create_task(self._one_request(session, ids[index], bodies[index], route(index), intended))
+            task = asyncio.create_task(self._one_request(session, units[index], bodies[index], route(index), intended))
             if slots is not None:
                 task.add_done_callback(lambda _t: slots.release())
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.gather(*pending)
+
+    async def _until(self, loop, due: float) -> None:
+        """Sleep until `due` on the loop's clock, waking at least every 0.2 s to notice a cancel."""
+        while (delay := due - loop.time()) > 0 and not self.cancel.is_set():
+            await asyncio.sleep(min(delay, 0.2))
 
     async def _warm_up(self, session: aiohttp.ClientSession, bodies: list[bytes]) -> None:
         for body in bodies[: self.settings.warmup_requests]:
@@ -142,21 +150,24 @@ class ReplayEngine:
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass
 
-    async def _one_request(self, session, request_id: str, body: bytes, roles: list[str], intended: float) -> None:
-        rows = await asyncio.gather(*(self._send(session, role, request_id, body, intended) for role in roles))
-        for row in rows:
-            self.writer.append(row)
-            self._step_rows.append(row)
-            self.progress.answers += 1
-            self.progress.errors += bool(row["error"])
-        self.progress.completed += 1
+    async def _one_request(self, session, request_ids: list[str], body: bytes, roles: list[str],
+                           intended: float) -> None:
+        answers = await asyncio.gather(*(self._send(session, role, request_ids, body, intended) for role in roles))
+        rows = [row for answer in answers for row in answer]
+        self.writer.append_many(rows)
+        if self._step_rows is not None:
+            self._step_rows.extend(rows)
+        self.progress.answers += len(rows)
+        self.progress.errors += sum(bool(row["error"]) for row in rows)
+        self.progress.completed += len(request_ids)
 
-    async def _send(self, session, role: str, request_id: str, body: bytes, intended: float) -> dict:
+    async def _send(self, session, role: str, request_ids: list[str], body: bytes, intended: float) -> list[dict]:
+        """One request to one model: a result row per row it carried (a batch shares its latency)."""
         endpoint = self.endpoints[role]
         sent = time.time()
-        row = {"run_id": self.writer.run_id, "request_id": request_id, "target": role, "intended_send": intended,
-               "actual_send": sent, "latency_ms": math.nan, "service_ms": math.nan, "status": 0,
-               "prediction": None, "score": math.nan, "probabilities": "", "error": ""}
+        row = {"run_id": self.writer.run_id, "target": role, "intended_send": intended, "actual_send": sent,
+               "latency_ms": math.nan, "service_ms": math.nan, "status": 0, "prediction": None, "score": math.nan,
+               "probabilities": "", "error": ""}
         began = time.perf_counter()
         try:
             async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
@@ -166,20 +177,21 @@ class ReplayEngine:
                 row["status"] = response.status
         except asyncio.TimeoutError:
             row["error"] = f"timeout after {self.settings.timeout_s:g} s"
-            return row
         except aiohttp.ClientError as exc:
             self.connection_failures[role] += 1
             row["error"] = f"{type(exc).__name__}: {exc}"[:300]
-            return row
-        if row["status"] != 200:
-            row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
-            return row
-        try:
-            prediction = parse_predictions(json.loads(payload))[0]
-        except (ValueError, PredictionFormatError, IndexError) as exc:
-            row["error"] = f"unreadable answer: {exc}"[:300]
-            return row
-        row.update(prediction=prediction.label, score=prediction.score,
-                   probabilities=prediction.probabilities_json())
-        return row
-
+        else:
+            if row["status"] != 200:
+                row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
+        predictions = []
+        if not row["error"]:
+            try:
+                predictions = parse_predictions(json.loads(payload))
+                if len(predictions) != len(request_ids):
+                    raise PredictionFormatError(f"{len(predictions)} predictions for {len(request_ids)} rows")
+            except (ValueError, PredictionFormatError) as exc:
+                row["error"] = f"unreadable answer: {exc}"[:300]
+        if row["error"]:
+            return [{**row, "request_id": request_id} for request_id in request_ids]
+        return [{**row, "request_id": request_id, "prediction": p.label, "score": p.score,
+                 "probabilities": p.probabilities_json()} for request_id, p in zip(request_ids, predictions)]

@@ -71,6 +71,12 @@ class RunWriter:
         self._journal.flush()
         self.rows_written += 1
 
+    def append_many(self, rows: list[dict]) -> None:
+        """Several rows in one write (the answers to one request); flushed like `append`."""
+        self._journal.write("".join(json.dumps(row, default=_json_default) + "\n" for row in rows))
+        self._journal.flush()
+        self.rows_written += len(rows)
+
     def checkpoint(self) -> None:
         """Write the manifest as it stands (the run is still going)."""
         _write_json_atomic(self.folder / "manifest.json", self.manifest)

@@ -103,3 +103,40 @@ def test_plan_offsets_steps_and_gates():
                          "error": [""] * 17 + ["HTTP 500"] * 3, "latency_ms": [10.0] * 20})
     passed, facts = check_gates(rows, __import__("staging.replay_plan", fromlist=["CanaryGates"]).CanaryGates())
     assert not passed and facts["challenger_error_rate"] == pytest.approx(0.3) and "30.0%" in facts["reason"]
+
+
+def test_batch_mode_gives_the_same_answers_as_one_row_per_request(sandbox):
+    one_by_one = replay(sandbox, ReplaySettings(concurrency=4), requests=300)
+    batched = replay(sandbox, ReplaySettings(batch_size=64, warmup_requests=1), requests=300)
+    single, batch = (sandbox.store.results(r).set_index(["request_id", "target"]) for r in (one_by_one, batched))
+    assert len(batch) == 600 and batch.index.equals(batch.index.unique())
+    joined = single.join(batch, rsuffix="_batch", how="inner")
+    assert len(joined) == 600
+    assert (joined["prediction"] == joined["prediction_batch"]).all()
+    a, b = joined["score"].to_numpy(float), joined["score_batch"].to_numpy(float)
+    assert np.allclose(a, b, rtol=1e-9, atol=1e-12), (np.nanmax(np.abs(a - b)), np.isnan(a).sum(), np.isnan(b).sum())
+    per_request = batch.groupby("actual_send").size()  # the rows of one request share its send
+    assert per_request.max() <= 64 and per_request.sum() == 600
+
+
+def test_multi_row_requests_of_a_log_are_sent_as_recorded(sandbox, tmp_path):
+    import json
+
+    traffic = pd.read_parquet(CREDIT.file("traffic")).dropna().head(12)
+    traffic["income"] = pd.to_numeric(traffic["income"], errors="coerce")
+    features = list(CREDIT.numeric + CREDIT.categorical)
+    lines = []
+    for number, start in enumerate(range(0, 12, 3)):
+        part = traffic.iloc[start:start + 3]
+        lines.append(json.dumps({"request_id": f"log-{number}", "timestamp": str(part["timestamp"].iloc[0]),
+                                 "body": {"dataframe_split": {"columns": features,
+                                                              "data": part[features].values.tolist()}}}))
+    path = tmp_path / "requests.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    handle = sandbox.begin_replay(CREDIT.model_name, path, TrafficSelection(), ReplaySettings(warmup_requests=0))
+    handle.wait()
+    results = sandbox.store.results(handle.run_id)
+    assert sorted(results["request_id"].unique()) == sorted(f"log-{n}#{k}" for n in range(4) for k in range(3))
+    sends = results.groupby(["target", "actual_send"]).size()
+    assert (sends == 3).all()  # three rows per request, as logged
+    assert "MLflow scoring payloads" in sandbox.store.manifest(handle.run_id)["traffic"]["validation"]

@@ -7,6 +7,7 @@ imports nothing from the sandbox. The fitted estimator is a joblib artifact.
 
 import joblib
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
@@ -16,6 +17,14 @@ class ProbabilityClassifier(PythonModel):
         self.estimator = joblib.load(context.artifacts["estimator"])
 
     def predict(self, context, model_input, params=None):
+        # MLflow's scoring server parses a JSON null in a text column as None when the request
+        # has one row, and as NaN when other rows give the column text. scikit-learn's imputer
+        # only sees NaN as missing, so the same applicant scored differently alone and in a
+        # batch (found by the sandbox's batch mode). Missing is NaN, whatever the batch.
+        model_input = model_input.copy()
+        for column in model_input.columns:
+            if model_input[column].dtype == object:
+                model_input[column] = model_input[column].where(model_input[column].notna(), np.nan)
         probabilities = self.estimator.predict_proba(model_input)
         classes = list(self.estimator.classes_)
         answer = pd.DataFrame(probabilities, columns=[f"probability_{c}" for c in classes])
