@@ -1,11 +1,12 @@
-"""Replay: choose recorded traffic, check it against the model, replay it in shadow mode."""
+"""Replay: choose recorded traffic, check it against the model, replay it in shadow, canary or A/B mode."""
 
 import streamlit as st
 
-from staging import ReplaySettings, ui
+from staging import ui
 from staging.ui import replay_progress, traffic_form
 
-ui.page_header("Replay", "Shadow mode: every recorded request goes to both models; the champion's answer is the one served.")
+ui.page_header("Replay", "Recorded requests sent to the champion and the challenger: in shadow mode both answer every "
+                         "request and the champion's answer is the one served.")
 
 with ui.guard():
     box = ui.sandbox()
@@ -15,12 +16,11 @@ with ui.guard():
     if model:
         form = traffic_form(box, model)
         if form is not None:
-            concurrency = st.slider("Requests in flight", 1, 16, 2, help="Each request goes to both models.")
+            settings = ui.replay_settings(form.columns)
             running = box.replay is not None and not box.replay.done
             if st.button("Start replay", type="primary", disabled=running or not box.servers_match(model),
                          help=None if box.servers_match(model) else "Start the servers on the Environment page."):
-                box.begin_replay(model, form.path, form.selection, ReplaySettings(concurrency=concurrency),
-                                 labels_path=form.labels_path)
+                box.begin_replay(model, form.path, form.selection, settings, labels_path=form.labels_path)
                 st.rerun()
             if not box.servers_match(model):
                 st.warning("The model servers are not running for this model's current versions. "

@@ -10,7 +10,8 @@
 `demo`: bootstrap -> start both servers -> shadow replay -> compare -> drift. `replay`: the
 same replay as the Replay page, for a registered model's champion and challenger, from a
 terminal or a CI pipeline: a progress bar on stderr, one JSON summary on stdout, and exit
-code 0 when the run finished, 1 when it ended degraded, cancelled or failed, 2 on bad input.
+code 0 when the run finished, 1 when it ended degraded, aborted (a canary gate), cancelled
+or failed, 2 on bad input.
 Either way the run is written exactly as the app writes it, so it appears on its pages.
 """
 
@@ -23,9 +24,10 @@ import sys
 import time
 
 from .backends import BACKEND_NAMES
-from .errors import StagingError
+from .errors import ConfigurationError, StagingError
 from .home import SandboxHome
 from .replay import ReplaySettings
+from .replay_plan import MODES, TIMINGS
 from .replay_runner import follow
 from .sandbox import Sandbox, TrafficSelection
 from .scenarios import SCENARIOS
@@ -53,7 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--percent", type=float, help="keep this percent of requests (chosen by request id)")
     replay.add_argument("--start", help="only requests at or after this time (ISO 8601)")
     replay.add_argument("--end", help="only requests before this time (ISO 8601)")
+    replay.add_argument("--mode", choices=MODES, default="shadow",
+                        help="shadow: both models get every request; canary: a ramped share to the challenger, "
+                             "with gates; ab: a sticky split by --split-key")
+    replay.add_argument("--timing", choices=TIMINGS, default="max",
+                        help="max: as fast as answered (--concurrency in flight); recorded: the recorded spacing "
+                             "divided by --speed; rate: --rate requests per second, open loop")
+    replay.add_argument("--speed", type=float, default=1.0, help="recorded timing: 2 replays twice as fast")
+    replay.add_argument("--rate", type=float, default=50.0, help="rate timing: requests per second")
     replay.add_argument("--concurrency", type=int, default=2)
+    replay.add_argument("--batch-size", type=int, default=1, help="rows per request (batch mode above 1)")
+    replay.add_argument("--canary-steps", default="5,25,50,100", help="challenger percentages, in order")
+    replay.add_argument("--max-error-rate", type=float, default=0.02, help="canary gate on the challenger's errors")
+    replay.add_argument("--max-p95-ratio", type=float, default=1.5,
+                        help="canary gate: challenger p95 over champion p95")
+    replay.add_argument("--split-key", help="A/B: the column whose hash picks the model (default: request id)")
+    replay.add_argument("--share", type=float, default=0.5, help="A/B: share of keys that meet the challenger")
     replay.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     replay.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     replay.add_argument("--json", action="store_true", help="one line of JSON (the default is indented)")
@@ -123,6 +140,14 @@ def run_demo(args: argparse.Namespace, log) -> dict:
                    **analysis.headline()})
 
 
+def _percentages(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigurationError(f"--canary-steps {text!r} is not a list of whole percentages.",
+                                 hint="Write them like 5,25,50,100.") from None
+
+
 def progress_bar(progress, width: int = 30) -> str:
     done = int(width * progress.fraction)
     return (f"[{'#' * done}{'.' * (width - done)}] {progress.fraction:4.0%} {progress.completed:,}/{progress.total:,} "
@@ -145,8 +170,12 @@ def run_replay(args: argparse.Namespace, log) -> dict:
         selection = TrafficSelection(sample_size=args.requests, sample_percent=args.percent,
                                      start=pd.Timestamp(args.start) if args.start else None,
                                      end=pd.Timestamp(args.end) if args.end else None)
-        handle = sandbox.begin_replay(args.model, args.traffic, selection,
-                                      ReplaySettings(concurrency=args.concurrency, timeout_s=args.timeout),
+        settings = ReplaySettings(mode=args.mode, timing=args.timing, speed=args.speed, rate_per_s=args.rate,
+                                  concurrency=args.concurrency, batch_size=args.batch_size, timeout_s=args.timeout,
+                                  canary_steps=_percentages(args.canary_steps),
+                                  canary_max_error_rate=args.max_error_rate, canary_max_p95_ratio=args.max_p95_ratio,
+                                  split_key=args.split_key, challenger_share=args.share)
+        handle = sandbox.begin_replay(args.model, args.traffic, selection, settings,
                                       labels_path=args.labels, reference_path=args.reference)
         follow(handle, show)
         if interactive:
@@ -158,6 +187,7 @@ def run_replay(args: argparse.Namespace, log) -> dict:
         sandbox.close()
     manifest = analysis.manifest
     return _clean({"run_id": handle.run_id, "status": manifest["status"], "reason": manifest.get("end_reason", ""),
+                   "mode": settings.mode, "timing": settings.timing, "canary": manifest["summary"].get("canary"),
                    "backend": sandbox.backend.name, "traffic": manifest["traffic"]["validation"],
                    "requests": handle.progress.completed, "errors": handle.progress.errors,
                    "agreement": analysis.agreement.rate, "labelled": analysis.labelled,
@@ -185,4 +215,4 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary))
     else:
         print(json.dumps(summary, indent=2))
-    return 1 if summary.get("status") in ("degraded", "cancelled", "failed") else 0
+    return 1 if summary.get("status") in ("degraded", "cancelled", "failed", "aborted") else 0

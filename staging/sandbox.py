@@ -9,6 +9,7 @@ replay in progress), so the pages stay thin: widgets, one call here, render.
 from __future__ import annotations
 
 
+import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from .home import SandboxHome
 from .registry import CHALLENGER, CHAMPION, REPLICA, ROLES, ModelRef, Registry
 from .replay import ReplaySettings
 from .replay_plan import stable_share
+from .request_logs import merge_ground_truth, read_ground_truth
 from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
@@ -188,7 +190,8 @@ class Sandbox:
         dead = [s.role for s in self.servers.values() if not self.backend.is_running(s)]
         if dead:
             raise BackendError(f"The {' and '.join(dead)} server has stopped.", hint="Restart it on the Environment page.")
-        validated = self.prepare_traffic(model_name, traffic_path, (settings.split_key,) if settings.split_key else ())
+        keep = ("_event_id",) + ((settings.split_key,) if settings.split_key else ())
+        validated = self.prepare_traffic(model_name, traffic_path, keep)
         if settings.split_key and settings.split_key not in validated.requests.columns:
             raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
                                hint="Choose one of its columns (a customer id, say), or leave the key empty to "
@@ -201,6 +204,8 @@ class Sandbox:
         manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
                                   labels_path, reference_path)
         folder = self.store.create(manifest, requests, validated.quarantine)
+        if labels_path and Path(labels_path).suffix.lower() in (".jsonl", ".json", ".gz"):
+            manifest["labels_path"] = self._ground_truth_labels(folder, labels_path, requests, manifest)
         self.replay = start_replay(folder, total=len(requests), targets=len(self.servers))
         return self.replay
 
@@ -230,6 +235,17 @@ class Sandbox:
             "labels_path": labels_path or (str(scenario.file("labels")) if scenario else None),
             "reference_path": reference_path or (str(scenario.file("train")) if scenario else None),
         }
+
+    def _ground_truth_labels(self, folder: Path, labels_path: str, requests: pd.DataFrame, manifest: dict) -> str:
+        """SageMaker ground truth (JSON Lines) joined to the requests, on inferenceId else
+        eventId, written beside the run as an ordinary labels table."""
+        target = manifest.get("target") or "label"
+        labels = merge_ground_truth(requests, read_ground_truth(labels_path, target), target)
+        path = folder / "labels.parquet"
+        labels.to_parquet(path, index=False)
+        manifest = {**self.store.manifest(folder.name), "target": target, "labels_path": str(path)}
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+        return str(path)
 
     def begin_demo_replay(self, scenario_key: str = "credit", sample_size: int = 1000) -> ReplayHandle:
         """The demo's replay: a seeded sample spread over the whole recorded window."""

@@ -23,6 +23,7 @@ from .analysis import RunAnalysis
 from .backends import BACKEND_NAMES
 from .errors import StagingError
 from .home import SandboxHome
+from .replay import ReplaySettings
 from .sandbox import Sandbox, TrafficSelection
 from .traffic import ValidatedTraffic
 
@@ -171,6 +172,7 @@ class TrafficForm:
     path: Path
     selection: TrafficSelection
     labels_path: str | None
+    columns: list[str]
 
 
 @st.cache_data(show_spinner="Checking the traffic against the model signature…", max_entries=8)
@@ -185,10 +187,11 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     source = st.radio("Traffic", sources, horizontal=True)
     labels_path = None
     if source == "Upload a file":
-        upload = st.file_uploader("Recorded requests (CSV, Parquet or JSON Lines)",
-                                  type=["csv", "parquet", "jsonl", "json"])
-        labels = st.file_uploader("Labels that arrived later (optional; joined by request id)",
-                                  type=["csv", "parquet"])
+        upload = st.file_uploader("Recorded requests (CSV, Parquet, or JSON Lines: records, MLflow payloads, "
+                                  "SageMaker Data Capture, KServe CloudEvents)", type=["csv", "parquet", "jsonl", "json"])
+        labels = st.file_uploader("Labels that arrived later (optional; joined by request id; SageMaker ground "
+                                  "truth JSON Lines are joined on inferenceId, else eventId)",
+                                  type=["csv", "parquet", "jsonl"])
         if upload is None:
             return None
         path = saved_upload(box, upload)
@@ -210,7 +213,63 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     if not report.rows_valid:
         st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
         return None
-    return TrafficForm(path, _selection(validated), labels_path)
+    return TrafficForm(path, _selection(validated), labels_path, list(validated.requests.columns))
+
+
+MODE_LABELS = {"shadow": "Shadow: both models answer every request",
+               "canary": "Canary: a ramped share goes to the challenger, with gates",
+               "ab": "A/B: a sticky split by a key"}
+TIMING_LABELS = {"max": "As fast as answered", "recorded": "As recorded (with a speed factor)",
+                 "rate": "Fixed rate (open loop)"}
+
+
+def replay_settings(columns: list[str]) -> ReplaySettings:
+    """Mode, timing and their options, as the Replay page asks for them; `columns` are the
+    traffic's columns, for the A/B key. ReplaySettings refuses combinations that cannot work."""
+    mode = st.radio("Mode", list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True)
+    timing = st.radio("Timing", list(TIMING_LABELS), format_func=TIMING_LABELS.get, horizontal=True,
+                      help="Open-loop timings send each request when it is due, answered or not, and count latency "
+                           "from that moment, so a stalled server shows in the numbers.")
+    options: dict = {"mode": mode, "timing": timing}
+    left, right = st.columns(2)
+    if timing == "max":
+        options["concurrency"] = left.slider("Requests in flight", 1, 32, 2, help="Each request goes to every "
+                                                                                  "model it is routed to.")
+    elif timing == "recorded":
+        options["speed"] = left.number_input("Speed factor", min_value=0.01, value=1.0, step=0.5,
+                                             help="2 replays twice as fast as recorded (GoReplay's 200%).")
+    else:
+        options["rate_per_s"] = left.number_input("Requests per second", min_value=0.1, value=50.0, step=10.0)
+    options["batch_size"] = right.number_input("Rows per request", min_value=1, value=1, step=100,
+                                               help="Above 1: batch mode, for bulk comparison of large files.")
+    if mode == "canary":
+        steps = st.text_input("Challenger share at each step (%)", "5, 25, 50, 100")
+        try:
+            options["canary_steps"] = tuple(int(part) for part in steps.split(",") if part.strip())
+        except ValueError:
+            raise StagingError(f"'{steps}' is not a list of whole percentages.",
+                               hint="Write them like 5, 25, 50, 100.") from None
+        gate_left, gate_right = st.columns(2)
+        options["canary_max_error_rate"] = gate_left.number_input(
+            "Gate: challenger error rate at most", 0.0, 1.0, 0.02, step=0.01, format="%.3f")
+        options["canary_max_p95_ratio"] = gate_right.number_input(
+            "Gate: challenger p95 / champion p95 at most", 0.1, 100.0, 1.5, step=0.1)
+    if mode == "ab":
+        keys = ["request id", *[c for c in columns if c not in ("request_id", "timestamp")]]
+        key = st.selectbox("Split key (the same key always meets the same model)", keys)
+        options["split_key"] = None if key == "request id" else key
+        options["challenger_share"] = st.slider("Share of keys that meet the challenger", 0.0, 1.0, 0.5, 0.05)
+    return ReplaySettings(**options)
+
+
+def canary_report(manifest: dict) -> None:
+    """A canary run's steps and gates, as a table with the verdict above it."""
+    steps = manifest.get("summary", {}).get("canary")
+    if not steps:
+        return
+    (st.error if manifest.get("status") == "aborted" else st.success)(
+        manifest.get("end_reason") or f"The canary went through all {len(steps)} steps; every gate passed.")
+    st.dataframe(pd.DataFrame(steps), hide_index=True)
 
 
 def _selection(validated: ValidatedTraffic) -> TrafficSelection:
@@ -270,6 +329,7 @@ def analysis(box: Sandbox, run_id: str) -> RunAnalysis:
 
 def run_status_note(result: RunAnalysis) -> None:
     manifest = result.manifest
+    canary_report(manifest)
     if manifest["status"] != "finished":
         st.warning(f"This run is {manifest['status']}. {manifest.get('end_reason', '')} "
                    "The numbers cover the requests answered so far.")

@@ -103,3 +103,23 @@ def test_a_chosen_test_and_threshold_change_the_verdict(sandbox, finished_run):
     assert default.loc["age", "drifted"] and not chosen.loc["age", "drifted"]  # a threshold of 5 is never reached
     assert chosen.loc["age", "threshold"] == 5.0 and chosen.loc["age", "test"] == default.loc["age", "test"]
     assert chosen.loc["region", "test"] == "psi" and chosen.loc["region", "score"] == default.loc["region", "psi"]
+
+
+def test_replay_page_offers_modes_and_timings_and_explains_bad_settings(app):
+    app.switch_page(PAGES["replay"]).run()
+    mode = next(r for r in app.radio if r.label == "Mode")
+    mode.set_value("canary").run()
+    _no_failure(app)
+    assert any(t.label.startswith("Challenger share at each step") for t in app.text_input)
+    steps = next(t for t in app.text_input if t.label.startswith("Challenger share at each step"))
+    steps.set_value("5, half, 100").run()
+    assert any("not a list of whole percentages" in e.value for e in app.error) and not app.exception
+    mode = next(r for r in app.radio if r.label == "Mode")
+    mode.set_value("ab").run()
+    _no_failure(app)
+    key = next(s for s in app.selectbox if s.label.startswith("Split key"))
+    assert "region" in key.options and "request id" in key.options
+    timing = next(r for r in app.radio if r.label == "Timing")
+    timing.set_value("rate").run()
+    _no_failure(app)
+    assert any(n.label == "Requests per second" for n in app.number_input)
