@@ -54,6 +54,9 @@ class ReplayProgress:
         return self.answers / elapsed if elapsed > 0 else 0.0
 
 
+SPIN_S = 0.002  # open-loop sends: how long before a due time the engine stops sleeping and polls
+
+
 class ReplayEngine:
     def __init__(self, endpoints: dict[str, Endpoint], writer: RunWriter, settings, progress: ReplayProgress,
                  cancel: threading.Event) -> None:
@@ -113,10 +116,10 @@ class ReplayEngine:
     async def _send_range(self, session, indices: range, units, bodies, offsets, route) -> None:
         pending: set[asyncio.Task] = set()
         slots = None if offsets is not None else asyncio.Semaphore(self.settings.concurrency)
-        loop = asyncio.get_running_loop()
         if offsets is not None and len(indices):
-            # the schedule restarts at each call (a canary step waits for its gates)
-            loop_start, wall_start = loop.time() - offsets[indices[0]], time.time() - offsets[indices[0]]
+            # the schedule restarts at each call (a canary step waits for its gates); perf_counter,
+            # not loop.time(): uvloop's loop time is cached per iteration and runs behind
+            clock_start, wall_start = time.perf_counter() - offsets[indices[0]], time.time() - offsets[indices[0]]
         for index in indices:
             if self.cancel.is_set():
                 break
@@ -124,7 +127,7 @@ class ReplayEngine:
                 await slots.acquire()
                 intended = time.time()
             else:
-                await self._until(loop, loop_start + offsets[index])
+                await self._until(clock_start + offsets[index])
                 if self.cancel.is_set():
                     break
                 intended = wall_start + offsets[index]
@@ -136,10 +139,12 @@ class ReplayEngine:
         if pending:
             await asyncio.gather(*pending)
 
-    async def _until(self, loop, due: float) -> None:
-        """Sleep until `due` on the loop's clock, waking at least every 0.2 s to notice a cancel."""
-        while (delay := due - loop.time()) > 0 and not self.cancel.is_set():
-            await asyncio.sleep(min(delay, 0.2))
+    async def _until(self, due: float) -> None:
+        """Wait until `due` on the perf_counter clock. Timers fire to the millisecond at best, so the
+        last `SPIN_S` is spent yielding to the loop (answers keep being read) and checking the
+        clock; long waits wake every 0.2 s to notice a cancel."""
+        while (delay := due - time.perf_counter()) > 0 and not self.cancel.is_set():
+            await asyncio.sleep(min(delay - SPIN_S, 0.2) if delay > SPIN_S else 0)
 
     async def _warm_up(self, session: aiohttp.ClientSession, bodies: list[bytes]) -> None:
         for body in bodies[: self.settings.warmup_requests]:
@@ -152,8 +157,12 @@ class ReplayEngine:
 
     async def _one_request(self, session, request_ids: list[str], body: bytes, roles: list[str],
                            intended: float) -> None:
-        answers = await asyncio.gather(*(self._send(session, role, request_ids, body, intended) for role in roles))
-        rows = [row for answer in answers for row in answer]
+        if len(roles) == 1:  # canary and A/B: one model, no gather (a task less per request)
+            rows = await self._send(session, roles[0], request_ids, body, intended)
+        else:
+            answers = await asyncio.gather(*(self._send(session, role, request_ids, body, intended)
+                                             for role in roles))
+            rows = [row for answer in answers for row in answer]
         self.writer.append_many(rows)
         if self._step_rows is not None:
             self._step_rows.extend(rows)

@@ -21,6 +21,8 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import RunError
 from .home import SandboxHome
@@ -85,10 +87,9 @@ class RunWriter:
         if status not in STATUSES:
             raise ValueError(f"unknown run status {status!r}")
         self._journal.close()
-        results = read_journal(self.folder / "results.jsonl")
-        results.to_parquet(self.folder / "results.parquet", index=False)
-        self.manifest.update(status=status, end_reason=reason, ended_at=time.time(),
-                             rows=int(len(results)), summary=summary or {})
+        rows = compact_journal(self.folder / "results.jsonl", self.folder / "results.parquet")
+        self.manifest.update(status=status, end_reason=reason, ended_at=time.time(), rows=rows,
+                             summary=summary or {})
         _write_json_atomic(self.folder / "manifest.json", self.manifest)
         return self.manifest
 
@@ -99,8 +100,12 @@ def _json_default(value):
     return str(value)
 
 
-def read_journal(path: Path) -> pd.DataFrame:
-    """Rows of a journal; a last line cut short by a crash is skipped."""
+JOURNAL_CHUNK = 100_000
+
+
+def _journal_chunks(path: Path):
+    """The journal's rows, `JOURNAL_CHUNK` at a time as frames; a last line cut short by a
+    crash is skipped."""
     rows = []
     if path.exists():
         with open(path, encoding="utf-8") as handle:
@@ -109,9 +114,43 @@ def read_journal(path: Path) -> pd.DataFrame:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
+                if len(rows) >= JOURNAL_CHUNK:
+                    yield _result_frame(rows)
+                    rows = []
+    if rows:
+        yield _result_frame(rows)
+
+
+def _result_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     return frame.astype({"latency_ms": float, "service_ms": float, "score": float, "intended_send": float,
-                         "actual_send": float})
+                         "actual_send": float, "status": "int64", "run_id": "str", "request_id": "str",
+                         "target": "str", "prediction": "str", "probabilities": "str", "error": "str"})
+
+
+def read_journal(path: Path) -> pd.DataFrame:
+    """Rows of a journal (a run still going, or one whose app died before compacting it)."""
+    frames = list(_journal_chunks(path))
+    return pd.concat(frames, ignore_index=True) if frames else _result_frame([])
+
+
+def compact_journal(journal: Path, target: Path) -> int:
+    """The journal as Parquet, written a chunk at a time so that a run of millions of answers
+    never sits in memory as Python objects all at once. Returns the number of rows."""
+    writer, rows = None, 0
+    try:
+        for frame in _journal_chunks(journal):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            rows += len(frame)
+        if writer is None:
+            _result_frame([]).to_parquet(target, index=False)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
 
 
 class RunStore:

@@ -1,0 +1,212 @@
+"""Benchmark: the replay engine against wrk (Debian's package) on the same servers, in one run.
+
+Prints one JSON object:
+  stub_throughput_ratio_vs_wrk  engine req/s over wrk's, stub server (1 worker), 32 connections
+  overhead_p50_ms               engine p50 latency minus the 5 ms a stub server sleeps, concurrency 1
+  wrk_overhead_p50_ms           the same for wrk
+  mlflow_throughput_ratio_vs_wrk  engine req/s over wrk's against a real MLflow scoring server
+  schedule_p99_ms               p99 of actual minus intended send time, open loop at 200 req/s
+  batch_1m_rows_s               1,000,000 recorded rows through both real models in batch mode,
+                                from starting the replay (validation included) to the run closed
+  peak_rss_mb_1m_requests       the replay worker's peak RSS replaying 1,000,000 single-row
+                                requests in shadow mode (two stub servers), results compacted
+  requests_1m_s                 how long that took
+Each throughput pair is measured twice, interleaved (wrk, engine, wrk, engine); the best of
+each is kept. wrk is installed with apt-get when missing.
+
+Run: python bench/replay.py [--rows 1000000] [--requests 1000000] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from staging import Sandbox, SandboxHome, TrafficSelection  # noqa: E402
+from staging.endpoints import Endpoint  # noqa: E402
+from staging.replay import ReplaySettings, request_bodies, run_event_loop  # noqa: E402
+from staging.replay_engine import ReplayEngine, ReplayProgress  # noqa: E402
+from staging.replay_plan import send_offsets  # noqa: E402
+from staging.runstore import RunStore, RunWriter  # noqa: E402
+from staging.scenarios import CREDIT  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_stub(sleep_ms: float = 0.0) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "stub_server.py"), str(port),
+                                "--sleep-ms", str(sleep_ms)])
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(f"{url}/ping", timeout=1).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("the stub server did not start")
+
+
+def ensure_wrk() -> str:
+    if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk")
+
+
+def run_wrk(url: str, body: bytes, connections: int, seconds: float, folder: Path) -> dict:
+    script = folder / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                      f"wrk.body = [==[{body.decode()}]==]\n")
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+                          f"{url}/invocations"], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"50%\s+([\d.]+)(us|ms|s)", out).groups()
+    p50 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    if "Non-2xx" in out:
+        raise RuntimeError(f"wrk saw failed answers:\n{out}")
+    return {"rps": rps, "p50_ms": p50}
+
+
+def engine_run(home: SandboxHome, urls: dict[str, str], bodies: list[bytes], settings: ReplaySettings,
+               offsets: np.ndarray | None = None) -> tuple[float, pd.DataFrame]:
+    """The replay engine itself, in this process, writing its journal as in a real run."""
+    ids = [f"r{i:08d}" for i in range(len(bodies))]
+    manifest = {"models": {role: {"endpoint": url} for role, url in urls.items()}, "settings": settings.as_dict()}
+    folder = RunStore(home).create(manifest, pd.DataFrame({"request_id": ids[:1]}), pd.DataFrame())
+    writer = RunWriter(folder)
+    endpoints = {role: Endpoint(role, url, "bench") for role, url in urls.items()}
+    engine = ReplayEngine(endpoints, writer, settings, ReplayProgress(total=len(ids)), threading.Event())
+    began = time.perf_counter()
+    run_event_loop(engine.run([[i] for i in ids], bodies, offsets))
+    elapsed = time.perf_counter() - began
+    writer.finish("finished")
+    results = pd.read_parquet(folder / "results.parquet")
+    if (results["error"] != "").any():
+        raise RuntimeError(f"the engine saw errors: {results.loc[results['error'] != '', 'error'].iloc[0]}")
+    return elapsed, results
+
+
+def throughput_pair(home, url, body, connections, seconds, folder, count) -> tuple[float, float]:
+    wrk_best, engine_best = 0.0, 0.0
+    settings = ReplaySettings(concurrency=connections, warmup_requests=20)
+    for _ in range(2):
+        wrk_best = max(wrk_best, run_wrk(url, body, connections, seconds, folder)["rps"])
+        elapsed, _ = engine_run(home, {"champion": url}, [body] * count, settings)
+        engine_best = max(engine_best, count / elapsed)
+    return wrk_best, engine_best
+
+
+def credit_rows(rows: int) -> pd.DataFrame:
+    traffic = pd.read_parquet(CREDIT.file("traffic"))
+    traffic["income"] = pd.to_numeric(traffic["income"], errors="coerce")
+    traffic = traffic.dropna(subset=["income", "age"]).reset_index(drop=True)
+    picked = traffic.iloc[np.random.default_rng(0).integers(0, len(traffic), rows)].reset_index(drop=True)
+    picked["request_id"] = [f"b{i:08d}" for i in range(rows)]
+    return picked
+
+
+def peak_rss_worker(home: SandboxHome, urls: dict[str, str], count: int, features: list[str]) -> dict:
+    """A prepared run of `count` requests replayed by the real worker process; its VmHWM."""
+    requests_frame = credit_rows(count)
+    manifest = {"models": {role: {"endpoint": url, "name": "stub", "version": "0"} for role, url in urls.items()},
+                "settings": ReplaySettings(concurrency=32, warmup_requests=0).as_dict(), "features": features}
+    folder = RunStore(home).create(manifest, requests_frame, pd.DataFrame())
+    del requests_frame
+    code = ("import sys; from staging.replay import main; main([sys.argv[1]]); "
+            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    elapsed = time.perf_counter() - began
+    rows = json.loads((folder / "manifest.json").read_text())["rows"]
+    return {"peak_rss_mb_1m_requests": round(int(out.stdout.split()[-1]) / 1024), "requests_1m_s": round(elapsed, 1),
+            "requests_1m_answers": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the batch figure")
+    parser.add_argument("--requests", type=int, default=1_000_000, help="requests for the memory figure")
+    parser.add_argument("--seconds", type=int, default=8, help="each wrk run")
+    args = parser.parse_args()
+    ensure_wrk()
+    result: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        folder = Path(tmp)
+        home = SandboxHome(folder / "home").ensure()
+        sample = credit_rows(1)
+        box = Sandbox(home, backend="process")
+        box.load_demo()
+        features = list(box.prepare_traffic(CREDIT.model_name, CREDIT.file("traffic")).features)
+        body = request_bodies(sample, tuple(features))[0]
+
+        stub, stub_url = start_stub()
+        second, second_url = start_stub()
+        slow, slow_url = start_stub(sleep_ms=5)
+        try:
+            wrk_rps, engine_rps = throughput_pair(home, stub_url, body, 32, args.seconds, folder, 40_000)
+            result.update(stub_wrk_rps=round(wrk_rps), stub_engine_rps=round(engine_rps),
+                          stub_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
+
+            wrk_slow = run_wrk(slow_url, body, 1, args.seconds, folder)
+            _, results = engine_run(home, {"champion": slow_url}, [body] * 1500, ReplaySettings(concurrency=1))
+            result.update(overhead_p50_ms=round(float(results["latency_ms"].median()) - 5.0, 3),
+                          wrk_overhead_p50_ms=round(wrk_slow["p50_ms"] - 5.0, 3))
+
+            rate = ReplaySettings(timing="rate", rate_per_s=200, warmup_requests=0)
+            _, results = engine_run(home, {"champion": stub_url}, [body] * 3000, rate, send_offsets("rate", 3000,
+                                                                                                     rate_per_s=200))
+            late_ms = (results["actual_send"] - results["intended_send"]) * 1000
+            result["schedule_p99_ms"] = round(float(np.percentile(late_ms, 99)), 3)
+
+            result.update(peak_rss_worker(home, {"champion": stub_url, "challenger": second_url}, args.requests,
+                                          features))
+        finally:
+            for process in (stub, second, slow):
+                process.terminate()
+
+        box.start_servers(CREDIT.model_name)
+        try:
+            url = box.servers["champion"].endpoint.url
+            wrk_rps, engine_rps = throughput_pair(home, url, body, 8, args.seconds, folder, 800)
+            result.update(mlflow_wrk_rps=round(wrk_rps, 1), mlflow_engine_rps=round(engine_rps, 1),
+                          mlflow_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
+
+            traffic_path = folder / "rows-1m.parquet"
+            credit_rows(args.rows).to_parquet(traffic_path, index=False)
+            began = time.perf_counter()
+            handle = box.begin_replay(CREDIT.model_name, traffic_path, TrafficSelection(),
+                                      ReplaySettings(batch_size=2000, concurrency=2, timeout_s=120, warmup_requests=1))
+            handle.wait()
+            result["batch_1m_rows_s"] = round(time.perf_counter() - began, 1)
+            manifest = box.store.manifest(handle.run_id)
+            result["batch_status"] = manifest["status"]
+            result["batch_errors"] = manifest["summary"].get("errors")
+        finally:
+            box.close()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""A stub scoring server for the replay benches: uvicorn with one worker, the same HTTP stack
+MLflow's scoring server runs on here, answering POST /invocations with a fixed MLflow-style
+prediction (one per row sent) after an optional sleep, and GET /ping.
+
+It stands in for a model server only where the bench measures the client, so the server
+costs as little as this stack allows; the MLflow figures use MLflow's real server.
+
+Run: python bench/stub_server.py PORT [--sleep-ms 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import uvicorn
+
+ROW = b'{"label": 0, "probability_0": 0.9, "probability_1": 0.1}'
+
+
+def make_app(sleep_ms: float):
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if scope["path"] == "/ping":
+            answer = b"\n"
+        else:
+            if sleep_ms:
+                await asyncio.sleep(sleep_ms / 1000)
+            rows = body.count(b"],[") + body.count(b"], [") + 1 if b'"data"' in body else 1
+            answer = b'{"predictions": [' + b",".join([ROW] * rows) + b"]}"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("port", type=int)
+    parser.add_argument("--sleep-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    uvicorn.run(make_app(args.sleep_ms), host="127.0.0.1", port=args.port, workers=1, log_level="warning",
+                access_log=False)
