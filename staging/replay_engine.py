@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .endpoints import JSON_HEADERS, Endpoint
-from .predictions import PredictionFormatError, parse_predictions
+from .predictions import PredictionFormatError, parse_prediction_columns
 from .replay_plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
 from .runstore import RunWriter
 
@@ -158,25 +158,29 @@ class ReplayEngine:
     async def _one_request(self, session, request_ids: list[str], body: bytes, roles: list[str],
                            intended: float) -> None:
         if len(roles) == 1:  # canary and A/B: one model, no gather (a task less per request)
-            rows = await self._send(session, roles[0], request_ids, body, intended)
+            answers = [await self._send(session, roles[0], request_ids, body, intended)]
         else:
             answers = await asyncio.gather(*(self._send(session, role, request_ids, body, intended)
                                              for role in roles))
-            rows = [row for answer in answers for row in answer]
-        self.writer.append_many(rows)
-        if self._step_rows is not None:
-            self._step_rows.extend(rows)
-        self.progress.answers += len(rows)
-        self.progress.errors += sum(bool(row["error"]) for row in rows)
+        for shared, columns in answers:
+            if len(request_ids) == 1:
+                self.writer.append({**shared, **{name: values[0] for name, values in columns.items()}})
+            else:
+                self.writer.append_columns(shared, columns)
+            if self._step_rows is not None:
+                self._step_rows.extend([shared] * len(request_ids))
+            self.progress.answers += len(request_ids)
+            self.progress.errors += len(request_ids) if shared["error"] else 0
         self.progress.completed += len(request_ids)
 
-    async def _send(self, session, role: str, request_ids: list[str], body: bytes, intended: float) -> list[dict]:
-        """One request to one model: a result row per row it carried (a batch shares its latency)."""
+    async def _send(self, session, role: str, request_ids: list[str], body: bytes,
+                    intended: float) -> tuple[dict, dict[str, list]]:
+        """One request to one model: (what its rows share, per-row columns). A batch's rows share
+        the request's latency, status and error; each has its own prediction."""
         endpoint = self.endpoints[role]
         sent = time.time()
         row = {"run_id": self.writer.run_id, "target": role, "intended_send": intended, "actual_send": sent,
-               "latency_ms": math.nan, "service_ms": math.nan, "status": 0, "prediction": None, "score": math.nan,
-               "probabilities": "", "error": ""}
+               "latency_ms": math.nan, "service_ms": math.nan, "status": 0, "error": ""}
         began = time.perf_counter()
         try:
             async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
@@ -192,15 +196,15 @@ class ReplayEngine:
         else:
             if row["status"] != 200:
                 row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
-        predictions = []
         if not row["error"]:
             try:
-                predictions = parse_predictions(json.loads(payload))
-                if len(predictions) != len(request_ids):
-                    raise PredictionFormatError(f"{len(predictions)} predictions for {len(request_ids)} rows")
+                labels, scores, probabilities = parse_prediction_columns(json.loads(payload), len(request_ids))
+                if len(labels) != len(request_ids):
+                    raise PredictionFormatError(f"{len(labels)} predictions for {len(request_ids)} rows")
+                return row, {"request_id": request_ids, "prediction": labels, "score": scores,
+                             "probabilities": probabilities}
             except (ValueError, PredictionFormatError) as exc:
                 row["error"] = f"unreadable answer: {exc}"[:300]
-        if row["error"]:
-            return [{**row, "request_id": request_id} for request_id in request_ids]
-        return [{**row, "request_id": request_id, "prediction": p.label, "score": p.score,
-                 "probabilities": p.probabilities_json()} for request_id, p in zip(request_ids, predictions)]
+        n = len(request_ids)
+        return row, {"request_id": request_ids, "prediction": [None] * n, "score": [math.nan] * n,
+                     "probabilities": [""] * n}

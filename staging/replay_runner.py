@@ -78,9 +78,20 @@ class ReplayHandle:
         self._partial = lines.pop()
         progress = self._progress
         for line in lines:
-            progress.answers += 1
-            progress.errors += b'"error": ""' not in line
+            rows = _rows_in(line)
+            progress.answers += rows
+            progress.errors += rows if b'"error": ""' not in line else 0
         progress.completed = progress.answers // self.targets
+
+
+def _rows_in(line: bytes) -> int:
+    """Answers in one journal line: one, or a batch's rows (a line cut short counts as none)."""
+    if b'"_columns"' not in line:
+        return 1
+    try:
+        return len(json.loads(line)["_columns"]["request_id"])
+    except (ValueError, KeyError):
+        return 0
 
 
 def start_replay(folder: Path, total: int, targets: int = 2) -> ReplayHandle:

@@ -73,11 +73,12 @@ class RunWriter:
         self._journal.flush()
         self.rows_written += 1
 
-    def append_many(self, rows: list[dict]) -> None:
-        """Several rows in one write (the answers to one request); flushed like `append`."""
-        self._journal.write("".join(json.dumps(row, default=_json_default) + "\n" for row in rows))
+    def append_columns(self, shared: dict, columns: dict[str, list]) -> None:
+        """The rows of one batch answer as one line: what they share, then a list per column
+        (one JSON encoding per batch, not per row). Compaction expands it into rows."""
+        self._journal.write(json.dumps({**shared, "_columns": columns}, default=_json_default) + "\n")
         self._journal.flush()
-        self.rows_written += len(rows)
+        self.rows_written += len(next(iter(columns.values()), []))
 
     def checkpoint(self) -> None:
         """Write the manifest as it stands (the run is still going)."""
@@ -106,23 +107,32 @@ JOURNAL_CHUNK = 100_000
 def _journal_chunks(path: Path):
     """The journal's rows, `JOURNAL_CHUNK` at a time as frames; a last line cut short by a
     crash is skipped."""
-    rows = []
+    rows, batches, count = [], [], 0
     if path.exists():
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 try:
-                    rows.append(json.loads(line))
+                    record = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if len(rows) >= JOURNAL_CHUNK:
-                    yield _result_frame(rows)
-                    rows = []
-    if rows:
-        yield _result_frame(rows)
+                if "_columns" in record:  # a batch answer: shared fields and one list per column
+                    columns = record.pop("_columns")
+                    batches.append(pd.DataFrame({**columns, **{k: [v] * len(columns["request_id"])
+                                                               for k, v in record.items()}}))
+                    count += len(columns["request_id"])
+                else:
+                    rows.append(record)
+                    count += 1
+                if count >= JOURNAL_CHUNK:
+                    yield _result_frame(rows, batches)
+                    rows, batches, count = [], [], 0
+    if rows or batches:
+        yield _result_frame(rows, batches)
 
 
-def _result_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+def _result_frame(rows: list[dict], batches: list[pd.DataFrame] = ()) -> pd.DataFrame:
+    frames = [pd.DataFrame(rows, columns=RESULT_COLUMNS)] + [b.reindex(columns=RESULT_COLUMNS) for b in batches]
+    frame = pd.concat(frames, ignore_index=True) if batches else frames[0]
     return frame.astype({"latency_ms": float, "service_ms": float, "score": float, "intended_send": float,
                          "actual_send": float, "status": "int64", "run_id": "str", "request_id": "str",
                          "target": "str", "prediction": "str", "probabilities": "str", "error": "str"})

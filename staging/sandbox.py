@@ -206,7 +206,8 @@ class Sandbox:
         folder = self.store.create(manifest, requests, validated.quarantine)
         if labels_path and Path(labels_path).suffix.lower() in (".jsonl", ".json", ".gz"):
             manifest["labels_path"] = self._ground_truth_labels(folder, labels_path, requests, manifest)
-        self.replay = start_replay(folder, total=len(requests), targets=len(self.servers))
+        targets = len(self.servers) if settings.mode == "shadow" else 1  # canary and A/B: one model each
+        self.replay = start_replay(folder, total=len(requests), targets=targets)
         return self.replay
 
     def _manifest(self, model_name, traffic_path, validated, requests, selection, settings, scenario,

@@ -40,3 +40,22 @@ def test_unusable_shapes_raise():
     with pytest.raises(PredictionFormatError):
         parse_predictions({"predictions": {"a": [1], "b": [1, 2]}})
     assert math.isnan(parse_predictions([None])[0].score)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: {"predictions": [{"label": int(x > 0.5), "probability_0": 1 - x, "probability_1": x} for x in p]},
+    lambda p: {"predictions": [{"probability_cat": 1 - x, "probability_dog": x} for x in p]},
+    lambda p: {"predictions": [float(x) for x in p]},
+    lambda p: [[1 - x, x] for x in p],
+])
+def test_batch_answers_parsed_a_column_at_a_time_equal_row_by_row(make):
+    import numpy as np
+
+    from staging.predictions import parse_prediction_columns
+
+    body = make(np.random.default_rng(1).random(300).tolist())
+    rows = parse_predictions(body)
+    labels, scores, probabilities = parse_prediction_columns(body, 300)
+    assert labels == [r.label for r in rows]
+    assert np.allclose(scores, [r.score for r in rows], equal_nan=True)
+    assert probabilities == [r.probabilities_json() for r in rows]
