@@ -77,27 +77,36 @@ def request_bodies(requests: pd.DataFrame, features: tuple[str, ...]) -> list[by
     return request_units(requests, features)[1]
 
 
+BODY_CHUNK = 20_000  # rows turned into Python values at a time, so a million never are at once
+
+
 def request_units(requests: pd.DataFrame, features: tuple[str, ...], batch_size: int = 1
-                  ) -> tuple[list[list[str]], list[bytes], np.ndarray]:
+                  ) -> tuple[list, list[bytes], np.ndarray]:
     """The requests as sent: (request ids of each, bodies, index of each one's first row).
-    One row per request, except in batch mode (`batch_size` rows each) and for the multi-row
-    requests of a request log (rows sharing `_request`), which keep their recorded grouping."""
+    One row per request (its id a plain string), except in batch mode (`batch_size` rows each)
+    and for the multi-row requests of a request log (rows sharing `_request`), which keep their
+    recorded grouping (their ids a list)."""
     columns = list(features)
-    values = requests[columns].astype(object).where(requests[columns].notna(), None)
-    rows = list(values.itertuples(index=False, name=None))
     ids = requests["request_id"].astype(str).tolist()
     if batch_size > 1:
-        starts = np.arange(0, len(rows), batch_size)
+        starts = np.arange(0, len(ids), batch_size)
     elif "_request" in requests.columns and requests["_request"].notna().any():
         group = requests["_request"].to_numpy()
         starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]])) if len(group) else np.array([])
     else:
-        return ([[i] for i in ids],
-                [json.dumps({"dataframe_split": {"columns": columns, "data": [row]}}, default=_plain).encode()
-                 for row in rows], np.arange(len(rows)))
-    ends = np.append(starts[1:], len(rows)).astype(int)
-    bodies = [json.dumps({"dataframe_split": {"columns": columns, "data": rows[a:b]}}, default=_plain).encode()
-              for a, b in zip(starts, ends)]
+        bodies = []
+        for start in range(0, len(ids), BODY_CHUNK):
+            part = requests[columns].iloc[start:start + BODY_CHUNK]
+            for row in part.astype(object).where(part.notna(), None).itertuples(index=False, name=None):
+                bodies.append(json.dumps({"dataframe_split": {"columns": columns, "data": [row]}},
+                                         default=_plain).encode())
+        return ids, bodies, np.arange(len(ids))
+    ends = np.append(starts[1:], len(ids)).astype(int)
+    bodies = []
+    for a, b in zip(starts, ends):
+        part = requests[columns].iloc[a:b]
+        rows = list(part.astype(object).where(part.notna(), None).itertuples(index=False, name=None))
+        bodies.append(json.dumps({"dataframe_split": {"columns": columns, "data": rows}}, default=_plain).encode())
     return [ids[a:b] for a, b in zip(starts, ends)], bodies, starts.astype(int)
 
 
@@ -172,7 +181,9 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
                                settings.rate_per_s)
         keys = (requests[settings.split_key].to_numpy()[first_rows].tolist()
                 if settings.split_key in requests.columns else None)
+        del requests  # the bodies carry what is sent; the frame is not needed while they go
         run_event_loop(engine.run(units, bodies, None if offsets is None else offsets[first_rows], keys))
+        del units, bodies
         if cancel.is_set():
             status, reason = "cancelled", f"Cancelled after {progress.completed:,} of {progress.total:,} requests."
         elif any(engine.connection_failures.values()):

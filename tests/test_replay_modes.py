@@ -140,3 +140,19 @@ def test_multi_row_requests_of_a_log_are_sent_as_recorded(sandbox, tmp_path):
     sends = results.groupby(["target", "actual_send"]).size()
     assert (sends == 3).all()  # three rows per request, as logged
     assert "MLflow scoring payloads" in sandbox.store.manifest(handle.run_id)["traffic"]["validation"]
+
+
+def test_cancel_works_while_an_open_loop_replay_waits_for_its_next_request(sandbox):
+    """As recorded at real speed, the next request is minutes away; cancel must not wait for it."""
+    import time
+
+    handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=50),
+                                  ReplaySettings(timing="recorded", speed=1.0, warmup_requests=0))
+    time.sleep(3)
+    began = time.monotonic()
+    handle.cancel()
+    handle.wait(30)
+    assert handle.done and time.monotonic() - began < 10
+    manifest = sandbox.store.manifest(handle.run_id)
+    assert manifest["status"] == "cancelled"
+    assert manifest["rows"] >= 2  # the first request left at once and its answers are kept
