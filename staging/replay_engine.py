@@ -195,7 +195,6 @@ class ReplayEngine:
                     intended: float) -> tuple[dict, dict[str, list]]:
         """One request to one model: (what its rows share, per-row columns). A batch's rows share
         the request's latency, status and error; each has its own prediction."""
-        endpoint = self.endpoints[role]
         sent = time.time()
         intended = sent if intended is None else intended
         row = {"run_id": self.writer.run_id, "target": role, "intended_send": intended, "actual_send": sent,
