@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
 
 CHUNK_LINES = 20_000
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -175,14 +176,37 @@ def read_request_log(path: str | Path, columns: list[str] | None = None,
     for number, line in _lines(path):
         rows.extend(_records_from(number, line, fmt, columns))
         if len(rows) >= CHUNK_LINES:
-            chunks.append(pd.DataFrame(rows))
+            chunks.append(_compact(pd.DataFrame(rows)))
             rows = []
     if rows or not chunks:
-        chunks.append(pd.DataFrame(rows))
-    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+        chunks.append(_compact(pd.DataFrame(rows)))
+    frame = _concatenated(chunks)
     if "timestamp" in frame.columns:
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True)
     return frame, fmt
+
+
+def _compact(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """A chunk as an Arrow table (compact, and joined later without a copy); a chunk whose
+    columns mix types (a number written as text on some line) stays a frame."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame
+
+
+def _concatenated(chunks: list) -> pd.DataFrame:
+    """One frame from the chunks. Arrow tables are joined without copying and converted column
+    by column, freeing each as it goes, so the peak stays near one copy of the table."""
+    if all(isinstance(c, pa.Table) for c in chunks):
+        try:
+            table = pa.concat_tables(chunks, promote_options="permissive")
+            chunks.clear()
+            return table.to_pandas(self_destruct=True, split_blocks=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    frames = [c.to_pandas() if isinstance(c, pa.Table) else c for c in chunks]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def read_ground_truth(path: str | Path, target: str) -> pd.DataFrame:
