@@ -57,11 +57,11 @@ def write_log(path: Path, megabytes: int) -> int:
 
 
 def measure(path: str) -> dict:
-    from staging.traffic import FeatureSpec, load_traffic, validate_traffic
+    from staging.traffic import FeatureSpec, load_and_validate
 
     specs = [FeatureSpec(name, kind, name not in ("employment_years", "housing")) for name, kind in SPECS]
     began = time.perf_counter()
-    validated = validate_traffic(load_traffic(path, [s.name for s in specs]), specs)
+    validated = load_and_validate(path, specs)
     seconds = time.perf_counter() - began
     peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
     return {"read_validate_s": round(seconds, 1), "peak_rss_mb": round(peak / 1024),

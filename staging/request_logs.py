@@ -166,27 +166,36 @@ def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -
             for k, row in enumerate(rows)]
 
 
+def request_log_chunks(path: str | Path, columns: list[str] | None = None,
+                       fmt: str | None = None) -> Iterator[pd.DataFrame]:
+    """The log's requests as frames of about `CHUNK_LINES` rows each (at least one frame)."""
+    path = Path(path)
+    fmt = fmt or detect_log_format(path)
+    rows, produced = [], False
+    for number, line in _lines(path):
+        rows.extend(_records_from(number, line, fmt, columns))
+        if len(rows) >= CHUNK_LINES:
+            yield _timestamped(pd.DataFrame(rows))
+            rows, produced = [], True
+    if rows or not produced:
+        yield _timestamped(pd.DataFrame(rows))
+
+
+def _timestamped(frame: pd.DataFrame) -> pd.DataFrame:
+    if "timestamp" in frame.columns:
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True)
+    return frame
+
+
 def read_request_log(path: str | Path, columns: list[str] | None = None,
                      fmt: str | None = None) -> tuple[pd.DataFrame, str]:
     """(table of requests, format) for a JSON Lines log; `columns` are the model signature's
     inputs in order, for inputs that carry no names (CSV captures, positional instances)."""
-    path = Path(path)
     fmt = fmt or detect_log_format(path)
-    chunks, rows = [], []
-    for number, line in _lines(path):
-        rows.extend(_records_from(number, line, fmt, columns))
-        if len(rows) >= CHUNK_LINES:
-            chunks.append(_compact(pd.DataFrame(rows)))
-            rows = []
-    if rows or not chunks:
-        chunks.append(_compact(pd.DataFrame(rows)))
-    frame = _concatenated(chunks)
-    if "timestamp" in frame.columns:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True)
-    return frame, fmt
+    return concatenated([compact(chunk) for chunk in request_log_chunks(path, columns, fmt)]), fmt
 
 
-def _compact(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+def compact(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
     """A chunk as an Arrow table (compact, and joined later without a copy); a chunk whose
     columns mix types (a number written as text on some line) stays a frame."""
     try:
@@ -195,7 +204,7 @@ def _compact(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
         return frame
 
 
-def _concatenated(chunks: list) -> pd.DataFrame:
+def concatenated(chunks: list) -> pd.DataFrame:
     """One frame from the chunks. Arrow tables are joined without copying and converted column
     by column, freeing each as it goes, so the peak stays near one copy of the table."""
     if all(isinstance(c, pa.Table) for c in chunks):

@@ -32,7 +32,7 @@ from .request_logs import merge_ground_truth, read_ground_truth
 from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
-from .traffic import ValidatedTraffic, load_traffic, sha256_of, specs_from_signature, validate_traffic
+from .traffic import ValidatedTraffic, load_and_validate, sha256_of, specs_from_signature
 
 
 BACKEND_ENV = "STAGING_BACKEND"  # the app's default backend: auto, docker, process or endpoint
@@ -174,10 +174,9 @@ class Sandbox:
         champion = self.registry.resolve(model_name, CHAMPION)
         specs = specs_from_signature(self.registry.signature(champion))
         scenario = self.scenario_for(model_name)
-        return validate_traffic(load_traffic(path, [s.name for s in specs]), specs,
-                                source=f"traffic file {Path(path).name}", keep_columns=keep,
-                                id_column=scenario.request_id_column if scenario else None,
-                                time_column=scenario.timestamp_column if scenario else None)
+        return load_and_validate(path, specs, source=f"traffic file {Path(path).name}", keep_columns=keep,
+                                 id_column=scenario.request_id_column if scenario else None,
+                                 time_column=scenario.timestamp_column if scenario else None)
 
     def begin_replay(self, model_name: str, traffic_path: str | Path, selection: TrafficSelection,
                      settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import SignatureMismatchError, TrafficError
-from .request_logs import FORMAT_NAMES, read_request_log
+from .request_logs import (FORMAT_NAMES, compact, concatenated, detect_log_format, read_request_log,
+                           request_log_chunks)
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
            ".ndjson": "jsonl"}
@@ -87,8 +88,7 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     record (see `request_logs`). `columns`, the signature's inputs in order, name the values
     of inputs that carry no names. The format read is in `frame.attrs["format"]`."""
     path = Path(path)
-    suffixes = [s.lower() for s in path.suffixes]
-    fmt = READERS.get(suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else path.suffix.lower())
+    fmt = _reader_for(path)
     if not path.exists():
         raise TrafficError(f"The traffic file {path} does not exist.", hint="Check the path, or upload the file.")
     if fmt is None:
@@ -109,6 +109,58 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
     frame.attrs["format"] = name
     return frame
+
+
+def load_and_validate(path: str | Path, specs: list[FeatureSpec], **options) -> ValidatedTraffic:
+    """`validate_traffic(load_traffic(path))`, except that a JSON Lines log is read and validated
+    a chunk at a time: only the valid requests, in their checked types, are ever held whole,
+    so a large log needs about the memory of its table, not of its text. `options` are
+    validate_traffic's keywords."""
+    path = Path(path)
+    names = [s.name for s in specs]
+    if _reader_for(path) != "jsonl" or not path.exists():
+        return validate_traffic(load_traffic(path, names), specs, **options)
+    log_format = detect_log_format(path)
+    requests, quarantines, reports, features = [], [], [], tuple(names)
+    try:
+        for chunk in request_log_chunks(path, names, log_format):
+            if chunk.empty:
+                continue
+            chunk.attrs["format"] = FORMAT_NAMES[log_format]
+            part = validate_traffic(chunk, specs, **options)
+            requests.append(compact(part.requests))
+            quarantines.append(part.quarantine)
+            reports.append(part.report)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, SignatureMismatchError):
+            raise
+        raise TrafficError(f"{path.name} could not be read as JSON Lines: {exc}",
+                           hint="Check that the file really is JSON Lines, one object per line.") from exc
+    if not reports:
+        raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
+    quarantine = pd.concat(quarantines, ignore_index=True) if len(quarantines) > 1 else quarantines[0]
+    return ValidatedTraffic(concatenated(requests), quarantine, _merged(reports), features)
+
+
+def _merged(reports: list[ValidationReport]) -> ValidationReport:
+    """One report for a file validated in chunks."""
+    reasons: dict[str, int] = {}
+    for report in reports:
+        for reason, count in report.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+
+    def union(name: str) -> list[str]:
+        return list(dict.fromkeys(c for r in reports for c in getattr(r, name)))
+
+    missing = [c for c in reports[0].missing_optional if all(c in r.missing_optional for r in reports)]
+    return ValidationReport(sum(r.rows_read for r in reports), sum(r.rows_valid for r in reports),
+                            sum(r.rows_quarantined for r in reports), union("extra_columns"),
+                            union("converted_columns"), missing, reasons, reports[0].source_format)
+
+
+def _reader_for(path: Path) -> str | None:
+    suffixes = [s.lower() for s in path.suffixes]
+    return READERS.get(suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else path.suffix.lower())
 
 
 def find_column(frame: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str | None:

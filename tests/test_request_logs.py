@@ -150,3 +150,17 @@ def test_a_sagemaker_capture_replays_with_its_ground_truth(sandbox, tmp_path):
     assert manifest["labels_path"].endswith("labels.parquet")
     analysis = sandbox.analyze(handle.run_id)
     assert analysis.labelled == len(truths) and analysis.quality is not None
+
+
+def test_a_log_validated_in_chunks_equals_one_validated_whole(tmp_path, monkeypatch):
+    from staging.traffic import load_and_validate
+
+    records = [{"id": f"r{i}", "dataframe_records": [{"age": i, "income": "n/a" if i % 7 == 0 else i / 2,
+                                                       "city": "x" if i % 2 else "y"}]} for i in range(60)]
+    path = write_lines(tmp_path / "log.jsonl", records + ["{broken"])
+    whole = validate_traffic(load_traffic(path, COLUMNS), SPECS)
+    monkeypatch.setattr(request_logs, "CHUNK_LINES", 8)
+    chunked = load_and_validate(path, SPECS)
+    pd.testing.assert_frame_equal(whole.requests, chunked.requests, check_dtype=False)
+    assert chunked.report == whole.report
+    assert len(chunked.quarantine) == len(whole.quarantine) == 10
