@@ -146,12 +146,17 @@ def peak_rss_worker(home: SandboxHome, urls: dict[str, str], count: int, feature
             "requests_1m_answers": rows}
 
 
+PARTS = ("stub", "overhead", "schedule", "memory", "mlflow", "batch")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the batch figure")
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests for the memory figure")
     parser.add_argument("--seconds", type=int, default=8, help="each wrk run")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"some of {','.join(PARTS)} (default: all)")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     ensure_wrk()
     result: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
@@ -167,37 +172,47 @@ def main() -> None:
         second, second_url = start_stub()
         slow, slow_url = start_stub(sleep_ms=5)
         try:
-            wrk_rps, engine_rps = throughput_pair(home, stub_url, body, 32, args.seconds, folder, 40_000)
-            result.update(stub_wrk_rps=round(wrk_rps), stub_engine_rps=round(engine_rps),
-                          stub_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
+            if "stub" in parts:
+                wrk_rps, engine_rps = throughput_pair(home, stub_url, body, 32, args.seconds, folder, 40_000)
+                result.update(stub_wrk_rps=round(wrk_rps), stub_engine_rps=round(engine_rps),
+                              stub_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
 
             ours, theirs = [], []
-            for _ in range(3):  # interleaved rounds; this machine is shared, so the median of three
+            for _ in range(3 if "overhead" in parts else 0):  # interleaved rounds; this machine is shared, so the median of three
                 theirs.append(run_wrk(slow_url, body, 1, args.seconds, folder)["p50_ms"] - 5.0)
                 _, results = engine_run(home, {"champion": slow_url}, [body] * 1500, ReplaySettings(concurrency=1))
                 ours.append(float(results["latency_ms"].median()) - 5.0)
-            result.update(overhead_p50_ms=round(float(np.median(ours)), 3),
-                          wrk_overhead_p50_ms=round(float(np.median(theirs)), 3),
-                          overhead_p50_ms_rounds=[round(v, 3) for v in ours])
+            if ours:
+                result.update(overhead_p50_ms=round(float(np.median(ours)), 3),
+                              wrk_overhead_p50_ms=round(float(np.median(theirs)), 3),
+                              overhead_p50_ms_rounds=[round(v, 3) for v in ours])
 
-            rate = ReplaySettings(timing="rate", rate_per_s=200, warmup_requests=0)
-            _, results = engine_run(home, {"champion": stub_url}, [body] * 3000, rate, send_offsets("rate", 3000,
-                                                                                                     rate_per_s=200))
-            late_ms = (results["actual_send"] - results["intended_send"]) * 1000
-            result["schedule_p99_ms"] = round(float(np.percentile(late_ms, 99)), 3)
-
-            result.update(peak_rss_worker(home, {"champion": stub_url, "challenger": second_url}, args.requests,
-                                          features))
+            if "schedule" in parts:
+                rate = ReplaySettings(timing="rate", rate_per_s=200, warmup_requests=0)
+                _, results = engine_run(home, {"champion": stub_url}, [body] * 3000, rate,
+                                        send_offsets("rate", 3000, rate_per_s=200))
+                late_ms = (results["actual_send"] - results["intended_send"]) * 1000
+                result["schedule_p99_ms"] = round(float(np.percentile(late_ms, 99)), 3)
+            if "memory" in parts:
+                result.update(peak_rss_worker(home, {"champion": stub_url, "challenger": second_url}, args.requests,
+                                              features))
         finally:
             for process in (stub, second, slow):
                 process.terminate()
 
+        if not parts & {"mlflow", "batch"}:
+            print(json.dumps(result))
+            return
         box.start_servers(CREDIT.model_name)
         try:
             url = box.servers["champion"].endpoint.url
-            wrk_rps, engine_rps = throughput_pair(home, url, body, 8, args.seconds, folder, 800)
-            result.update(mlflow_wrk_rps=round(wrk_rps, 1), mlflow_engine_rps=round(engine_rps, 1),
-                          mlflow_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
+            if "mlflow" in parts:
+                wrk_rps, engine_rps = throughput_pair(home, url, body, 8, args.seconds, folder, 800)
+                result.update(mlflow_wrk_rps=round(wrk_rps, 1), mlflow_engine_rps=round(engine_rps, 1),
+                              mlflow_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
+            if "batch" not in parts:
+                print(json.dumps(result))
+                return
 
             traffic_path = folder / "rows-1m.parquet"
             credit_rows(args.rows).to_parquet(traffic_path, index=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 import uvicorn
 
@@ -30,8 +31,11 @@ def make_app(sleep_ms: float):
         if scope["path"] == "/ping":
             answer = b"\n"
         else:
-            if sleep_ms:
-                await asyncio.sleep(sleep_ms / 1000)
+            if sleep_ms:  # exactly sleep_ms: timers fire late by up to a millisecond, so spin the end
+                due = time.perf_counter() + sleep_ms / 1000
+                await asyncio.sleep(max(sleep_ms / 1000 - 0.0015, 0))
+                while time.perf_counter() < due:
+                    pass
             rows = body.count(b"],[") + body.count(b"], [") + 1 if b'"data"' in body else 1
             answer = b'{"predictions": [' + b",".join([ROW] * rows) + b"]}"
         await send({"type": "http.response.start", "status": 200,
