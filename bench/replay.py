@@ -13,8 +13,8 @@ Prints one JSON object:
   peak_rss_mb_1m_requests       the replay worker's peak RSS replaying 1,000,000 single-row
                                 requests in shadow mode (two stub servers), results compacted
   requests_1m_s                 how long that took
-Each throughput pair is measured twice, interleaved (wrk, engine, wrk, engine); the best of
-each is kept. wrk is installed with apt-get when missing.
+Each throughput pair is measured in three interleaved rounds (wrk, then the engine for about
+as long); the ratio is the median of the rounds' ratios. wrk is installed with apt-get when missing.
 
 Run: python bench/replay.py [--rows 1000000] [--requests 1000000] [--seconds 8]
 """
@@ -109,13 +109,19 @@ def engine_run(home: SandboxHome, urls: dict[str, str], bodies: list[bytes], set
 
 
 def throughput_pair(home, url, body, connections, seconds, folder, count) -> tuple[float, float]:
-    wrk_best, engine_best = 0.0, 0.0
-    settings = ReplaySettings(concurrency=connections, warmup_requests=20)
-    for _ in range(2):
-        wrk_best = max(wrk_best, run_wrk(url, body, connections, seconds, folder)["rps"])
-        elapsed, _ = engine_run(home, {"champion": url}, [body] * count, settings)
-        engine_best = max(engine_best, count / elapsed)
-    return wrk_best, engine_best
+    """wrk and the engine, interleaved over three rounds at the same concurrency; the engine
+    sends about as many requests as wrk answered in its round, so both run about as long.
+    Returns the medians of wrk's and the engine's req/s (their ratio is taken round by round)."""
+    settings = ReplaySettings(concurrency=connections, warmup_requests=0)  # wrk's round has just warmed it
+    rounds = []
+    for _ in range(3):
+        wrk_rps = run_wrk(url, body, connections, seconds, folder)["rps"]
+        requests_sent = max(int(wrk_rps * seconds), min(count, 2000))
+        elapsed, _ = engine_run(home, {"champion": url}, [body] * requests_sent, settings)
+        rounds.append((wrk_rps, requests_sent / elapsed))
+    ratio = float(np.median([engine / wrk for wrk, engine in rounds]))
+    wrk_median = float(np.median([wrk for wrk, _ in rounds]))
+    return wrk_median, wrk_median * ratio
 
 
 def credit_rows(rows: int) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +32,8 @@ from .request_logs import merge_ground_truth, read_ground_truth
 from .replay_runner import ReplayHandle, start_replay
 from .runstore import RunStore
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
-from .traffic import ValidatedTraffic, load_and_validate, sha256_of, specs_from_signature
+from .analytics.drift_samples import reference_profile
+from .traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, sha256_of, specs_from_signature
 
 
 BACKEND_ENV = "STAGING_BACKEND"  # the app's default backend: auto, docker, process or endpoint
@@ -170,13 +171,26 @@ class Sandbox:
         return all(self.servers[r].model.version == refs[r].version for r in ROLES)
 
     # -- traffic and replay ---------------------------------------------------------------
-    def prepare_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = ()) -> ValidatedTraffic:
+    def prepare_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = (),
+                        reference_path: str | None = None) -> ValidatedTraffic:
+        """The traffic checked against the champion's signature, with the values that fall outside
+        the training reference (the scenario's, or `reference_path`) counted in the report."""
         champion = self.registry.resolve(model_name, CHAMPION)
         specs = specs_from_signature(self.registry.signature(champion))
         scenario = self.scenario_for(model_name)
-        return load_and_validate(path, specs, source=f"traffic file {Path(path).name}", keep_columns=keep,
-                                 id_column=scenario.request_id_column if scenario else None,
-                                 time_column=scenario.timestamp_column if scenario else None)
+        validated = load_and_validate(path, specs, source=f"traffic file {Path(path).name}", keep_columns=keep,
+                                      id_column=scenario.request_id_column if scenario else None,
+                                      time_column=scenario.timestamp_column if scenario else None)
+        reference = reference_path or (str(scenario.file("train")) if scenario else None)
+        if reference and Path(reference).exists():
+            numeric = tuple(s.name for s in specs if s.kind in NUMERIC_KINDS)
+            try:
+                profile = reference_profile(reference, numeric, tuple(s.name for s in specs if s.name not in numeric))
+            except (ValueError, KeyError, OSError):  # a reference without every input: no range to report
+                return validated
+            report = replace(validated.report, out_of_range=out_of_range(validated.requests, profile))
+            validated = replace(validated, report=report)
+        return validated
 
     def begin_replay(self, model_name: str, traffic_path: str | Path, selection: TrafficSelection,
                      settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,
@@ -190,7 +204,7 @@ class Sandbox:
         if dead:
             raise BackendError(f"The {' and '.join(dead)} server has stopped.", hint="Restart it on the Environment page.")
         keep = ("_event_id",) + ((settings.split_key,) if settings.split_key else ())
-        validated = self.prepare_traffic(model_name, traffic_path, keep)
+        validated = self.prepare_traffic(model_name, traffic_path, keep, reference_path)
         if settings.split_key and settings.split_key not in validated.requests.columns:
             raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
                                hint="Choose one of its columns (a customer id, say), or leave the key empty to "

@@ -48,6 +48,7 @@ class ValidationReport:
     missing_optional: list[str]
     reasons: dict[str, int] = field(default_factory=dict)  # reason -> rows
     source_format: str = ""  # what the file was read as, e.g. "SageMaker Data Capture (JSON Lines)"
+    out_of_range: dict[str, int] = field(default_factory=dict)  # column -> rows outside the training range
 
     def summary(self) -> str:
         text = f"Read as {self.source_format}. " if self.source_format else ""
@@ -58,6 +59,9 @@ class ValidationReport:
             text += f" Converted to the signature's type: {', '.join(self.converted_columns)}."
         if self.extra_columns:
             text += f" Not in the signature, not sent: {', '.join(self.extra_columns)}."
+        if self.out_of_range:
+            text += (" Outside what the training data held (kept and replayed): "
+                     + ", ".join(f"{column} {rows:,} rows" for column, rows in self.out_of_range.items()) + ".")
         return text
 
 
@@ -161,6 +165,26 @@ def _merged(reports: list[ValidationReport]) -> ValidationReport:
 def _reader_for(path: Path) -> str | None:
     suffixes = [s.lower() for s in path.suffixes]
     return READERS.get(suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else path.suffix.lower())
+
+
+def out_of_range(requests: pd.DataFrame, profile) -> dict[str, int]:
+    """Rows per column outside the training reference: numbers below its minimum or above its
+    maximum, text values it never held. Reported, not quarantined: the model must still answer."""
+    from .analytics.drift_samples import NumericSample
+
+    counts = {}
+    for column, sample in profile.samples.items():
+        if column not in requests.columns or not sample.size:
+            continue
+        values = requests[column].dropna()
+        if isinstance(sample, NumericSample):
+            numbers = pd.to_numeric(values, errors="coerce")
+            outside = int(((numbers < sample.values[0]) | (numbers > sample.values[-1])).sum())
+        else:
+            outside = int((~values.astype(str).isin(set(map(str, sample.counts.index)))).sum())
+        if outside:
+            counts[column] = outside
+    return counts
 
 
 def find_column(frame: pd.DataFrame, preferred: str | None, candidates: tuple[str, ...]) -> str | None:
