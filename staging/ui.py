@@ -281,10 +281,15 @@ def _selection(validated: ValidatedTraffic) -> TrafficSelection:
         window = st.date_input("Time window", (first, last), min_value=first, max_value=last)
         if isinstance(window, (tuple, list)) and len(window) == 2:
             start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1]) + pd.Timedelta(days=1)
-    sample = st.number_input("Requests to replay (a random sample of the window)", min_value=1,
-                             max_value=rows, value=min(1000, rows), step=100,
-                             help="The model servers answer about 50 requests a second each here.")
-    return TrafficSelection(sample_size=int(sample), start=start, end=end)
+    left, right = st.columns(2)
+    percent = left.number_input("Keep this percent of requests", min_value=0.1, max_value=100.0, value=100.0,
+                                step=5.0, help="Chosen by a hash of the request id: the same requests every time.")
+    sample = right.number_input("Then at most this many (a random sample)", min_value=1,
+                                max_value=rows, value=min(1000, rows), step=100,
+                                help="The model servers answer about 50 single-row requests a second each here; "
+                                     "batch mode goes much faster.")
+    return TrafficSelection(sample_size=int(sample), start=start, end=end,
+                            sample_percent=None if percent >= 100 else float(percent))
 
 
 def replay_progress(box: Sandbox) -> None:

@@ -123,3 +123,6 @@ def test_replay_page_offers_modes_and_timings_and_explains_bad_settings(app):
     timing.set_value("rate").run()
     _no_failure(app)
     assert any(n.label == "Requests per second" for n in app.number_input)
+    percent = next(n for n in app.number_input if n.label == "Keep this percent of requests")
+    percent.set_value(10.0).run()
+    _no_failure(app)
