@@ -192,10 +192,10 @@ def analyze_run(store: RunStore, run_id: str) -> RunAnalysis:
     elif labels is not None and target in labels.columns:
         quality = quality_table(pairs, labels, target, task)
         labelled = int(quality["labelled"].iloc[0])
-        right_share = _challenger_right_share(pairs, labels, target, task)
-        if task != "regression":
-            paired_stats = _paired_correctness(pairs, labels, target)
         labelled_rows = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+        right_share = _challenger_right_share(labelled_rows, target, task)
+        if task != "regression":
+            paired_stats = _paired_correctness(labelled_rows, target)
         paired_stats.update(_differences(labelled_rows, target, task))
         paired_stats["segments"] = segment_table(labelled_rows.merge(requests, on="request_id"), target, task,
                                                  tuple(manifest["numeric"]), tuple(manifest["categorical"]))
@@ -266,9 +266,9 @@ def stored_analysis(store: RunStore, run_id: str) -> RunAnalysis:
     return result
 
 
-def _paired_correctness(pairs: pd.DataFrame, labels: pd.DataFrame, target: str) -> dict:
-    """Accuracy difference (paired bootstrap CI), McNemar's exact p and Cohen's kappa."""
-    both = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+def _paired_correctness(both: pd.DataFrame, target: str) -> dict:
+    """Accuracy difference (paired bootstrap CI), McNemar's exact p and Cohen's kappa, on the
+    labelled requests both models answered."""
     truth = label_text(both[target])
     champion = both[f"{CHAMPION}_prediction"].astype(str) == truth
     challenger = both[f"{CHALLENGER}_prediction"].astype(str) == truth
@@ -277,9 +277,8 @@ def _paired_correctness(pairs: pd.DataFrame, labels: pd.DataFrame, target: str) 
             "kappa": cohens_kappa(both[f"{CHAMPION}_prediction"], both[f"{CHALLENGER}_prediction"])}
 
 
-def _challenger_right_share(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> float | None:
+def _challenger_right_share(both: pd.DataFrame, target: str, task: str) -> float | None:
     """Among labelled disagreements: how often the challenger is the closer (or correct) one."""
-    both = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
     differ = both[~agree_mask(both, task)]
     if differ.empty:
         return None

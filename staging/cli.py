@@ -24,10 +24,10 @@ import sys
 import time
 
 from .backends import BACKEND_NAMES
-from .errors import ConfigurationError, StagingError
+from .errors import StagingError
 from .home import SandboxHome
 from .replay import ReplaySettings
-from .replay_plan import MODES, TIMINGS
+from .replay_plan import MODES, TIMINGS, parse_canary_steps
 from .replay_runner import follow
 from .sandbox import Sandbox, TrafficSelection
 from .scenarios import SCENARIOS
@@ -140,14 +140,6 @@ def run_demo(args: argparse.Namespace, log) -> dict:
                    **analysis.headline()})
 
 
-def _percentages(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ConfigurationError(f"--canary-steps {text!r} is not a list of whole percentages.",
-                                 hint="Write them like 5,25,50,100.") from None
-
-
 def progress_bar(progress, width: int = 30) -> str:
     done = int(width * progress.fraction)
     return (f"[{'#' * done}{'.' * (width - done)}] {progress.fraction:4.0%} {progress.completed:,}/{progress.total:,} "
@@ -172,7 +164,7 @@ def run_replay(args: argparse.Namespace, log) -> dict:
                                      end=pd.Timestamp(args.end) if args.end else None)
         settings = ReplaySettings(mode=args.mode, timing=args.timing, speed=args.speed, rate_per_s=args.rate,
                                   concurrency=args.concurrency, batch_size=args.batch_size, timeout_s=args.timeout,
-                                  canary_steps=_percentages(args.canary_steps),
+                                  canary_steps=parse_canary_steps(args.canary_steps),
                                   canary_max_error_rate=args.max_error_rate, canary_max_p95_ratio=args.max_p95_ratio,
                                   split_key=args.split_key, challenger_share=args.share)
         handle = sandbox.begin_replay(args.model, args.traffic, selection, settings,

@@ -80,6 +80,8 @@ class ReplayEngine:
         self.cancel = cancel
         self.connection_failures = {role: 0 for role in endpoints}
         self.urls = {role: yarl.URL(endpoint.invocations_url) for role, endpoint in endpoints.items()}  # parsed once
+        roles = list(endpoints)
+        self._rotations = [roles[turn:] + roles[:turn] for turn in range(len(roles))]
         self.canary_report: list[dict] = []
         self.aborted = ""
         self._step_rows: list[dict] | None = None  # a canary step's answers, for its gates
@@ -110,9 +112,7 @@ class ReplayEngine:
             await self._send_range(session, range(len(ids)), units, bodies, offsets, route)
 
     def _shadow_order(self, index: int) -> list[str]:
-        roles = list(self.endpoints)
-        turn = index % len(roles)
-        return roles[turn:] + roles[:turn]  # who is sent to first rotates from request to request
+        return self._rotations[index % len(self._rotations)]  # who is sent to first rotates per request
 
     async def _canary(self, session, units, ids, bodies, offsets) -> None:
         gates = CanaryGates(self.settings.canary_max_error_rate, self.settings.canary_max_p95_ratio)

@@ -26,11 +26,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .errors import ConfigurationError
 from .roles import CHALLENGER, CHAMPION
 
 MODES = ("shadow", "canary", "ab")
 TIMINGS = ("max", "recorded", "rate")
 DEFAULT_CANARY_STEPS = (5, 25, 50, 100)
+
+
+def parse_canary_steps(text: str) -> tuple[int, ...]:
+    """'5, 25, 50, 100' as (5, 25, 50, 100); anything else is refused with a message."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigurationError(f"'{text}' is not a list of whole percentages.",
+                                 hint="Write them like 5, 25, 50, 100.") from None
 
 
 def stable_share(keys) -> np.ndarray:

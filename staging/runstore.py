@@ -179,6 +179,13 @@ class RunStore:
         _write_json_atomic(folder / "manifest.json", manifest)
         return folder
 
+    def update_manifest(self, run_id: str, **fields) -> dict:
+        """Set fields of a run's manifest before its worker starts (written atomically)."""
+        folder = self._folder(run_id)
+        manifest = {**json.loads((folder / "manifest.json").read_text()), **fields}
+        _write_json_atomic(folder / "manifest.json", manifest)
+        return manifest
+
     def folder(self, run_id: str) -> Path:
         return self._folder(run_id)
 

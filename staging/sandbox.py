@@ -9,7 +9,6 @@ replay in progress), so the pages stay thin: widgets, one call here, render.
 from __future__ import annotations
 
 
-import json
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -218,7 +217,7 @@ class Sandbox:
                                   labels_path, reference_path)
         folder = self.store.create(manifest, requests, validated.quarantine)
         if labels_path and Path(labels_path).suffix.lower() in (".jsonl", ".json", ".gz"):
-            manifest["labels_path"] = self._ground_truth_labels(folder, labels_path, requests, manifest)
+            self._ground_truth_labels(folder, labels_path, requests, manifest.get("target") or "label")
         targets = len(self.servers) if settings.mode == "shadow" else 1  # canary and A/B: one model each
         self.replay = start_replay(folder, total=len(requests), targets=targets)
         return self.replay
@@ -250,16 +249,13 @@ class Sandbox:
             "reference_path": reference_path or (str(scenario.file("train")) if scenario else None),
         }
 
-    def _ground_truth_labels(self, folder: Path, labels_path: str, requests: pd.DataFrame, manifest: dict) -> str:
+    def _ground_truth_labels(self, folder: Path, labels_path: str, requests: pd.DataFrame, target: str) -> None:
         """SageMaker ground truth (JSON Lines) joined to the requests, on inferenceId else
-        eventId, written beside the run as an ordinary labels table."""
-        target = manifest.get("target") or "label"
+        eventId, written beside the run as an ordinary labels table that the manifest names."""
         labels = merge_ground_truth(requests, read_ground_truth(labels_path, target), target)
         path = folder / "labels.parquet"
         labels.to_parquet(path, index=False)
-        manifest = {**self.store.manifest(folder.name), "target": target, "labels_path": str(path)}
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        return str(path)
+        self.store.update_manifest(folder.name, target=target, labels_path=str(path))
 
     def begin_demo_replay(self, scenario_key: str = "credit", sample_size: int = 1000) -> ReplayHandle:
         """The demo's replay: a seeded sample spread over the whole recorded window."""

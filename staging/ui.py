@@ -24,6 +24,7 @@ from .backends import BACKEND_NAMES
 from .errors import StagingError
 from .home import SandboxHome
 from .replay import ReplaySettings
+from .replay_plan import parse_canary_steps
 from .sandbox import Sandbox, TrafficSelection
 from .traffic import ValidatedTraffic
 
@@ -244,11 +245,7 @@ def replay_settings(columns: list[str]) -> ReplaySettings:
                                                help="Above 1: batch mode, for bulk comparison of large files.")
     if mode == "canary":
         steps = st.text_input("Challenger share at each step (%)", "5, 25, 50, 100")
-        try:
-            options["canary_steps"] = tuple(int(part) for part in steps.split(",") if part.strip())
-        except ValueError:
-            raise StagingError(f"'{steps}' is not a list of whole percentages.",
-                               hint="Write them like 5, 25, 50, 100.") from None
+        options["canary_steps"] = parse_canary_steps(steps)
         gate_left, gate_right = st.columns(2)
         options["canary_max_error_rate"] = gate_left.number_input(
             "Gate: challenger error rate at most", 0.0, 1.0, 0.02, step=0.01, format="%.3f")

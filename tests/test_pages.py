@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from staging.ui import PAGES
+from staging.ui import PAGES, RUN_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -16,6 +16,7 @@ def app(sandbox, finished_run, monkeypatch):
     monkeypatch.chdir(ROOT)
     at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["staging.model_name"] = "credit-default"
+    at.session_state[RUN_KEY] = finished_run  # not whichever run another test made last
     return at.run()
 
 

@@ -224,7 +224,7 @@ def drift_over_time(reference: pd.DataFrame | ReferenceProfile, current: pd.Data
     return grid
 
 
-P_VALUE_TESTS = {"ks", "chisquare", "z"}
+P_VALUE_TESTS = {name for name, spec in STAT_TESTS.items() if spec.kind == "p_value"}
 
 
 def drift_strength(test: str, score: float, threshold: float, cap: float = 5.0) -> float:
