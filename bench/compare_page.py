@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from staging.home import SandboxHome
+from staging.replay import ReplaySettings
 from staging.roles import CHALLENGER, CHAMPION
-from staging.runstore import RunStore
+from staging.runs import ModelEntry, RunManifest, RunStore, RunSummary, TrafficRecord, read_manifest, write_manifest
 from staging.scenarios import CREDIT
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "compare.py"
@@ -44,15 +45,15 @@ def build_run(home: SandboxHome, rows: int, seed: int = 0) -> str:
     label_frame.to_parquet(labels_path, index=False)
 
     run_id = "bench-1m"
-    manifest = {"run_id": run_id, "model_name": CREDIT.model_name, "task": CREDIT.task, "target": CREDIT.target,
-                "models": {role: {"name": CREDIT.model_name, "version": str(v), "alias": role,
-                                  "uri": f"models:/{CREDIT.model_name}/{v}"}
-                           for role, v in ((CHAMPION, 1), (CHALLENGER, 2))},
-                "backend": "process", "features": list(CREDIT.numeric + CREDIT.categorical),
-                "numeric": list(CREDIT.numeric), "categorical": list(CREDIT.categorical),
-                "traffic": {"path": str(CREDIT.file("traffic")), "replayed": rows},
-                "settings": {"mode": "shadow", "concurrency": 32, "timeout_s": 30.0, "warmup_requests": 0},
-                "labels_path": str(labels_path), "reference_path": str(CREDIT.file("train"))}
+    manifest = RunManifest(
+        run_id=run_id, model_name=CREDIT.model_name, task=CREDIT.task, target=CREDIT.target,
+        models={role: ModelEntry(CREDIT.model_name, str(v), role, f"models:/{CREDIT.model_name}/{v}", "")
+                for role, v in ((CHAMPION, 1), (CHALLENGER, 2))},
+        backend="process", features=tuple(CREDIT.numeric + CREDIT.categorical),
+        numeric=tuple(CREDIT.numeric), categorical=tuple(CREDIT.categorical),
+        traffic=TrafficRecord(path=str(CREDIT.file("traffic")), sha256="0" * 64, replayed=rows),
+        settings=ReplaySettings(concurrency=32, warmup_requests=0),
+        labels_path=str(labels_path), reference_path=str(CREDIT.file("train")))
     store = RunStore(home)
     folder = store.create(manifest, requests, pd.DataFrame(columns=["reason"]))
 
@@ -74,11 +75,10 @@ def build_run(home: SandboxHome, rows: int, seed: int = 0) -> str:
             "error": np.where(status == 200, "", "HTTP 500: the model server failed")}))
     pd.concat(frames, ignore_index=True).to_parquet(folder / "results.parquet", index=False)
     (folder / "results.jsonl").touch()
-    manifest = json.loads((folder / "manifest.json").read_text())
-    manifest.update(status="finished", end_reason="", ended_at=time.time(), rows=2 * rows,
-                    summary={"requests": rows, "answers": 2 * rows, "errors": int(sum((f["status"] != 200).sum()
-                                                                                          for f in frames))})
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    errors = int(sum((f["status"] != 200).sum() for f in frames))
+    write_manifest(folder, read_manifest(folder).replace(
+        status="finished", end_reason="", ended_at=time.time(), rows=2 * rows,
+        summary=RunSummary(requests=rows, answers=2 * rows, errors=errors)))
     return run_id
 
 
@@ -88,14 +88,14 @@ def measure_compare_page(rows: str, folder: str) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from staging.analysis import stored_analysis
+    from staging.evidence import stored_evidence
     from staging.ui import MODEL_KEY, RUN_KEY
 
     home = SandboxHome(Path(folder) / "home")
     os.environ["STAGING_HOME"] = str(home.root)
     run_id = build_run(home, int(rows))
     began = time.perf_counter()
-    stored_analysis(RunStore(home), run_id)
+    stored_evidence(RunStore(home), run_id)
     analysis_s = time.perf_counter() - began
 
     timings = []

@@ -15,25 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from staging import SandboxHome  # noqa: E402
-from staging.backends import ProcessBackend, start_pair  # noqa: E402
-from staging.backends.docker_backend import DockerBackend, docker_client  # noqa: E402
-from staging.backends.images import IMAGE_REPOSITORY, ensure_model_image  # noqa: E402
-from staging.demo import bootstrap_demo  # noqa: E402
-from staging.registry import CHAMPION, Registry  # noqa: E402
-from staging.replay import request_bodies  # noqa: E402
-from staging.sandbox import TrafficSelection, select_requests  # noqa: E402
-from staging.scenarios import CREDIT  # noqa: E402
-from staging.traffic import load_traffic, specs_from_signature, validate_traffic  # noqa: E402
+from staging import SandboxHome
+from staging.backends import ProcessBackend, start_pair
+from staging.backends.docker_backend import DockerBackend, docker_client
+from staging.backends.images import IMAGE_REPOSITORY, ensure_model_image
+from staging.demo import bootstrap_demo
+from staging.registry import Registry
+from staging.replay.bodies import request_bodies
+from staging.roles import CHAMPION
+from staging.sandbox import TrafficSelection, select_requests
+from staging.scenarios import CREDIT
+from staging.traffic import load_traffic, specs_from_signature, validate_traffic
 
 
 def latencies(url: str, bodies: list[bytes]) -> list[float]:

@@ -42,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 EVIDENTLY_PYTHON = Path(os.environ.get("STAGING_EVIDENTLY_PYTHON", ROOT / ".venv-evidently" / "bin" / "python"))
 NUMERIC = tuple(f"num_{i:02d}" for i in range(30))
 CATEGORICAL = tuple(f"cat_{i}" for i in range(10))

@@ -20,7 +20,6 @@ from evidently.legacy.metric_preset import DataDriftPreset
 from evidently.legacy.pipeline.column_mapping import ColumnMapping
 from evidently.legacy.report import Report
 
-
 # Evidently's display names, as this project's test names
 TEST_NAMES = {"K-S p_value": "ks", "chi-square p_value": "chisquare", "Z-test p_value": "z",
               "Wasserstein distance (normed)": "wasserstein", "Jensen-Shannon distance": "jensenshannon",

@@ -37,16 +37,26 @@ import numpy as np
 import pandas as pd
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from staging import Sandbox, SandboxHome, TrafficSelection
+from staging.endpoints import Endpoint
+from staging.replay import ReplayProgress, ReplaySettings
+from staging.replay.bodies import request_bodies
+from staging.replay.engine import ReplayEngine
+from staging.replay.plan import send_offsets
+from staging.replay.worker import run_event_loop
+from staging.runs import ModelEntry, RunManifest, RunStore, RunWriter, TrafficRecord, read_manifest
+from staging.scenarios import CREDIT
 
-from staging import Sandbox, SandboxHome, TrafficSelection  # noqa: E402
-from staging.endpoints import Endpoint  # noqa: E402
-from staging.replay import ReplaySettings, request_bodies, run_event_loop  # noqa: E402
-from staging.replay_engine import ReplayEngine, ReplayProgress  # noqa: E402
-from staging.replay_plan import send_offsets  # noqa: E402
-from staging.runstore import RunStore, RunWriter  # noqa: E402
-from staging.scenarios import CREDIT  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench_manifest(urls: dict[str, str], settings: ReplaySettings, features: list[str] | None = None) -> RunManifest:
+    """A run manifest for replays against stub servers (no registry involved)."""
+    return RunManifest(run_id="", model_name="stub",
+                       models={role: ModelEntry("stub", "0", role, "models:/stub/0", url) for role, url in urls.items()},
+                       backend="endpoint", features=tuple(features or ()), task="classification", target=None,
+                       numeric=tuple(features or ()), categorical=(),
+                       traffic=TrafficRecord(path="bench", sha256="0" * 64), settings=settings)
 
 
 def free_port() -> int:
@@ -93,9 +103,9 @@ def engine_run(home: SandboxHome, urls: dict[str, str], bodies: list[bytes], set
                offsets: np.ndarray | None = None) -> tuple[float, pd.DataFrame]:
     """The replay engine itself, in this process, writing its journal as in a real run."""
     ids = [f"r{i:08d}" for i in range(len(bodies))]
-    manifest = {"models": {role: {"endpoint": url} for role, url in urls.items()}, "settings": settings.as_dict()}
-    folder = RunStore(home).create(manifest, pd.DataFrame({"request_id": ids[:1]}), pd.DataFrame())
-    writer = RunWriter(folder)
+    store = RunStore(home)
+    folder = store.create(bench_manifest(urls, settings), pd.DataFrame({"request_id": ids[:1]}), pd.DataFrame())
+    writer = RunWriter(folder, store.manifest(folder.name))
     endpoints = {role: Endpoint(role, url, "bench") for role, url in urls.items()}
     engine = ReplayEngine(endpoints, writer, settings, ReplayProgress(total=len(ids)), threading.Event())
     began = time.perf_counter()
@@ -136,18 +146,17 @@ def credit_rows(rows: int) -> pd.DataFrame:
 def peak_rss_worker(home: SandboxHome, urls: dict[str, str], count: int, features: list[str]) -> dict:
     """A prepared run of `count` requests replayed by the real worker process; its VmHWM."""
     requests_frame = credit_rows(count)
-    manifest = {"models": {role: {"endpoint": url, "name": "stub", "version": "0"} for role, url in urls.items()},
-                "settings": ReplaySettings(concurrency=32, warmup_requests=0).as_dict(), "features": features}
+    manifest = bench_manifest(urls, ReplaySettings(concurrency=32, warmup_requests=0), features)
     folder = RunStore(home).create(manifest, requests_frame, pd.DataFrame())
     del requests_frame
-    code = ("import sys; from staging.replay import main; main([sys.argv[1]]); "
+    code = ("import sys; from staging.replay.worker import main; main([sys.argv[1]]); "
             "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
     began = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, cwd=ROOT)
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
     elapsed = time.perf_counter() - began
-    rows = json.loads((folder / "manifest.json").read_text())["rows"]
+    rows = read_manifest(folder).rows
     return {"peak_rss_mb_1m_requests": round(int(out.stdout.split()[-1]) / 1024), "requests_1m_s": round(elapsed, 1),
             "requests_1m_answers": rows}
 
@@ -184,7 +193,8 @@ def main() -> None:
                               stub_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
 
             ours, theirs = [], []
-            for _ in range(3 if "overhead" in parts else 0):  # interleaved rounds; this machine is shared, so the median of three
+            # interleaved rounds; this machine is shared, so the median of three
+            for _ in range(3 if "overhead" in parts else 0):
                 theirs.append(run_wrk(slow_url, body, 1, args.seconds, folder)["p50_ms"] - 5.0)
                 _, results = engine_run(home, {"champion": slow_url}, [body] * 1500, ReplaySettings(concurrency=1))
                 ours.append(float(results["latency_ms"].median()) - 5.0)
@@ -228,8 +238,8 @@ def main() -> None:
             handle.wait()
             result["batch_1m_rows_s"] = round(time.perf_counter() - began, 1)
             manifest = box.store.manifest(handle.run_id)
-            result["batch_status"] = manifest["status"]
-            result["batch_errors"] = manifest["summary"].get("errors")
+            result["batch_status"] = manifest.status
+            result["batch_errors"] = manifest.summary.errors
         finally:
             box.close()
     print(json.dumps(result))

@@ -25,10 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from staging.scenarios import CREDIT
 
-from staging.scenarios import CREDIT  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SPECS = [("age", "double"), ("income", "double"), ("loan_amount", "double"), ("loan_term_months", "long"),
          ("employment_type", "string"), ("employment_years", "double"), ("housing", "string"),

@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from staging import charts, ui
-from staging.analytics.compare import flip_sentence
+from staging import ui
 
 ui.page_header("Compare", "The same recorded requests, answered by both models.")
 
@@ -11,7 +10,7 @@ with ui.guard():
     box = ui.sandbox()
     _, _, result = ui.run_evidence(box)
     if result:
-        models = result.manifest["models"]
+        manifest = result.manifest
         a, b, c = st.columns(3)
         a.metric("Agreement", ui.percent(result.agreement.rate), help=result.agreement.rule)
         b.metric("Requests compared", f"{result.agreement.compared:,}")
@@ -19,9 +18,9 @@ with ui.guard():
         st.write(result.agreement_sentence())
         left, right = st.columns(2)
         if result.flips is not None:
-            left.altair_chart(charts.flip_heatmap(result.flips))
-            left.caption(flip_sentence(result.flips))
-        right.altair_chart(charts.delta_histogram(result.score_gaps, "challenger score − champion score"),
+            left.altair_chart(ui.charts.flip_heatmap(result.flips))
+            left.caption(result.flip_sentence())
+        right.altair_chart(ui.charts.delta_histogram(result.score_gaps, "challenger score − champion score"),
                            width="stretch")
         right.caption("How far apart the two models' scores are, request by request; a narrow peak at 0 means "
                       "they mostly agree on how sure to be.")
@@ -30,11 +29,10 @@ with ui.guard():
         if result.quality is None:
             st.info("No labels for this run yet, so quality cannot be judged. Upload them on the Replay page.")
         else:
-            metrics = (["mae", "rmse", "r2"] if result.task == "regression" else
-                       ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"])
-            table = result.quality.rename(index={r: f"{r} v{models[r]['version']}" for r in models})
+            metrics = ui.quality_metrics(result.task)
+            table = result.quality.rename(index={r: f"{r} v{manifest.version(r)}" for r in manifest.models})
             st.dataframe(table.style.format("{:.3f}", subset=metrics))
-            st.altair_chart(charts.metric_bars(result.quality, metrics))
+            st.altair_chart(ui.charts.metric_bars(result.quality, metrics))
             st.caption(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
                        + ("Lower is better, except R²." if result.task == "regression" else
                           "Higher is better, except log loss."))
@@ -51,7 +49,7 @@ with ui.guard():
             if len(result.weekly) > 1:
                 metric = "mae" if result.task == "regression" else "accuracy"
                 columns = [c for c in result.weekly.columns if c.endswith(metric)] + ["agreement"]
-                st.altair_chart(charts.weekly_lines(result.weekly, columns, "share / error"),
+                st.altair_chart(ui.charts.weekly_lines(result.weekly, columns, "share / error"),
                                 width="stretch")
                 st.caption("Week by week: a model whose line falls is meeting a world it was not trained on.")
 
@@ -66,15 +64,12 @@ with ui.guard():
                        "first. q is the p-value adjusted for testing many slices (Benjamini-Hochberg).")
 
         st.subheader("Latency and errors")
-        st.dataframe(result.latency.style.format({"error_rate": "{:.2%}", "error_rate_low": "{:.2%}",
-                                                  "error_rate_high": "{:.2%}", "p50_ms": "{:.1f}", "p90_ms": "{:.1f}",
-                                                  "p95_ms": "{:.1f}",
-                                                  "p99_ms": "{:.1f}", "max_ms": "{:.1f}"}))
+        st.dataframe(result.latency.style.format(ui.LATENCY_FORMAT))
         left, right = st.columns(2)
-        left.altair_chart(charts.latency_histogram(result.latency_bins), width="stretch")
-        right.altair_chart(charts.interval_points(result.latency_intervals), width="stretch")
+        left.altair_chart(ui.charts.latency_histogram(result.latency_bins), width="stretch")
+        right.altair_chart(ui.charts.interval_points(result.latency_intervals), width="stretch")
         st.caption(result.latency_sentence() + " Bars on the right are 95% bootstrap intervals of each percentile.")
-        st.altair_chart(charts.latency_lines(result.latency_timeline), width="stretch")
+        st.altair_chart(ui.charts.latency_lines(result.latency_timeline), width="stretch")
         ratio = result.latency_ratio
         st.caption(f"Over the replay. Request by request, the challenger took {ratio['median']:.2f}x the champion's "
                    f"time (half of the requests between {ratio['q1']:.2f}x and {ratio['q3']:.2f}x).")

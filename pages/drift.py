@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from staging import charts, ui
-from staging.analytics.drift import dataset_drift, drift_sentence
+from staging import ui
 
 ui.page_header("Drift", "Each feature of the replayed traffic against the training data (Evidently's default tests).")
 
@@ -19,15 +18,15 @@ with ui.guard():
             drifted = drift.loc[drift["drifted"], "feature"].tolist()
             a, b = st.columns(2)
             a.metric("Features drifted", f"{len(drifted)} of {len(drift)}")
-            b.metric("Dataset drift", "yes" if dataset_drift(drift) else "no", help="At least half of the features.")
-            st.altair_chart(charts.drift_bars(drift), width="stretch")
+            b.metric("Dataset drift", "yes" if ui.dataset_drift(drift) else "no", help="At least half of the features.")
+            st.altair_chart(ui.charts.drift_bars(drift), width="stretch")
             if result.drift_timeline is not None and result.drift_timeline["window"].nunique() > 1:
-                st.altair_chart(charts.drift_heatmap(result.drift_timeline), width="stretch")
+                st.altair_chart(ui.charts.drift_heatmap(result.drift_timeline), width="stretch")
                 st.caption("Each window of the replayed traffic against the training data: a dot marks drift, and "
                            "the first dotted column is when it started. A window holds few requests, so each cell "
                            "uses a p-value test (KS, chi-squared or Z), adjusted for the many cells "
                            "(Benjamini-Hochberg).")
-            st.write(drift_sentence(drift))
+            st.write(ui.drift_sentence(drift))
             st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
                        "above it; p-value tests (KS, chi-squared, Z) drift below it.")
             overruled = drift[drift["evidently_drifted"] & ~drift["drifted"]]
@@ -41,7 +40,7 @@ with ui.guard():
                        "within what random samples of the training data show ('noise').")
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
-            st.altair_chart(charts.score_distributions(result.score_histograms))
+            st.altair_chart(ui.charts.score_distributions(result.score_histograms))
             st.dataframe(result.prediction_drift, hide_index=True)
             st.caption("Each model's answers on a sample of its training data against its answers on the replayed "
                        "traffic: a model whose scores move is seeing a different world, even before labels arrive.")

@@ -1,22 +1,19 @@
 """Promote: the gate's verdict, the reviewer's sign-off, the alias move, and rollback."""
 
-import pandas as pd
 import streamlit as st
 
 from staging import ui
 
-ui.page_header("Promote", "Moves the registry alias `champion` to the challenger's version, after a sign-off that is recorded.")
+ui.page_header("Promote", "Moves the registry alias `champion` to the challenger's version, after a sign-off "
+                          "that is recorded.")
 
 with ui.guard():
     box = ui.sandbox()
     model, _, result = ui.run_evidence(box)
     if result:
         verdict = box.gate(result)
-        models = result.manifest["models"]
-        st.subheader(f"Gate: {':green[passed]' if verdict.passed else ':red[not passed]'}")
-        for check in verdict.checks:
-            mark = ":green[:material/check_circle:]" if check.passed else ":red[:material/cancel:]"
-            st.markdown(f"{mark} **{check.name}**: {check.detail}")
+        manifest = result.manifest
+        ui.show_verdict(verdict)
 
         st.subheader("Sign-off")
         with st.form("signoff"):
@@ -24,11 +21,14 @@ with ui.guard():
             reason = st.text_area("Reason", placeholder="What the evidence shows and why it is enough.")
             override = st.checkbox("Override a failed gate", disabled=verdict.passed,
                                    help="Only with a reason that explains why the failed checks are acceptable.")
-            confirmed = st.checkbox(f"I confirm: move `{model}@champion` from v{models['champion']['version']} "
-                                    f"to v{models['challenger']['version']}.")
+            confirmed = st.checkbox(f"I confirm: move `{model}@champion` from v{manifest.champion.version} "
+                                    f"to v{manifest.challenger.version}.")
             if st.form_submit_button("Promote the challenger", type="primary"):
                 record = box.promote(result, reviewer, reason, confirmed, override)
-                ui.flash(f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']}).")
+                message = f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']})."
+                if record.get("tag_error"):
+                    message += f" The model version could not be tagged: {record['tag_error']}"
+                ui.flash(message, "warning" if record.get("tag_error") else "success")
                 st.rerun()
 
     if model:
@@ -49,5 +49,4 @@ with ui.guard():
         audit = box.audit(model)
         if audit:
             st.subheader("Audit log")
-            st.dataframe(pd.DataFrame(audit)[["at", "action", "from_version", "to_version", "reviewer", "reason",
-                                              "id"]].iloc[::-1], hide_index=True)
+            st.dataframe(ui.audit_table(audit), hide_index=True)

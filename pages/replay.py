@@ -3,7 +3,6 @@
 import streamlit as st
 
 from staging import ui
-from staging.ui import replay_progress, traffic_form
 
 ui.page_header("Replay", "Recorded requests sent to the champion and the challenger: in shadow mode both answer every "
                          "request and the champion's answer is the one served.")
@@ -12,9 +11,9 @@ with ui.guard():
     box = ui.sandbox()
     model = ui.current_model()
     if box.replay is not None:
-        replay_progress(box)
+        ui.replay_progress(box)
     if model:
-        form = traffic_form(box, model)
+        form = ui.traffic_form(box, model)
         if form is not None:
             settings = ui.replay_settings(form.columns)
             running = box.replay is not None and not box.replay.done

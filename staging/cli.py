@@ -1,9 +1,13 @@
-"""The command line: `python -m staging demo ...` runs the app's path without a browser.
+"""The command line: the app's path without a browser (`python -m staging --help`).
 
-    python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery] [--json]
+    python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery]
+                           [--concurrency N] [--replica] [--home DIR] [--json]
     python -m staging replay --model NAME --traffic FILE [--labels FILE] [--reference FILE]
-                             [--backend ...] [--requests N] [--percent P] [--start T] [--end T]
-                             [--concurrency N] [--timeout S] [--json]
+                             [--backend auto|docker|process|endpoint] [--requests N] [--percent P]
+                             [--start T] [--end T] [--mode shadow|canary|ab] [--timing max|recorded|rate]
+                             [--speed X] [--rate R] [--concurrency N] [--batch-size N]
+                             [--canary-steps 5,25,50,100] [--max-error-rate E] [--max-p95-ratio R]
+                             [--split-key COLUMN] [--share S] [--timeout S] [--home DIR] [--json]
     python -m staging base-image [--force]
     python -m staging app-image
 
@@ -24,11 +28,11 @@ import sys
 import time
 
 from .backends import BACKEND_NAMES
-from .errors import StagingError
+from .errors import ConfigurationError, StagingError
 from .home import SandboxHome
-from .replay import ReplaySettings
-from .replay_plan import MODES, TIMINGS, parse_canary_steps
-from .replay_runner import follow
+from .replay import MODES, TIMINGS, ReplaySettings, parse_canary_steps
+from .replay.handle import follow
+from .runs import UNFINISHED_OUTCOMES
 from .sandbox import Sandbox, TrafficSelection
 from .scenarios import SCENARIOS
 
@@ -115,9 +119,11 @@ def _clean(value):
 
 
 def run_demo(args: argparse.Namespace, log) -> dict:
-    sandbox = Sandbox(SandboxHome.from_env(args.home), backend=args.backend)
     scenario = SCENARIOS[args.scenario]
-    try:
+    if args.requests < 1 or args.concurrency < 1:
+        raise ConfigurationError("--requests and --concurrency must be whole numbers above 0.",
+                                 hint="For example --requests 1000 --concurrency 2.")
+    with Sandbox(SandboxHome.from_env(args.home), backend=args.backend) as sandbox:
         log(f"bootstrap: registering the demo models in {sandbox.home.root}")
         sandbox.load_demo()
         log(f"backend: {sandbox.backend_notice}")
@@ -129,15 +135,13 @@ def run_demo(args: argparse.Namespace, log) -> dict:
         follow(handle, lambda p: log(f"replay: {p.completed:,}/{p.total:,} requests, {p.throughput:,.0f} answers/s"))
         if handle.error is not None:
             raise handle.error
-        analysis = sandbox.analyze(handle.run_id)
-    finally:
-        sandbox.close()
+        evidence = sandbox.evidence(handle.run_id)
     return _clean({"backend": sandbox.backend.name, "run_id": handle.run_id,
-                   "status": analysis.manifest["status"], "requests": handle.progress.completed,
-                   "agreement": analysis.agreement.rate, "drifted_features": analysis.drifted_features,
-                   "dataset_drift": analysis.dataset_drift, "labelled": analysis.labelled,
-                   "noise_floor_agreement": analysis.noise_floor.rate if analysis.noise_floor else None,
-                   **analysis.headline()})
+                   "status": evidence.manifest.status, "requests": handle.progress.completed,
+                   "agreement": evidence.agreement.rate, "drifted_features": evidence.drifted_features,
+                   "dataset_drift": evidence.dataset_drift, "labelled": evidence.labelled,
+                   "noise_floor_agreement": evidence.noise_floor.rate if evidence.noise_floor else None,
+                   **evidence.headline()})
 
 
 def progress_bar(progress, width: int = 30) -> str:
@@ -146,27 +150,44 @@ def progress_bar(progress, width: int = 30) -> str:
             f"requests · {progress.throughput:,.0f} answers/s · {progress.errors:,} errors")
 
 
-def run_replay(args: argparse.Namespace, log) -> dict:
+def _timestamp(text: str | None, flag: str):
     import pandas as pd
 
-    sandbox = Sandbox(SandboxHome.from_env(args.home), backend=args.backend)
+    if not text:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ConfigurationError(f"{flag} {text!r} is not a date or time.",
+                                 hint=f"Give it in ISO 8601, such as {flag} 2026-10-19 or 2026-10-19T08:00.")
+    return stamp
+
+
+def run_replay(args: argparse.Namespace, log) -> dict:
+    # everything the command line can get wrong is checked before any server starts
+    if args.requests is not None and args.requests < 1:
+        raise ConfigurationError(f"--requests {args.requests} is not a number of requests.",
+                                 hint="Give a whole number above 0, or leave it out to replay every request.")
+    if args.percent is not None and not 0 < args.percent <= 100:
+        raise ConfigurationError(f"--percent {args.percent} is not a percentage.", hint="Give a number in (0, 100].")
+    selection = TrafficSelection(sample_size=args.requests, sample_percent=args.percent,
+                                 start=_timestamp(args.start, "--start"), end=_timestamp(args.end, "--end"))
+    settings = ReplaySettings(mode=args.mode, timing=args.timing, speed=args.speed, rate_per_s=args.rate,
+                              concurrency=args.concurrency, batch_size=args.batch_size, timeout_s=args.timeout,
+                              canary_steps=parse_canary_steps(args.canary_steps),
+                              canary_max_error_rate=args.max_error_rate, canary_max_p95_ratio=args.max_p95_ratio,
+                              split_key=args.split_key, challenger_share=args.share)
     interactive = sys.stderr.isatty()
 
     def show(progress) -> None:
         print(("\r" if interactive else "") + progress_bar(progress), end="" if interactive else "\n",
               file=sys.stderr, flush=True)
 
-    try:
+    with Sandbox(SandboxHome.from_env(args.home), backend=args.backend) as sandbox:
         log(f"backend: {sandbox.backend_notice}")
         sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"))
-        selection = TrafficSelection(sample_size=args.requests, sample_percent=args.percent,
-                                     start=pd.Timestamp(args.start) if args.start else None,
-                                     end=pd.Timestamp(args.end) if args.end else None)
-        settings = ReplaySettings(mode=args.mode, timing=args.timing, speed=args.speed, rate_per_s=args.rate,
-                                  concurrency=args.concurrency, batch_size=args.batch_size, timeout_s=args.timeout,
-                                  canary_steps=parse_canary_steps(args.canary_steps),
-                                  canary_max_error_rate=args.max_error_rate, canary_max_p95_ratio=args.max_p95_ratio,
-                                  split_key=args.split_key, challenger_share=args.share)
         handle = sandbox.begin_replay(args.model, args.traffic, selection, settings,
                                       labels_path=args.labels, reference_path=args.reference)
         follow(handle, show)
@@ -174,17 +195,17 @@ def run_replay(args: argparse.Namespace, log) -> dict:
             print(file=sys.stderr)
         if handle.error is not None:
             raise handle.error
-        analysis = sandbox.analyze(handle.run_id)
-    finally:
-        sandbox.close()
-    manifest = analysis.manifest
-    return _clean({"run_id": handle.run_id, "status": manifest["status"], "reason": manifest.get("end_reason", ""),
-                   "mode": settings.mode, "timing": settings.timing, "canary": manifest["summary"].get("canary"),
-                   "backend": sandbox.backend.name, "traffic": manifest["traffic"]["validation"],
+        evidence = sandbox.evidence(handle.run_id)
+        run_folder = sandbox.store.folder(handle.run_id)
+    manifest = evidence.manifest
+    return _clean({"run_id": handle.run_id, "status": manifest.status, "reason": manifest.end_reason,
+                   "mode": settings.mode, "timing": settings.timing,
+                   "canary": [dict(step) for step in manifest.summary.canary] or None,
+                   "backend": sandbox.backend.name, "traffic": manifest.traffic.validation,
                    "requests": handle.progress.completed, "errors": handle.progress.errors,
-                   "agreement": analysis.agreement.rate, "labelled": analysis.labelled,
-                   "drifted_features": analysis.drifted_features, "dataset_drift": analysis.dataset_drift,
-                   "run_folder": str(sandbox.store.folder(handle.run_id)), **analysis.headline()})
+                   "agreement": evidence.agreement.rate, "labelled": evidence.labelled,
+                   "drifted_features": evidence.drifted_features, "dataset_drift": evidence.dataset_drift,
+                   "run_folder": str(run_folder), **evidence.headline()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,4 +228,4 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary))
     else:
         print(json.dumps(summary, indent=2))
-    return 1 if summary.get("status") in ("degraded", "cancelled", "failed", "aborted") else 0
+    return 1 if summary.get("status") in UNFINISHED_OUTCOMES else 0

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from mlflow.models import ModelSignature, infer_signature
-from mlflow.types import ColSpec, Schema
+from mlflow.types import ColSpec, Schema, TensorSpec
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
@@ -29,7 +29,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from .home import SandboxHome
-from .registry import CHALLENGER, CHAMPION, ModelRef, Registry
+from .refs import ModelRef
+from .registry import Registry
+from .roles import CHALLENGER, CHAMPION
 from .scenarios import SCENARIOS, Scenario
 
 FINGERPRINT_TAG = "sandbox.demo_fingerprint"
@@ -90,7 +92,7 @@ def input_schema(scenario: Scenario, frame: pd.DataFrame) -> Schema:
         specs.append(ColSpec(kind, column, required=not frame[column].isna().any()))
     for column in scenario.categorical:
         specs.append(ColSpec("string", column, required=not frame[column].isna().any()))
-    return Schema(specs)
+    return Schema(list[ColSpec | TensorSpec](specs))
 
 
 def _requirements(*extra: str) -> list[str]:

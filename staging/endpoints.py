@@ -2,23 +2,23 @@
 
 An `Endpoint` is a plain value (role, base URL, which model, which backend). Whatever
 started it (a local process, a container, or nothing: an external URL), the replay
-engine only needs `wait_ready` and `invoke`, and the async client in `replay` posts to
-the same `/invocations` URL.
+engine only needs `wait_ready` and `invoke`, and the async client in `replay.engine` posts
+to the same `/invocations` URL.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 import requests
 
-from .errors import BackendError
+from .errors import BackendError, EndpointNotReady
 from .predictions import Prediction, parse_predictions
-from .registry import ModelRef
+from .refs import ModelRef
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -52,9 +52,9 @@ class Endpoint:
             if still_starting is not None:
                 still_starting()
             time.sleep(0.1)
-        raise BackendError(
+        raise EndpointNotReady(
             f"The {self.role} model server at {self.url}/ping did not answer within {timeout:.0f} s "
-            f"(last error: {last_error}).",
+            f"(last error: {last_error}).", url=self.url, last_error=last_error,
             hint="Look at the server log on the Environment page; a larger model may need a longer timeout.",
         )
 

@@ -6,15 +6,21 @@
      ├── TrafficError            a traffic or label file cannot be read
      │    └── SignatureMismatchError   the file's columns do not fit the model signature
      ├── BackendError            a model server could not be started or reached
+     │    ├── EndpointNotReady         a server never answered /ping (`url`, `last_error`)
      │    └── ServerStartError         the server died or never answered /ping (log tail)
      ├── RunError                a run is missing, unreadable or in the wrong state
      └── PromotionError          a promotion or rollback was refused
 
 Pages show `str(error)` (plus `detail`, a log tail, where there is one); a traceback
-never reaches the page.
+never reaches the page. Errors of the libraries underneath (MLflow, the docker SDK) are
+turned into these at one boundary, `map_exceptions`, and carry what they are about as
+fields, not as text to be split.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 
 class StagingError(Exception):
@@ -56,6 +62,15 @@ class BackendError(StagingError):
     """A model server could not be started, reached or stopped."""
 
 
+class EndpointNotReady(BackendError):
+    """A model server did not answer /ping in time."""
+
+    def __init__(self, message: str, *, url: str, last_error: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+        self.last_error = last_error
+
+
 class ServerStartError(BackendError):
     """A model server exited or never answered /ping; `detail` holds its log tail."""
 
@@ -66,3 +81,23 @@ class RunError(StagingError):
 
 class PromotionError(StagingError):
     """A promotion or rollback was refused; the registry was left unchanged."""
+
+
+@contextmanager
+def map_exceptions(mapping: Mapping[type[BaseException], type[StagingError]], what: str,
+                   hint: str = "") -> Iterator[None]:
+    """Turn a library's exceptions into the sandbox's, at the boundary where the library is
+    called (as httpx's `map_exceptions`): `what` says what was being done, the library's own
+    message follows, and the original is chained as the cause.
+
+        with map_exceptions({MlflowException: RegistryError}, "Could not read the aliases of 'm'"):
+            client.get_registered_model("m")
+    """
+    try:
+        yield
+    except StagingError:
+        raise
+    except tuple(mapping) as exc:
+        target = next(to for source, to in mapping.items() if isinstance(exc, source))
+        detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        raise target(f"{what}: {str(detail)[:500]}", hint=hint) from exc

@@ -3,8 +3,9 @@
 Everything lives below it: the MLflow store (sqlite registry and artifacts), runs, server
 logs and records, and the audit log. The default is `.staging/` in the working directory;
 `STAGING_HOME` overrides it, and `STAGING_TRACKING_URI` points the registry at an MLflow
-tracking server instead (as docker compose does). MLflow's tracking URI is always set explicitly from here, so
-no process ever falls back to an `mlflow.db` in whatever directory it happens to run in.
+tracking server instead (as docker compose does); both are read through `Settings`. MLflow's
+tracking URI is always set explicitly from here, so no process ever falls back to an
+`mlflow.db` in whatever directory it happens to run in.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigurationError
-
-HOME_ENV = "STAGING_HOME"
-TRACKING_ENV = "STAGING_TRACKING_URI"  # an MLflow tracking server instead of the home's sqlite store
-DEFAULT_HOME = ".staging"
+from .settings import HOME_ENV, Settings
 
 
 @dataclass(frozen=True)
@@ -25,14 +23,25 @@ class SandboxHome:
     """Paths below one sandbox home; `ensure()` creates them."""
 
     root: Path
+    remote_tracking_uri: str | None = None  # an MLflow tracking server instead of the home's sqlite store
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).expanduser().resolve())
 
     @classmethod
-    def from_env(cls, explicit: str | os.PathLike | None = None) -> "SandboxHome":
-        raw = explicit or os.environ.get(HOME_ENV) or DEFAULT_HOME
-        return cls(Path(raw).expanduser().resolve())
+    def from_env(cls, explicit: str | os.PathLike | None = None, settings: Settings | None = None) -> SandboxHome:
+        settings = settings or Settings.from_env()
+        raw = explicit or settings.home
+        return cls(Path(raw).expanduser().resolve(), settings.tracking_uri)
+
+    @classmethod
+    def with_runs_dir(cls, runs_dir: Path) -> SandboxHome:
+        """The home whose `runs_dir` this is (the inverse of `runs_dir`)."""
+        home = cls(Path(runs_dir).resolve().parent)
+        if home.runs_dir != Path(runs_dir).resolve():
+            raise ConfigurationError(f"{runs_dir} is not the runs folder of a sandbox home.",
+                                     hint="Pass a run folder made by the sandbox (HOME/runs/RUN_ID).")
+        return home
 
     @property
     def mlflow_dir(self) -> Path:
@@ -60,13 +69,13 @@ class SandboxHome:
 
     @property
     def tracking_uri(self) -> str:
-        return os.environ.get(TRACKING_ENV) or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+        return self.remote_tracking_uri or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
 
     @property
     def remote_tracking(self) -> bool:
         return not self.tracking_uri.startswith("sqlite:")
 
-    def ensure(self) -> "SandboxHome":
+    def ensure(self) -> SandboxHome:
         try:
             for folder in (self.artifacts_dir, self.runs_dir, self.logs_dir, self.servers_dir,
                            self.audit_log.parent):

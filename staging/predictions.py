@@ -95,7 +95,7 @@ def _from_record(record: dict) -> Prediction:
 
 
 def _from_probabilities(probabilities: dict[str, float]) -> Prediction:
-    label = max(probabilities, key=probabilities.get)
+    label = max(probabilities, key=lambda name: probabilities[name])
     positive = max(probabilities, key=_sort_key)
     return Prediction(label=label, score=probabilities[positive], probabilities=probabilities)
 

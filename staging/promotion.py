@@ -18,10 +18,12 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from .analysis import RunAnalysis
 from .errors import PromotionError, RegistryError
+from .evidence import RunEvidence
 from .home import SandboxHome
-from .registry import CHALLENGER, CHAMPION, ModelRef, Registry
+from .refs import ModelRef
+from .registry import Registry
+from .roles import CHALLENGER, CHAMPION
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,9 @@ class GateVerdict:
         return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
 
 
-def evaluate_gate(analysis: RunAnalysis, rules: GateRules = GateRules()) -> GateVerdict:
+def evaluate_gate(analysis: RunEvidence, rules: GateRules = GateRules()) -> GateVerdict:
     checks = []
-    status = analysis.manifest.get("status")
+    status = analysis.manifest.status
     checks.append(GateCheck("run complete", status == "finished",
                             f"The run ended as '{status}'." + ("" if status == "finished" else
                                                               " Only a finished run can support a promotion.")))
@@ -78,7 +80,7 @@ def evaluate_gate(analysis: RunAnalysis, rules: GateRules = GateRules()) -> Gate
     return GateVerdict(checks)
 
 
-def _quality_check(analysis: RunAnalysis, rules: GateRules) -> GateCheck:
+def _quality_check(analysis: RunEvidence, rules: GateRules) -> GateCheck:
     if analysis.quality is None or analysis.labelled < rules.min_labelled:
         return GateCheck("quality", False, f"Only {analysis.labelled:,} requests have a label; at least "
                                            f"{rules.min_labelled:,} are needed to judge quality.")
@@ -143,13 +145,15 @@ def _move_and_record(registry: Registry, audit: AuditLog, model: str, version: s
         registry.set_alias(model, CHAMPION, previous)
         raise PromotionError(f"The audit record could not be written ({exc}); the alias was put back.",
                              hint=f"Check that {audit.path} is writable.") from exc
-    ref = ModelRef(model, version)
-    registry.tag_version(ref, f"sandbox.{record['action']}.{record['id']}",
-                         f"{record['reviewer']}: {record['reason']}"[:4000])
+    try:
+        registry.tag_version(ModelRef(model, version), f"sandbox.{record['action']}.{record['id']}",
+                             f"{record['reviewer']}: {record['reason']}"[:4000])
+    except RegistryError as exc:  # the alias has moved and the record is written: say so, do not hide it
+        return {**record, "tag_error": exc.message}
     return record
 
 
-def promote(home: SandboxHome, analysis: RunAnalysis, reviewer: str, reason: str, confirmed: bool,
+def promote(home: SandboxHome, analysis: RunEvidence, reviewer: str, reason: str, confirmed: bool,
             override: bool = False, rules: GateRules = GateRules()) -> dict:
     """Move `champion` to the run's challenger version; returns the audit record."""
     _require_signoff(reviewer, reason, confirmed)
@@ -158,18 +162,18 @@ def promote(home: SandboxHome, analysis: RunAnalysis, reviewer: str, reason: str
         raise PromotionError("The promotion gate did not pass: " + " ".join(verdict.reasons()),
                              hint="Fix the cause and replay again, or override with a stated reason.")
     registry = Registry(home)
-    models = analysis.manifest["models"]
-    name = models[CHAMPION]["name"]
+    manifest = analysis.manifest
+    champion, challenger = manifest.champion, manifest.challenger
+    name = champion.name
     aliases = registry.aliases(name)
-    if aliases.get(CHAMPION) != models[CHAMPION]["version"] or aliases.get(CHALLENGER) != models[CHALLENGER]["version"]:
+    if aliases.get(CHAMPION) != champion.version or aliases.get(CHALLENGER) != challenger.version:
         raise PromotionError(
             f"The aliases moved since this run: champion is now v{aliases.get(CHAMPION)}, challenger "
-            f"v{aliases.get(CHALLENGER)}; the run compared v{models[CHAMPION]['version']} with "
-            f"v{models[CHALLENGER]['version']}.", hint="Replay again so the evidence matches the registry.")
-    record = _record("promote", name, models[CHAMPION]["version"], models[CHALLENGER]["version"], reviewer,
-                     reason, run_id=analysis.manifest["run_id"], gate=verdict.as_dict(), override=override)
-    return _move_and_record(registry, AuditLog(home), name, models[CHALLENGER]["version"],
-                            models[CHAMPION]["version"], record)
+            f"v{aliases.get(CHALLENGER)}; the run compared v{champion.version} with v{challenger.version}.",
+            hint="Replay again so the evidence matches the registry.")
+    record = _record("promote", name, champion.version, challenger.version, reviewer,
+                     reason, run_id=manifest.run_id, gate=verdict.as_dict(), override=override)
+    return _move_and_record(registry, AuditLog(home), name, challenger.version, champion.version, record)
 
 
 def last_promotion(home: SandboxHome, model_name: str) -> dict | None:
@@ -189,13 +193,10 @@ def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, con
                              hint="Rollback undoes the last promotion made in this sandbox.")
     registry = Registry(home)
     current = registry.aliases(model_name).get(CHAMPION)
-    if current != promotion["to_version"]:
+    if current is None or current != promotion["to_version"]:
         raise PromotionError(f"The champion is v{current}, not v{promotion['to_version']} as the last promotion "
                              "left it; someone moved it since.", hint="Check the registry before rolling back.")
-    try:
-        registry.client.get_model_version(model_name, promotion["from_version"])
-    except Exception as exc:  # noqa: BLE001 - MLflow raises several types here
-        raise RegistryError(f"Version {promotion['from_version']} of '{model_name}' no longer exists.") from exc
+    registry.require_version(model_name, promotion["from_version"])
     record = _record("rollback", model_name, current, promotion["from_version"], reviewer, reason,
                      undoes=promotion["id"])
     return _move_and_record(registry, AuditLog(home), model_name, promotion["from_version"], current, record)

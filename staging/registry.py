@@ -1,42 +1,20 @@
-"""The MLflow model registry, seen through the few calls the sandbox needs.
+"""The MLflow model registry, seen through the few calls the sandbox needs. MLflow's
+exceptions become `RegistryError` here, at this one boundary (`map_exceptions`).
 
-A `ModelRef` pins an alias to the version it pointed at when resolved, so a server, a run
+A `ModelRef` (in `refs`) pins an alias to the version it pointed at when resolved, so a server, a run
 and a report always name the exact version they used, even after the alias moves.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 
-from .errors import RegistryError
+from .errors import RegistryError, map_exceptions
 from .home import SandboxHome
-
-from .roles import CHALLENGER, CHAMPION, REPLICA, ROLES  # noqa: F401 - re-exported
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """One registered model version, with the alias it was resolved through (if any)."""
-
-    name: str
-    version: str
-    alias: str | None = None
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
-
-    @property
-    def alias_uri(self) -> str:
-        return f"models:/{self.name}@{self.alias}" if self.alias else self.uri
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "version": self.version, "alias": self.alias, "uri": self.uri}
+from .refs import ModelRef
 
 
 def configure_mlflow(home: SandboxHome) -> None:
@@ -44,6 +22,9 @@ def configure_mlflow(home: SandboxHome) -> None:
     home.ensure()
     mlflow.set_tracking_uri(home.tracking_uri)
     mlflow.set_registry_uri(home.tracking_uri)
+
+
+MLFLOW_ERRORS = {MlflowException: RegistryError, OSError: RegistryError}
 
 
 class Registry:
@@ -55,7 +36,8 @@ class Registry:
         self.client = MlflowClient(tracking_uri=home.tracking_uri, registry_uri=home.tracking_uri)
 
     def model_names(self) -> list[str]:
-        return sorted(m.name for m in self.client.search_registered_models())
+        with map_exceptions(MLFLOW_ERRORS, "Could not list the registered models"):
+            return sorted(m.name for m in self.client.search_registered_models())
 
     def aliases(self, name: str) -> dict[str, str]:
         """alias -> version for one registered model ({} when the model does not exist)."""
@@ -75,23 +57,27 @@ class Registry:
         return ModelRef(name=name, version=str(version.version), alias=alias)
 
     def version_tags(self, ref: ModelRef) -> dict[str, str]:
-        return dict(self.client.get_model_version(ref.name, ref.version).tags)
+        with map_exceptions(MLFLOW_ERRORS, f"Could not read the tags of {ref.uri}"):
+            return dict(self.client.get_model_version(ref.name, ref.version).tags)
+
+    def require_version(self, name: str, version: str) -> None:
+        """Nothing when the version exists; a `RegistryError` when it does not."""
+        with map_exceptions(MLFLOW_ERRORS, f"Version {version} of '{name}' is not in the registry",
+                            hint="Check the registry: the version may have been deleted."):
+            self.client.get_model_version(name, version)
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
-        try:
-            self.client.get_model_version(name, version)
+        self.require_version(name, version)
+        with map_exceptions(MLFLOW_ERRORS, f"Could not point '{name}@{alias}' at version {version}"):
             self.client.set_registered_model_alias(name, alias, version)
-        except MlflowException as exc:
-            raise RegistryError(f"Could not point '{name}@{alias}' at version {version}: {exc.message}") from exc
 
     def tag_version(self, ref: ModelRef, key: str, value: str) -> None:
-        self.client.set_model_version_tag(ref.name, ref.version, key, value)
+        with map_exceptions(MLFLOW_ERRORS, f"Could not tag {ref.uri} with {key}"):
+            self.client.set_model_version_tag(ref.name, ref.version, key, value)
 
     def signature(self, ref: ModelRef) -> ModelSignature:
-        try:
+        with map_exceptions(MLFLOW_ERRORS, f"Cannot read the model files of {ref.uri}"):
             info = mlflow.models.get_model_info(ref.uri)
-        except MlflowException as exc:
-            raise RegistryError(f"Cannot read the model files of {ref.uri}: {exc.message}") from exc
         if info.signature is None:
             raise RegistryError(
                 f"{ref.uri} was logged without a signature, so its traffic cannot be validated.",

@@ -1,15 +1,14 @@
 """The sandbox as one object: the calls the pages and the command line make, in order.
 
-    load_demo -> start_servers -> prepare_traffic -> begin_replay -> analyze -> promote
+    load_demo -> start_servers -> prepare_traffic -> begin_replay -> evidence -> gate -> promote
 
 It owns the long-lived parts of one app process (the running model servers and the
-replay in progress), so the pages stay thin: widgets, one call here, render.
+replay in progress), so the pages stay thin: widgets, one call here, render. It is a
+context manager: leaving it cancels the replay and stops the servers.
 """
 
 from __future__ import annotations
 
-
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -18,24 +17,32 @@ from pathlib import Path
 import pandas as pd
 
 from . import promotion
-from .analysis import RunAnalysis, reference_for, stored_analysis
 from .analytics.drift import feature_drift
+from .analytics.drift_samples import reference_profile
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RunError, TrafficError
+from .evidence import RunEvidence, reference_for, stored_evidence
 from .home import SandboxHome
-from .registry import CHALLENGER, CHAMPION, REPLICA, ROLES, ModelRef, Registry
-from .replay import ReplaySettings
-from .replay_plan import stable_share
-from .request_logs import merge_ground_truth, read_ground_truth
-from .replay_runner import ReplayHandle, start_replay
-from .runstore import RunStore
+from .refs import ModelRef
+from .registry import Registry
+from .replay.handle import ReplayHandle, start_replay
+from .replay.plan import send_offsets, stable_share
+from .replay.settings import ReplaySettings
+from .roles import CHAMPION, REPLICA, ROLES
+from .runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRecord
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
-from .analytics.drift_samples import reference_profile
-from .traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, sha256_of, specs_from_signature
-
-
-BACKEND_ENV = "STAGING_BACKEND"  # the app's default backend: auto, docker, process or endpoint
+from .settings import Settings
+from .tables import sha256_of
+from .traffic import (
+    NUMERIC_KINDS,
+    ValidatedTraffic,
+    load_and_validate,
+    merge_ground_truth,
+    out_of_range,
+    read_ground_truth,
+    specs_from_signature,
+)
 
 
 @dataclass(frozen=True)
@@ -70,26 +77,35 @@ def _utc(value) -> pd.Timestamp:
 
 
 class Sandbox:
+    """One app's (or one command's) sandbox: its home, registry, run store, servers and replay."""
+
     def __init__(self, home: SandboxHome | None = None, backend: str | None = None,
-                 endpoint_urls: dict[str, str] | None = None) -> None:
-        self.home = (home or SandboxHome.from_env()).ensure()
+                 endpoint_urls: dict[str, str] | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.home = (home or SandboxHome.from_env(settings=self.settings)).ensure()
         self.registry = Registry(self.home)
         self.store = RunStore(self.home)
         self.servers: dict[str, ManagedServer] = {}
         self.replay: ReplayHandle | None = None
         self._lock = threading.Lock()
         self.swept: list[str] = []
-        self.use_backend(backend or os.environ.get(BACKEND_ENV, "auto"), endpoint_urls)
+        self.use_backend(backend or self.settings.backend, endpoint_urls)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def use_backend(self, name: str, endpoint_urls: dict[str, str] | None = None) -> str:
         """Switch backend (running servers are stopped first); returns the notice for the user."""
         with self._lock:
             self._stop_all()
             self.backend_name = name
-            self.backend, self.backend_notice = choose_backend(name, self.home, endpoint_urls)
-            self.swept += self.backend.sweep_leftovers()
-            if not isinstance(self.backend, ProcessBackend):  # a process server may outlive a backend switch
-                self.swept += ProcessBackend(self.home).sweep_leftovers()
+            self.backend, self.backend_notice = choose_backend(name, self.home, endpoint_urls,
+                                                               settings=self.settings)
+            # a process server may outlive a switch to another backend: sweep those too (idempotent)
+            self.swept += ProcessBackend(self.home).sweep_leftovers() + self.backend.sweep_leftovers()
         return self.backend_notice
 
     # -- models ---------------------------------------------------------------------------
@@ -98,6 +114,10 @@ class Sandbox:
 
     def model_names(self) -> list[str]:
         return self.registry.model_names()
+
+    def aliases(self, model_name: str) -> dict[str, str]:
+        """alias -> version of one registered model ({} when there is no such model)."""
+        return self.registry.aliases(model_name)
 
     def resolve_pair(self, model_name: str) -> dict[str, ModelRef]:
         return {role: self.registry.resolve(model_name, role) for role in ROLES}
@@ -115,8 +135,8 @@ class Sandbox:
             refs[REPLICA] = refs[CHAMPION]
         with self._lock:
             self._stop_all()
-            if progress is not None and hasattr(self.backend, "log"):
-                self.backend.log = lambda line: progress("image", line)
+            if progress is not None:
+                self.backend.set_build_log(lambda line: progress("image", line))
             self.servers = start_pair(self.backend, refs, progress, timeout)
         return self.servers
 
@@ -129,15 +149,14 @@ class Sandbox:
             self.backend.stop(server)
         self.servers = {}
 
-    def server_status(self) -> list[dict]:
+    def server_status(self) -> list[dict[str, object]]:
         """One row per running server: health, uptime and, for containers, state, image, CPU, memory."""
         def row(server: ManagedServer) -> dict:
             alive = self.backend.is_running(server)
-            facts = {"role": server.role, "model": server.model.uri, "backend": server.backend,
+            facts: dict[str, object] = {"role": server.role, "model": server.model.uri, "backend": server.backend,
                      "url": server.endpoint.url, "running": alive,
                      "healthy": alive and server.endpoint.healthy(), "uptime_s": round(server.uptime_s)}
-            if hasattr(self.backend, "status"):
-                facts.update({k: v for k, v in self.backend.status(server).items() if k != "log_tail"})
+            facts.update(self.backend.status(server))
             return facts
 
         with ThreadPoolExecutor(max_workers=2) as pool:  # container stats take about a second each
@@ -154,20 +173,16 @@ class Sandbox:
                 self.backend.stop(server)
 
     def restart_server(self, role: str) -> None:
-        server = self.servers[role]
-        if hasattr(self.backend, "restart"):
-            self.backend.restart(server)
-            return
         with self._lock:
-            self.backend.stop(server)
-            self.servers[role] = self.backend.start(server.model, role)
+            self.servers[role] = self.backend.restart(self.servers[role])
 
     def servers_match(self, model_name: str) -> bool:
         """Whether the running servers serve the versions the aliases point at now."""
         if not set(ROLES) <= set(self.servers):
             return False
         refs = self.resolve_pair(model_name)
-        return all(self.servers[r].model.version == refs[r].version for r in ROLES)
+        return all((self.servers[r].model.name, self.servers[r].model.version) == (refs[r].name, refs[r].version)
+                   for r in ROLES)
 
     # -- traffic and replay ---------------------------------------------------------------
     def prepare_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = (),
@@ -201,7 +216,8 @@ class Sandbox:
                                hint="Start them on the Environment page first.")
         dead = [s.role for s in self.servers.values() if not self.backend.is_running(s)]
         if dead:
-            raise BackendError(f"The {' and '.join(dead)} server has stopped.", hint="Restart it on the Environment page.")
+            raise BackendError(f"The {' and '.join(dead)} server has stopped.",
+                               hint="Restart it on the Environment page.")
         keep = ("_event_id",) + ((settings.split_key,) if settings.split_key else ())
         validated = self.prepare_traffic(model_name, traffic_path, keep, reference_path)
         if settings.split_key and settings.split_key not in validated.requests.columns:
@@ -212,42 +228,47 @@ class Sandbox:
         if requests.empty:
             raise TrafficError("No request falls inside the chosen time window.",
                                hint="Widen the window or clear it.")
+        # the schedule is checked here, not in the worker, so that a timing the traffic cannot
+        # support (as recorded, without timestamps) is refused before anything starts
+        send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed, settings.rate_per_s)
         scenario = self.scenario_for(model_name)
         manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
                                   labels_path, reference_path)
         folder = self.store.create(manifest, requests, validated.quarantine)
         if labels_path and Path(labels_path).suffix.lower() in (".jsonl", ".json", ".gz"):
-            self._ground_truth_labels(folder, labels_path, requests, manifest.get("target") or "label")
+            self._ground_truth_labels(folder, labels_path, requests, manifest.target or "label")
         targets = len(self.servers) if settings.mode == "shadow" else 1  # canary and A/B: one model each
         self.replay = start_replay(folder, total=len(requests), targets=targets)
         return self.replay
 
-    def _manifest(self, model_name, traffic_path, validated, requests, selection, settings, scenario,
-                  labels_path, reference_path) -> dict:
-        specs_numeric = [c for c in validated.features if pd.api.types.is_numeric_dtype(validated.requests[c])]
-        return {
-            "model_name": model_name,
-            "models": {role: {**server.model.as_dict(), "alias": CHAMPION if role == REPLICA else role,
-                              "endpoint": server.endpoint.url} for role, server in self.servers.items()},
-            "backend": self.backend.name,
-            "features": list(validated.features),
-            "task": scenario.task if scenario else "classification",
-            "target": scenario.target if scenario else None,
-            "numeric": list(scenario.numeric) if scenario else specs_numeric,
-            "categorical": (list(scenario.categorical) if scenario else
-                            [c for c in validated.features if c not in specs_numeric]),
-            "traffic": {"path": str(Path(traffic_path).resolve()), "sha256": sha256_of(traffic_path),
-                        "rows_read": validated.report.rows_read, "rows_valid": validated.report.rows_valid,
-                        "rows_quarantined": validated.report.rows_quarantined,
-                        "validation": validated.report.summary(), "replayed": len(requests)},
-            "selection": {"sample_size": selection.sample_size, "seed": selection.seed,
-                          "sample_percent": selection.sample_percent,
-                          "start": str(selection.start) if selection.start is not None else None,
-                          "end": str(selection.end) if selection.end is not None else None},
-            "settings": settings.as_dict(),
-            "labels_path": labels_path or (str(scenario.file("labels")) if scenario else None),
-            "reference_path": reference_path or (str(scenario.file("train")) if scenario else None),
-        }
+    def _manifest(self, model_name: str, traffic_path: str | Path, validated: ValidatedTraffic,
+                  requests: pd.DataFrame, selection: TrafficSelection, settings: ReplaySettings,
+                  scenario: Scenario | None, labels_path: str | None, reference_path: str | None) -> RunManifest:
+        numeric = [c for c in validated.features if pd.api.types.is_numeric_dtype(validated.requests[c])]
+        report = validated.report
+        return RunManifest(
+            run_id="", model_name=model_name,
+            models={role: ModelEntry(name=server.model.name, version=server.model.version,
+                                     alias=CHAMPION if role == REPLICA else role, uri=server.model.uri,
+                                     endpoint=server.endpoint.url) for role, server in self.servers.items()},
+            backend=self.backend.name, features=tuple(validated.features),
+            task=scenario.task if scenario else "classification",
+            target=scenario.target if scenario else None,
+            numeric=tuple(scenario.numeric) if scenario else tuple(numeric),
+            categorical=(tuple(scenario.categorical) if scenario else
+                         tuple(c for c in validated.features if c not in numeric)),
+            traffic=TrafficRecord(path=str(Path(traffic_path).resolve()), sha256=sha256_of(traffic_path),
+                                  rows_read=report.rows_read, rows_valid=report.rows_valid,
+                                  rows_quarantined=report.rows_quarantined, validation=report.summary(),
+                                  replayed=len(requests)),
+            selection=SelectionRecord(sample_size=selection.sample_size, seed=selection.seed,
+                                      sample_percent=selection.sample_percent,
+                                      start=str(selection.start) if selection.start is not None else None,
+                                      end=str(selection.end) if selection.end is not None else None),
+            settings=settings,
+            labels_path=labels_path or (str(scenario.file("labels")) if scenario else None),
+            reference_path=reference_path or (str(scenario.file("train")) if scenario else None),
+        )
 
     def _ground_truth_labels(self, folder: Path, labels_path: str, requests: pd.DataFrame, target: str) -> None:
         """SageMaker ground truth (JSON Lines) joined to the requests, on inferenceId else
@@ -267,13 +288,23 @@ class Sandbox:
             self.replay.cancel()
 
     # -- evidence and decisions -----------------------------------------------------------
-    def runs(self, model_name: str | None = None) -> list[dict]:
+    def runs(self, model_name: str | None = None) -> list[RunManifest]:
+        """Runs, newest first; only one model's when named."""
         runs = self.store.list_runs()
-        return [r for r in runs if model_name is None or r.get("model_name") == model_name]
+        return [r for r in runs if model_name is None or r.model_name == model_name]
 
-    def analyze(self, run_id: str) -> RunAnalysis:
-        """The run's analysis, stored in its folder once computed (see `stored_analysis`)."""
-        return stored_analysis(self.store, run_id)
+    def run(self, run_id: str) -> RunManifest:
+        return self.store.manifest(run_id)
+
+    def evidence(self, run_id: str) -> RunEvidence:
+        """The run's evidence, stored in its folder once computed (see `stored_evidence`)."""
+        return stored_evidence(self.store, run_id)
+
+    def uploads_dir(self) -> Path:
+        """Where files uploaded in the app are kept, under the sandbox home."""
+        folder = self.home.root / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def drift_table(self, run_id: str, choices: dict[str, tuple[str | None, float | None]]) -> pd.DataFrame:
         """The run's feature drift with a chosen test and/or threshold for some columns."""
@@ -281,15 +312,14 @@ class Sandbox:
         reference = reference_for(manifest)
         if reference is None:
             raise RunError("This run names no training reference, so drift cannot be measured.")
-        return feature_drift(reference, self.store.requests(run_id), tuple(manifest["numeric"]),
-                             tuple(manifest["categorical"]), choices)
+        return feature_drift(reference, self.store.requests(run_id), manifest.numeric, manifest.categorical, choices)
 
-    def gate(self, analysis: RunAnalysis) -> promotion.GateVerdict:
-        return promotion.evaluate_gate(analysis)
+    def gate(self, evidence: RunEvidence) -> promotion.GateVerdict:
+        return promotion.evaluate_gate(evidence)
 
-    def promote(self, analysis: RunAnalysis, reviewer: str, reason: str, confirmed: bool,
+    def promote(self, evidence: RunEvidence, reviewer: str, reason: str, confirmed: bool,
                 override: bool = False) -> dict:
-        return promotion.promote(self.home, analysis, reviewer, reason, confirmed, override)
+        return promotion.promote(self.home, evidence, reviewer, reason, confirmed, override)
 
     def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict:
         return promotion.rollback(self.home, model_name, reviewer, reason, confirmed)
@@ -307,4 +337,4 @@ class Sandbox:
         self.stop_servers()
 
 
-__all__ = ["Sandbox", "TrafficSelection", "select_requests", "CHAMPION", "CHALLENGER"]
+__all__ = ["Sandbox", "TrafficSelection", "select_requests"]

@@ -8,6 +8,7 @@ which matters for runs of a million requests (see bench/drift.py).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -28,3 +29,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """A Parquet or CSV file as a frame (Parquet read lean)."""
     path = str(path)
     return read_parquet_lean(path) if path.endswith(".parquet") else pd.read_csv(path)
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -7,17 +7,15 @@ finished replay run) happen once per test session and are shared.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from staging import Sandbox, SandboxHome, TrafficSelection
+from staging.replay import ReplaySettings
+from staging.scenarios import CREDIT
 
-from staging import Sandbox, SandboxHome, TrafficSelection  # noqa: E402
-from staging.replay import ReplaySettings  # noqa: E402
-from staging.scenarios import CREDIT  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +49,21 @@ def finished_run(sandbox) -> str:
     assert handle.error is None, handle.error
     assert handle.progress.status == "finished", handle.progress.reason
     return handle.run_id
+
+
+# Fixtures that start real parts: a test that uses one (directly or through another) is a
+# `servers` test; `pytest -m "not servers"` runs the rest, the pure tier, in seconds.
+SERVER_FIXTURES = {"demo_home", "sandbox", "finished_run", "live", "app_url", "stack", "client", "running",
+                   "demo_output", "app", "analysis"}
+# Modules whose tests start real parts themselves (subprocesses, a Docker engine, another venv).
+SERVER_MODULES = {"test_browser_e2e", "test_cli_replay", "test_compose", "test_docker_backend",
+                  "test_evidently_parity", "test_headless_demo", "test_process_backend"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SERVER_FIXTURES & set(item.fixturenames) or item.module.__name__.rsplit(".", 1)[-1] in SERVER_MODULES:
+            item.add_marker(pytest.mark.servers)
 
 
 def pytest_report_header(config):

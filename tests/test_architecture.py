@@ -1,37 +1,113 @@
-"""The layering rules of DESIGN.md, checked on the source."""
+"""The rules of ARCHITECTURE.md, checked on the source (pure: no server, no registry)."""
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
+
+import staging
+import staging.ui
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGING = sorted((ROOT / "staging").rglob("*.py"))
+PAGES = [ROOT / "streamlit_app.py", *sorted((ROOT / "pages").glob("*.py"))]
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _imports(path: Path) -> set[str]:
+    """Absolute names of the modules a file imports (relative imports resolved)."""
+    module = _module(path)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names |= {f"{base}.{a.name}" for a in node.names}
     return names
 
 
-def test_only_the_ui_module_imports_streamlit():
-    importers = [p.relative_to(ROOT).as_posix() for p in STAGING if "streamlit" in _imports(p)]
-    assert importers == ["staging/ui.py"]
+def _tops(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _imports(path)}
 
 
-def test_pages_talk_to_the_staging_package_only():
-    for page in [ROOT / "streamlit_app.py", *sorted((ROOT / "pages").glob("*.py"))]:
-        assert not _imports(page) & {"docker", "mlflow", "requests", "httpx", "aiohttp"}, page
+def test_only_the_ui_package_imports_streamlit():
+    importers = {p.relative_to(ROOT).parts[1] for p in STAGING if "streamlit" in _tops(p)}
+    assert importers == {"ui"}
+
+
+def test_pages_talk_to_the_public_surface_only():
+    for page in PAGES:
+        names = _imports(page)
+        assert not {n.split(".")[0] for n in names} & {"docker", "mlflow", "requests", "httpx", "aiohttp"}, page
+        deep = {n for n in names if n.startswith("staging.")} - {f"staging.{name}" for name in staging.__all__}
+        assert deep <= {"staging.ui"}, (page, deep)
+        used = set(re.findall(r"\bui\.(\w+)", page.read_text()))
+        assert used <= set(staging.ui.__all__), (page, used - set(staging.ui.__all__))
+
+
+def test_the_public_surfaces_are_literal_and_complete():
+    assert sorted(staging.__all__) == sorted(staging._EXPORTS)
+    for name in staging.__all__:
+        assert getattr(staging, name) is not None
+    assert all(hasattr(staging.ui, name) for name in staging.ui.__all__)
 
 
 def test_analytics_stay_pure():
     for path in (ROOT / "staging" / "analytics").glob("*.py"):
-        assert not _imports(path) & {"streamlit", "docker", "mlflow", "requests", "aiohttp"}, path
+        assert not _tops(path) & {"streamlit", "docker", "mlflow", "requests", "aiohttp"}, path
+        assert not {n for n in _imports(path) if n.startswith("staging.") and not n.startswith(
+            ("staging.analytics", "staging.roles", "staging.errors", "staging.tables"))}, path
+
+
+def test_no_manifest_key_is_read_outside_the_runs_package():
+    pattern = re.compile(r"manifest(\[|\.get\()\s*[\"']")
+    for path in [*STAGING, *PAGES]:
+        if "runs" in path.relative_to(ROOT).parts:
+            continue
+        assert not pattern.search(path.read_text()), path
+
+
+def test_no_import_cycle_between_modules():
+    graph = {_module(p): {n for n in _imports(p) if n.startswith("staging")} for p in STAGING}
+    modules = set(graph)
+    edges = {m: {n if n in modules else n.rsplit(".", 1)[0] for n in deps} & modules - {m} for m, deps in graph.items()}
+    # a package's __init__ re-exporting its own modules is not a cycle of design
+    edges = {m: {n for n in deps if not n.startswith(m + ".")} for m, deps in edges.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in edges[node]:
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*path, node, nxt]))
+            if nxt not in state:
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for module in sorted(modules):
+        if module not in state:
+            visit(module, [])
+
+
+def test_the_worker_and_the_analytics_load_neither_mlflow_nor_streamlit():
+    code = ("import sys, staging.replay.worker, staging.evidence, staging.analytics.drift; "
+            "print(sorted(m for m in ('mlflow', 'streamlit', 'docker') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_every_module_says_what_it_is_for():
-    for path in [*STAGING, *sorted((ROOT / "pages").glob("*.py")), ROOT / "streamlit_app.py"]:
+    for path in [*STAGING, *PAGES]:
         assert ast.get_docstring(ast.parse(path.read_text())), f"{path} has no module docstring"

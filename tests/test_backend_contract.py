@@ -5,12 +5,12 @@ import json
 import pandas as pd
 import pytest
 import requests
-
 from docker_support import require_engine
+
 from staging import Sandbox, TrafficSelection
 from staging.backends.process import ProcessBackend
-from staging.registry import ROLES
 from staging.replay import ReplaySettings
+from staging.roles import ROLES
 from staging.scenarios import CREDIT
 
 
@@ -80,6 +80,6 @@ def test_a_shadow_replay_runs_unchanged_on_the_backend(live):
                                ReplaySettings(concurrency=2))
     handle.wait(180)
     manifest = live.store.manifest(handle.run_id)
-    assert manifest["status"] == "finished" and manifest["backend"] == live.backend.name
+    assert manifest.status == "finished" and manifest.backend == live.backend.name
     results = live.store.results(handle.run_id)
     assert len(results) == 120 and (results["status"] == 200).all()

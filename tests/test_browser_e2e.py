@@ -1,7 +1,8 @@
 """End to end in a real browser: Debian's Chromium, driven by Playwright, through the demo.
 
 The app runs as `streamlit run` in a child process on a free port with its own sandbox
-home and the default backend (containers where a Docker engine answers). Screenshots of each step are kept in test-artifacts/ for a person to look at.
+home and the default backend (containers where a Docker engine answers). Screenshots of each
+step are kept in test-artifacts/ for a person to look at.
 Without Chromium the test skips and says why, unless STAGING_REQUIRE_BROWSER=1 (CI).
 """
 
@@ -44,7 +45,8 @@ def app_url(tmp_path_factory):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home), "STAGING_BACKEND": "auto"}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home), "STAGING_BACKEND": "auto"}, stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

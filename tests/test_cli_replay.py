@@ -35,9 +35,9 @@ def test_a_replay_from_the_command_line_lands_in_the_app(demo_home, tmp_path):
     assert 0 < summary["requests"] < len(expected) * 0.05  # about 2%, chosen by request id
     assert "Read as CSV" in summary["traffic"] and "quarantined" in summary["traffic"]
     assert "] " in out.stderr and "requests" in out.stderr  # the progress bar
-    runs = {r["run_id"]: r for r in Sandbox(demo_home).runs(CREDIT.model_name)}
+    runs = {r.run_id: r for r in Sandbox(demo_home).runs(CREDIT.model_name)}
     manifest = runs[summary["run_id"]]
-    assert manifest["selection"]["sample_percent"] == 2 and manifest["status"] == "finished"
+    assert manifest.selection.sample_percent == 2 and manifest.status == "finished"
     replayed = pd.read_parquet(Path(summary["run_folder"]) / "requests.parquet")
     assert replayed["timestamp"].min() >= pd.Timestamp("2026-10-20", tz="UTC")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from docker_support import require_engine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,13 +5,14 @@ import subprocess
 import sys
 
 import pytest
-
 from docker_support import require_engine
+
 from staging import ModelRef, SandboxHome
 from staging.backends import ProcessBackend, choose_backend
-from staging.backends.docker_backend import LABEL, ContainerLimits, DockerBackend, _home_label
+from staging.backends.docker_backend import LABEL, DockerBackend, _home_label
 from staging.backends.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
 from staging.errors import BackendError, ServerStartError
+from staging.settings import ContainerLimits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,7 +26,7 @@ def client():
 def running(client, demo_home):
     backend = DockerBackend(demo_home, client)
     server = backend.start(ModelRef("delivery-time", "1"), "champion")
-    yield backend, server, client.containers.get(server.extra["container"])
+    yield backend, server, client.containers.get(server.container.id)
     backend.stop(server)
 
 
@@ -56,15 +57,14 @@ def test_status_reports_usage_and_health(running):
 def test_the_same_model_reuses_its_image(client, demo_home, running):
     _, server, _ = running
     tag, built = ensure_model_image(client, demo_home, ModelRef("delivery-time", "1"))
-    assert tag == server.extra["image"] and built is False
+    assert tag == server.container.image and built is False
 
 
 def test_sweep_removes_a_dead_apps_containers_and_nothing_else(client, demo_home):
-    script = ("import sys; sys.path.insert(0, %r)\n"
-              "from staging import SandboxHome, ModelRef\n"
+    script = ("from staging import SandboxHome, ModelRef\n"
               "from staging.backends.docker_backend import DockerBackend\n"
-              "s = DockerBackend(SandboxHome(%r)).start(ModelRef('delivery-time', '1'), 'challenger')\n"
-              "print(s.extra['container'])\n") % (ROOT, str(demo_home.root))
+              f"s = DockerBackend(SandboxHome({str(demo_home.root)!r})).start(ModelRef('delivery-time', '1'), "
+              "'challenger')\nprint(s.container.id)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     orphan = out.stdout.strip().splitlines()[-1]

@@ -8,9 +8,17 @@ from scipy import stats
 from scipy.spatial import distance
 
 from staging.analytics import drift
-from staging.analytics.drift_samples import (NumericSample, ReferenceProfile, binned_shares, histogram_counts,
-                                             ks_statistic_pvalue, reference_profile, sample_of, sturges_edges,
-                                             wasserstein_normed)
+from staging.analytics.drift_samples import (
+    NumericSample,
+    ReferenceProfile,
+    binned_shares,
+    histogram_counts,
+    ks_statistic_pvalue,
+    reference_profile,
+    sample_of,
+    sturges_edges,
+    wasserstein_normed,
+)
 
 
 @pytest.fixture

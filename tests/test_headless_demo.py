@@ -40,7 +40,7 @@ def test_the_run_is_there_for_the_app_and_can_be_promoted_and_rolled_back(demo_o
     home, summary = demo_output
     box = Sandbox(SandboxHome(home))
     try:
-        analysis = box.analyze(summary["run_id"])
+        analysis = box.evidence(summary["run_id"])
         assert analysis.agreement.rate == pytest.approx(summary["agreement"])
         box.promote(analysis, "reviewer", "demo sign-off", confirmed=True, override=True)
         assert box.registry.aliases("credit-default")["champion"] == summary["challenger"]["version"]

@@ -3,8 +3,17 @@ scikit-learn on the same data."""
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score, log_loss, mean_absolute_error, precision_score, r2_score, \
-    recall_score, roc_auc_score, root_mean_squared_error
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    precision_score,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 
 from staging.analytics.large_sample import classification_differences, regression_differences
 
@@ -85,7 +94,7 @@ def test_delong_interval_covers_the_true_auc_difference():
 def test_the_run_analysis_switches_methods_above_twenty_thousand_labels():
     import pandas as pd
 
-    from staging.analysis import _differences
+    from staging.analytics.paired import metric_difference_table
 
     rng = np.random.default_rng(0)
     n = 25_000
@@ -93,8 +102,8 @@ def test_the_run_analysis_switches_methods_above_twenty_thousand_labels():
     scores = {role: np.clip(truth * 0.6 + rng.normal(0.2, 0.25, n), 0, 1) for role in ("champion", "challenger")}
     rows = pd.DataFrame({"y": truth, **{f"{r}_score": s for r, s in scores.items()},
                          **{f"{r}_prediction": np.where(s >= 0.5, "1", "0") for r, s in scores.items()}})
-    big = _differences(rows, "y", "classification")["differences"].set_index("metric")
-    small = _differences(rows.iloc[:2000], "y", "classification")["differences"].set_index("metric")
+    big = metric_difference_table(rows, "y", "classification")["differences"].set_index("metric")
+    small = metric_difference_table(rows.iloc[:2000], "y", "classification")["differences"].set_index("metric")
     assert big.loc["accuracy", "method"] == "bootstrap over cells" and big.loc["roc_auc", "method"] == "DeLong"
     assert (small["method"] == "bootstrap over requests").all()
     assert big.loc["roc_auc", "champion"] == pytest.approx(roc_auc_score(truth, scores["champion"]))

@@ -16,7 +16,7 @@ from staging.scenarios import CREDIT
 
 
 def test_both_servers_speak_the_scoring_protocol(sandbox):
-    for role, server in sandbox.servers.items():
+    for server in sandbox.servers.values():
         base = server.endpoint.url
         assert base.startswith("http://127.0.0.1:")
         assert requests.get(f"{base}/ping", timeout=5).status_code == 200
@@ -53,12 +53,11 @@ def test_a_model_that_cannot_load_fails_with_its_log_tail(demo_home):
 
 
 def test_leftover_servers_of_a_dead_app_are_swept(demo_home, tmp_path):
-    script = ("import sys; sys.path.insert(0, %r)\n"
-              "from staging import SandboxHome, ModelRef\nfrom staging.backends.process import ProcessBackend\n"
-              "b = ProcessBackend(SandboxHome(%r))\n"
+    script = ("from staging import SandboxHome, ModelRef\nfrom staging.backends.process import ProcessBackend\n"
+              f"b = ProcessBackend(SandboxHome({str(demo_home.root)!r}))\n"
               "s = b.start(ModelRef('delivery-time', '1'), 'champion')\n"
               "print(s.pid, flush=True)\n"
-              "import os; os._exit(0)\n") % (str(os.path.dirname(os.path.dirname(__file__))), str(demo_home.root))
+              "import os; os._exit(0)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
     orphan = int(out.stdout.strip().splitlines()[-1])
     assert _alive(orphan), "the orphaned server should outlive its app"
@@ -101,9 +100,8 @@ def test_home_paths_are_absolute_and_tracking_uri_explicit(tmp_path):
 def test_bootstrap_keeps_every_file_under_the_sandbox_home(tmp_path):
     workdir, home = tmp_path / "elsewhere", tmp_path / "home"
     workdir.mkdir()
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-m", "staging.demo"], cwd=workdir, capture_output=True, text=True,
-                         env={**os.environ, "STAGING_HOME": str(home), "PYTHONPATH": root}, timeout=180)
+                         env={**os.environ, "STAGING_HOME": str(home)}, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     assert list(workdir.iterdir()) == []  # no mlruns/ or mlflow.db where the process happened to run
     assert len(list((home / "mlflow" / "artifacts").rglob("MLmodel"))) == 4

@@ -6,13 +6,13 @@ import pytest
 
 from staging.errors import PromotionError
 from staging.promotion import GateRules, evaluate_gate
-from staging.registry import CHALLENGER, CHAMPION
+from staging.roles import CHALLENGER, CHAMPION
 from staging.scenarios import CREDIT
 
 
 @pytest.fixture
 def analysis(sandbox, finished_run):
-    return sandbox.analyze(finished_run)
+    return sandbox.evidence(finished_run)
 
 
 def test_gate_lists_every_check_with_its_numbers(analysis):
@@ -24,7 +24,7 @@ def test_gate_lists_every_check_with_its_numbers(analysis):
 
 
 def test_gate_refuses_an_unfinished_run(analysis):
-    cancelled = dataclasses.replace(analysis, manifest={**analysis.manifest, "status": "cancelled"})
+    cancelled = dataclasses.replace(analysis, manifest=analysis.manifest.replace(status="cancelled"))
     verdict = evaluate_gate(cancelled)
     assert not verdict.passed and "cancelled" in verdict.reasons()[0]
 
@@ -35,7 +35,7 @@ def test_refused_promotions_leave_the_registry_unchanged(sandbox, analysis):
         sandbox.promote(analysis, "", "looks good", confirmed=True, override=True)
     with pytest.raises(PromotionError, match="not confirmed"):
         sandbox.promote(analysis, "ana", "looks good", confirmed=False, override=True)
-    failing = dataclasses.replace(analysis, manifest={**analysis.manifest, "status": "degraded"})
+    failing = dataclasses.replace(analysis, manifest=analysis.manifest.replace(status="degraded"))
     with pytest.raises(PromotionError, match="gate did not pass"):
         sandbox.promote(failing, "ana", "looks good", confirmed=True)
     assert sandbox.registry.aliases(CREDIT.model_name) == before
@@ -43,20 +43,20 @@ def test_refused_promotions_leave_the_registry_unchanged(sandbox, analysis):
 
 
 def test_promote_then_roll_back_moves_the_alias_and_keeps_a_record(sandbox, analysis):
-    models = analysis.manifest["models"]
+    models = analysis.manifest.models
     record = sandbox.promote(analysis, "ana", "challenger wins on recent weeks", confirmed=True, override=True)
-    assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHALLENGER]["version"]
-    assert record["from_version"] == models[CHAMPION]["version"] and record["run_id"] == analysis.manifest["run_id"]
+    assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHALLENGER].version
+    assert record["from_version"] == models[CHAMPION].version and record["run_id"] == analysis.manifest.run_id
     with pytest.raises(PromotionError, match="aliases moved"):
         sandbox.promote(analysis, "ana", "again", confirmed=True, override=True)
 
     undo = sandbox.rollback(CREDIT.model_name, "ben", "incident 42")
-    assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHAMPION]["version"]
+    assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHAMPION].version
     assert undo["undoes"] == record["id"]
     actions = [(r["action"], r["reviewer"]) for r in sandbox.audit(CREDIT.model_name)]
     assert actions == [("promote", "ana"), ("rollback", "ben")]
     tags = sandbox.registry.version_tags(
-        type(sandbox.servers[CHAMPION].model)(CREDIT.model_name, models[CHALLENGER]["version"]))
+        type(sandbox.servers[CHAMPION].model)(CREDIT.model_name, models[CHALLENGER].version))
     assert any(k.startswith("sandbox.promote.") for k in tags)
     with pytest.raises(PromotionError, match="no promotion"):
         sandbox.rollback(CREDIT.model_name, "ben", "twice")

@@ -8,8 +8,8 @@ import pytest
 from staging import TrafficSelection
 from staging.backends.process import ProcessBackend
 from staging.errors import BackendError, RunError
-from staging.registry import CHALLENGER, CHAMPION
 from staging.replay import ReplaySettings
+from staging.roles import CHALLENGER, CHAMPION
 from staging.sandbox import select_requests
 from staging.scenarios import CREDIT
 
@@ -18,17 +18,17 @@ def test_every_request_reaches_both_models_and_is_recorded(sandbox, finished_run
     manifest = sandbox.store.manifest(finished_run)
     results = sandbox.store.results(finished_run)
     requests = sandbox.store.requests(finished_run)
-    assert manifest["status"] == "finished" and manifest["rows"] == 800
+    assert manifest.status == "finished" and manifest.rows == 800
     assert len(requests) == 400
     per_target = results.groupby("target")["request_id"].apply(set)
     assert per_target[CHAMPION] == per_target[CHALLENGER] == set(requests["request_id"])
     assert (results["status"] == 200).all() and (results["error"] == "").all()
     assert results["prediction"].isin(["0", "1"]).all() and results["score"].between(0, 1).all()
     assert (results["latency_ms"] > 0).all() and (results["actual_send"] >= results["intended_send"]).all()
-    assert manifest["traffic"]["sha256"] and len(manifest["traffic"]["sha256"]) == 64
-    assert manifest["traffic"]["rows_quarantined"] == 18
-    assert manifest["models"][CHAMPION]["version"] != manifest["models"][CHALLENGER]["version"]
-    assert manifest["owner_pid"] != os.getpid()  # measured in a worker process, not in the app's
+    assert manifest.traffic.sha256 and len(manifest.traffic.sha256) == 64
+    assert manifest.traffic.rows_quarantined == 18
+    assert manifest.models[CHAMPION].version != manifest.models[CHALLENGER].version
+    assert manifest.owner_pid != os.getpid()  # measured in a worker process, not in the app's
     scores = sandbox.store.reference_scores(finished_run)  # for prediction drift, scored before the replay
     assert scores.groupby("target").size().to_dict() == {CHAMPION: 2000, CHALLENGER: 2000}
     assert len(list((sandbox.home.root / "reference_scores").glob("credit-default-v*.parquet"))) == 2  # cached
@@ -48,9 +48,9 @@ def test_cancel_stops_the_run_and_keeps_what_was_answered(sandbox):
     handle.cancel()
     handle.wait(30)
     manifest = sandbox.store.manifest(handle.run_id)
-    assert manifest["status"] == "cancelled"
+    assert manifest.status == "cancelled"
     kept = sandbox.store.results(handle.run_id)
-    assert 40 <= len(kept) < 6000 and len(kept) == manifest["rows"]
+    assert 40 <= len(kept) < 6000 and len(kept) == manifest.rows
 
 
 def test_a_second_replay_while_one_runs_is_refused(sandbox):
@@ -76,7 +76,7 @@ def test_a_server_that_dies_mid_run_degrades_the_run(demo_home):
         box.backend.stop(box.servers[CHALLENGER])
         handle.wait(120)
         manifest = box.store.manifest(handle.run_id)
-        assert manifest["status"] == "degraded" and "stopped answering" in manifest["end_reason"]
+        assert manifest.status == "degraded" and "stopped answering" in manifest.end_reason
         results = box.store.results(handle.run_id)
         challenger = results[results["target"] == CHALLENGER]
         assert (challenger["status"] == 200).sum() >= 30
@@ -106,7 +106,7 @@ def test_process_backend_reports_stopped_servers(demo_home):
 
 def test_a_champion_replica_gives_the_noise_floor(demo_home):
     from staging import Sandbox
-    from staging.registry import REPLICA
+    from staging.roles import REPLICA
 
     box = Sandbox(demo_home, backend="process")
     try:
@@ -120,7 +120,7 @@ def test_a_champion_replica_gives_the_noise_floor(demo_home):
         assert results.groupby("target").size().to_dict() == {CHAMPION: 90, CHALLENGER: 90, REPLICA: 90}
         first = results.sort_values("actual_send").groupby("request_id").head(1)["target"].value_counts()
         assert set(first.index) == {CHAMPION, CHALLENGER, REPLICA}  # who goes first rotates
-        analysis = box.analyze(handle.run_id)
+        analysis = box.evidence(handle.run_id)
         assert analysis.noise_floor.rate == 1.0  # the same model answers the same way
         assert analysis.agreement.rate < 1.0  # the challenger really differs
         assert REPLICA in analysis.latency.index

@@ -7,9 +7,9 @@ import pytest
 
 from staging import TrafficSelection
 from staging.errors import ConfigurationError, TrafficError
-from staging.registry import CHALLENGER, CHAMPION
 from staging.replay import ReplaySettings
-from staging.replay_plan import ab_targets, canary_steps, check_gates, send_offsets
+from staging.replay.plan import ab_targets, canary_steps, check_gates, send_offsets
+from staging.roles import CHALLENGER, CHAMPION
 from staging.scenarios import CREDIT
 
 
@@ -30,7 +30,7 @@ def test_ab_split_is_sticky_by_key(sandbox):
     assert met.groupby("region")["target"].nunique().eq(1).all()  # the same key always meets the same model
     expected = dict(zip(met["region"], ab_targets(met["region"], 0.5)))
     assert all(expected[r] == t for r, t in zip(met["region"], met["target"]))
-    analysis = sandbox.analyze(run_id)
+    analysis = sandbox.evidence(run_id)
     assert "A/B run" in analysis.agreement_sentence()
     assert analysis.quality.loc[CHAMPION, "labelled"] + analysis.quality.loc[CHALLENGER, "labelled"] > 0
 
@@ -39,8 +39,8 @@ def test_canary_ramps_through_its_steps_when_the_gates_pass(sandbox):
     run_id = replay(sandbox, ReplaySettings(mode="canary", canary_steps=(10, 50, 100), canary_max_p95_ratio=50,
                                             canary_max_error_rate=0.5), requests=150)
     manifest = sandbox.store.manifest(run_id)
-    steps = manifest["summary"]["canary"]
-    assert manifest["status"] == "finished" and [s["share"] for s in steps] == [10, 50, 100]
+    steps = manifest.summary.canary
+    assert manifest.status == "finished" and [s["share"] for s in steps] == [10, 50, 100]
     assert all(s["passed"] for s in steps)
     results = sandbox.store.results(run_id)
     assert results.groupby("request_id").size().eq(1).all()
@@ -53,9 +53,9 @@ def test_a_failed_gate_aborts_the_canary_and_routes_the_rest_to_the_champion(san
     run_id = replay(sandbox, ReplaySettings(mode="canary", canary_steps=(50, 100), canary_max_p95_ratio=0.01),
                     requests=80)
     manifest = sandbox.store.manifest(run_id)
-    assert manifest["status"] == "aborted"
-    assert "Canary aborted at 50%" in manifest["end_reason"] and "p95 latency" in manifest["end_reason"]
-    steps = manifest["summary"]["canary"]
+    assert manifest.status == "aborted"
+    assert "Canary aborted at 50%" in manifest.end_reason and "p95 latency" in manifest.end_reason
+    steps = manifest.summary.canary
     assert steps[0]["passed"] is False and steps[1]["share"] == 0
     order = sandbox.store.requests(run_id)["request_id"].tolist()
     results = sandbox.store.results(run_id)
@@ -101,7 +101,7 @@ def test_plan_offsets_steps_and_gates():
     assert [(s.start, s.end) for s in steps] == [(0, 2), (2, 5), (5, 8), (8, 10)]
     rows = pd.DataFrame({"target": [CHAMPION] * 10 + [CHALLENGER] * 10, "status": [200] * 10 + [200] * 7 + [500] * 3,
                          "error": [""] * 17 + ["HTTP 500"] * 3, "latency_ms": [10.0] * 20})
-    passed, facts = check_gates(rows, __import__("staging.replay_plan", fromlist=["CanaryGates"]).CanaryGates())
+    passed, facts = check_gates(rows, __import__("staging.replay.plan", fromlist=["CanaryGates"]).CanaryGates())
     assert not passed and facts["challenger_error_rate"] == pytest.approx(0.3) and "30.0%" in facts["reason"]
 
 
@@ -139,7 +139,7 @@ def test_multi_row_requests_of_a_log_are_sent_as_recorded(sandbox, tmp_path):
     assert sorted(results["request_id"].unique()) == sorted(f"log-{n}#{k}" for n in range(4) for k in range(3))
     sends = results.groupby(["target", "actual_send"]).size()
     assert (sends == 3).all()  # three rows per request, as logged
-    assert "MLflow scoring payloads" in sandbox.store.manifest(handle.run_id)["traffic"]["validation"]
+    assert "MLflow scoring payloads" in sandbox.store.manifest(handle.run_id).traffic.validation
 
 
 def test_cancel_works_while_an_open_loop_replay_waits_for_its_next_request(sandbox):
@@ -154,5 +154,5 @@ def test_cancel_works_while_an_open_loop_replay_waits_for_its_next_request(sandb
     handle.wait(30)
     assert handle.done and time.monotonic() - began < 10
     manifest = sandbox.store.manifest(handle.run_id)
-    assert manifest["status"] == "cancelled"
-    assert manifest["rows"] >= 2  # the first request left at once and its answers are kept
+    assert manifest.status == "cancelled"
+    assert manifest.rows >= 2  # the first request left at once and its answers are kept

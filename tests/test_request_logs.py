@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from staging import request_logs
-from staging.request_logs import detect_log_format, merge_ground_truth, read_ground_truth, read_request_log
 from staging.traffic import FeatureSpec, load_traffic, validate_traffic
+from staging.traffic import formats as request_logs
+from staging.traffic.formats import detect_log_format, merge_ground_truth, read_ground_truth, read_request_log
 
 COLUMNS = ["age", "income", "city"]
 SPECS = [FeatureSpec("age", "long"), FeatureSpec("income", "double"), FeatureSpec("city", "string")]
@@ -145,10 +145,10 @@ def test_a_sagemaker_capture_replays_with_its_ground_truth(sandbox, tmp_path):
                                   ReplaySettings(warmup_requests=0), labels_path=str(truth_path))
     handle.wait()
     manifest = sandbox.store.manifest(handle.run_id)
-    assert manifest["status"] == "finished", manifest.get("end_reason")
-    assert "SageMaker Data Capture" in manifest["traffic"]["validation"]
-    assert manifest["labels_path"].endswith("labels.parquet")
-    analysis = sandbox.analyze(handle.run_id)
+    assert manifest.status == "finished", manifest.end_reason
+    assert "SageMaker Data Capture" in manifest.traffic.validation
+    assert manifest.labels_path.endswith("labels.parquet")
+    analysis = sandbox.evidence(handle.run_id)
     assert analysis.labelled == len(truths) and analysis.quality is not None
 
 

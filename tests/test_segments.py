@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from staging.analytics.segments import benjamini_hochberg, segment_table, worst_segment_sentence
+from staging.analytics.multiple_testing import benjamini_hochberg
+from staging.analytics.segments import segment_table, worst_segment_sentence
 
 
 def test_benjamini_hochberg_matches_statsmodels():

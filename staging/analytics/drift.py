@@ -26,17 +26,29 @@ in `drift_samples`, one sort per column.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .drift_samples import (CategoricalSample, NumericSample, ReferenceProfile, Sample, chi_squared_pvalue,
-                            jensen_shannon, ks_statistic_pvalue, psi, sample_of, union_unique_count,
-                            wasserstein_normed, z_pvalue)
 from ..errors import ConfigurationError
-from .segments import benjamini_hochberg
+from .drift_samples import (
+    CategoricalSample,
+    NumericSample,
+    ReferenceProfile,
+    Sample,
+    chi_squared_pvalue,
+    jensen_shannon,
+    ks_statistic_pvalue,
+    psi,
+    sample_of,
+    union_unique_count,
+    wasserstein_normed,
+    z_pvalue,
+)
+from .multiple_testing import benjamini_hochberg
 
 DATASET_DRIFT_SHARE = 0.5
 ALPHA = 0.05
@@ -56,27 +68,50 @@ class DriftScore:
     noise_p: float = float("nan")  # and the share of those samples at least as far as the current rows
 
 
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+
+
 @dataclass(frozen=True)
 class StatTest:
-    kind: str
+    """One drift test, as Evidently's `StatTest` describes one: its name, the column types it
+    allows, how to read its score and its default threshold."""
+
+    name: str
+    display_name: str
+    kind: str  # "p_value" (drift when below the threshold) or "distance" (drift when at or above)
     threshold: float
-    compute: Callable[[Sample, Sample], tuple[float, float]]  # (score, effect size)
+    compute: Callable[[Any, Any], tuple[float, float]]  # (reference, current) -> (score, effect size)
+    column_types: frozenset[str] = frozenset({NUMERIC, CATEGORICAL})
     min_effect: float = 0.0
 
+    def allows(self, numeric: bool) -> bool:
+        return (NUMERIC if numeric else CATEGORICAL) in self.column_types
 
-def _distance(func: Callable[[Sample, Sample], float]) -> Callable[[Sample, Sample], tuple[float, float]]:
+
+def _distance(func: Callable[[Any, Any], float]) -> Callable[[Any, Any], tuple[float, float]]:
     return lambda reference, current: (func(reference, current), float("nan"))
 
 
-STAT_TESTS: dict[str, StatTest] = {
-    "ks": StatTest("p_value", 0.05, lambda r, c: ks_statistic_pvalue(r, c)[::-1], min_effect=0.1),
-    "chisquare": StatTest("p_value", 0.05, chi_squared_pvalue, min_effect=0.1),
-    "z": StatTest("p_value", 0.05, z_pvalue, min_effect=0.2),
-    "wasserstein": StatTest("distance", 0.1, _distance(wasserstein_normed)),
-    "jensenshannon": StatTest("distance", 0.1, _distance(jensen_shannon)),
-    "psi": StatTest("distance", 0.1, _distance(psi)),
-}
-NUMERIC_ONLY = {"ks", "wasserstein"}
+NUMERIC_ONLY = frozenset({NUMERIC})
+STAT_TESTS: dict[str, StatTest] = {test.name: test for test in (
+    StatTest("ks", "Kolmogorov-Smirnov", "p_value", 0.05, lambda r, c: ks_statistic_pvalue(r, c)[::-1],
+             NUMERIC_ONLY, min_effect=0.1),
+    StatTest("chisquare", "chi-squared", "p_value", 0.05, chi_squared_pvalue, min_effect=0.1),
+    StatTest("z", "Z-test for proportions", "p_value", 0.05, z_pvalue, min_effect=0.2),
+    StatTest("wasserstein", "Wasserstein distance (normed)", "distance", 0.1, _distance(wasserstein_normed),
+             NUMERIC_ONLY),
+    StatTest("jensenshannon", "Jensen-Shannon distance", "distance", 0.1, _distance(jensen_shannon)),
+    StatTest("psi", "population stability index", "distance", 0.1, _distance(psi)),
+)}
+
+
+def stat_test(name: str) -> StatTest:
+    """The test of this name, or a `ConfigurationError` that lists the names there are."""
+    try:
+        return STAT_TESTS[name]
+    except KeyError:
+        raise ConfigurationError(f"There is no drift test named {name!r}.",
+                                 hint=f"Choose one of: {', '.join(STAT_TESTS)}.") from None
 
 
 def default_test(reference: Sample, current: Sample, numeric: bool) -> str:
@@ -100,7 +135,7 @@ def run_test(name: str, reference: Sample, current: Sample, threshold: float | N
              check_noise: bool = True) -> DriftScore:
     """One test on two prepared samples, with Evidently's rule, its effect size and, for a
     distance on few rows, the sampling noise it must beat."""
-    spec = STAT_TESTS[name]
+    spec = stat_test(name)
     threshold = spec.threshold if threshold is None else float(threshold)
     score, effect = spec.compute(reference, current)
     if spec.kind == "p_value":
@@ -118,7 +153,7 @@ def sampling_noise(spec: StatTest, reference: Sample, rows: int, seed: int = 0) 
     rng = np.random.default_rng(seed)
     if isinstance(reference, NumericSample):
         draws = np.sort(rng.choice(reference.values, (NOISE_SAMPLES, rows)), axis=1)
-        samples = [NumericSample(row, reference.integer) for row in draws]
+        samples: list[Sample] = [NumericSample(row, reference.integer) for row in draws]
     else:
         counts = rng.multinomial(rows, reference.counts.to_numpy(float) / reference.size, NOISE_SAMPLES)
         samples = [CategoricalSample(pd.Series(row, index=reference.counts.index)[row > 0]) for row in counts]
@@ -132,9 +167,11 @@ def column_drift(reference: pd.Series | Sample, current: pd.Series | Sample, num
     current = current if isinstance(current, (NumericSample, CategoricalSample)) else sample_of(current, numeric)
     if not reference.size or not current.size:
         return DriftScore(test or "none", float("nan"), float("nan"), False, "empty")
-    if test in NUMERIC_ONLY and not numeric:
-        raise ConfigurationError(f"The {test} test needs a numeric column, and this one is categorical.",
-                                 hint="Choose chisquare, z, jensenshannon or psi for it, or leave it on the default.")
+    if test is not None and not stat_test(test).allows(numeric):
+        kind = NUMERIC if numeric else CATEGORICAL
+        allowed = [t.name for t in STAT_TESTS.values() if t.allows(numeric)]
+        raise ConfigurationError(f"The {test} test does not apply to a {kind} column.",
+                                 hint=f"Choose one of {', '.join(allowed)} for it, or leave it on the default.")
     name = test or default_test(reference, current, numeric)
     return run_test(name, reference, current, threshold, check_noise)
 

@@ -38,7 +38,7 @@ class NumericSample:
         self.integer = integer  # Evidently bins integer columns with a bin width of at least 1
 
     @classmethod
-    def of(cls, series: pd.Series) -> "NumericSample":
+    def of(cls, series: pd.Series) -> NumericSample:
         integer = pd.api.types.is_integer_dtype(series.dtype)
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         values = np.sort(values[np.isfinite(values)])
@@ -62,7 +62,8 @@ class NumericSample:
         return set(self.value_counts().index.tolist()) if self.n_unique <= limit else set()
 
     def value_counts(self) -> pd.Series:
-        starts = np.flatnonzero(np.concatenate([[True], self.values[1:] != self.values[:-1]])) if self.size else []
+        starts = (np.flatnonzero(np.concatenate([[True], self.values[1:] != self.values[:-1]])) if self.size
+                  else np.array([], dtype=int))
         counts = np.diff(np.append(starts, self.size))
         return pd.Series(counts, index=self.values[starts] if self.size else [], dtype=float)
 
@@ -74,7 +75,7 @@ class CategoricalSample:
         self.counts = counts
 
     @classmethod
-    def of(cls, series: pd.Series) -> "CategoricalSample":
+    def of(cls, series: pd.Series) -> CategoricalSample:
         return cls(series.value_counts(dropna=True))
 
     @property
@@ -182,7 +183,7 @@ def histogram_counts(sample: NumericSample, edges: np.ndarray) -> np.ndarray:
 def binned_shares(reference: Sample, current: Sample) -> tuple[np.ndarray, np.ndarray]:
     """Share of rows per bin, as Evidently bins for Jensen-Shannon and PSI: Sturges histogram
     bins for numeric columns with more than 20 distinct reference values, else one per value."""
-    if isinstance(reference, NumericSample) and reference.n_unique > 20:
+    if isinstance(reference, NumericSample) and isinstance(current, NumericSample) and reference.n_unique > 20:
         edges = sturges_edges(reference, current)
         return histogram_counts(reference, edges) / reference.size, histogram_counts(current, edges) / current.size
     ref_counts, cur_counts = aligned_counts(reference, current)
@@ -243,7 +244,7 @@ class ReferenceProfile:
     samples: dict[str, Sample]
 
     @classmethod
-    def of(cls, frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...]) -> "ReferenceProfile":
+    def of(cls, frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...]) -> ReferenceProfile:
         return cls({c: sample_of(frame[c], c in numeric) for c in (*numeric, *categorical)})
 
 

@@ -19,6 +19,8 @@ bootstrap on the same data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import stats
 from scipy.stats import rankdata
@@ -27,7 +29,7 @@ LARGE_SAMPLE = 20_000
 Z95 = float(stats.norm.ppf(0.975))
 
 
-def _row(metric: str, a: float, b: float, low: float, high: float, method: str) -> dict:
+def _row(metric: str, a: Any, b: Any, low: Any, high: Any, method: str) -> dict:
     return {"metric": metric, "champion": float(a), "challenger": float(b), "difference": float(b - a),
             "low": float(low), "high": float(high), "method": method}
 

@@ -15,26 +15,13 @@ import pandas as pd
 from scipy import stats
 
 from ..roles import CHALLENGER, CHAMPION
+from .multiple_testing import benjamini_hochberg
 from .uncertainty import mcnemar_exact
 
 MAX_CATEGORIES = 8
 QUANTILE_BINS = 4
 MIN_SLICE = 30
 ALPHA = 0.05
-
-
-def benjamini_hochberg(p_values) -> np.ndarray:
-    """False-discovery-rate adjusted p-values (q-values), in the input order."""
-    p = np.asarray(p_values, float)
-    n = p.size
-    if n == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    adjusted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
-    out = np.empty(n)
-    out[order] = adjusted
-    return out
 
 
 def slices(frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...]):

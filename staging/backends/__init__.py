@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from ..errors import BackendError, ConfigurationError
 from ..home import SandboxHome
-from .base import Backend, ManagedServer, start_pair
+from ..settings import Settings
+from .base import Backend, BuildLog, ContainerRef, ManagedServer, start_pair
 from .external import EndpointBackend
 from .process import ProcessBackend
 
@@ -22,8 +23,9 @@ PROCESS_NOTICE = "Models run as local processes: MLflow's scoring server, one wo
 
 
 def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] | None = None,
-                   log=None) -> tuple[Backend, str]:
+                   log: BuildLog | None = None, settings: Settings | None = None) -> tuple[Backend, str]:
     """(backend, a sentence for the user saying which backend runs the models and why)."""
+    settings = settings or Settings.from_env()
     if name not in BACKEND_NAMES:
         raise ConfigurationError(f"Unknown backend '{name}'.", hint=f"Choose one of: {', '.join(BACKEND_NAMES)}.")
     if name == "process":
@@ -37,16 +39,17 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
 
     try:
         client = docker_client()
-        base = resolve_base_image(client)
+        base = resolve_base_image(client, wanted=settings.base_image)
     except BackendError as exc:
         if name == "docker":
             raise
         return ProcessBackend(home), f"{exc.message} So the process backend is in use. {exc.hint}"
-    backend = DockerBackend(home, client, log=log)
+    backend = DockerBackend(home, client, limits=settings.limits, log=log, network=settings.docker_network,
+                            base_image=settings.base_image)
     limits = backend.limits
     return backend, (f"Models run in hardened containers on the Docker engine (base {base}; each limited to "
                      f"{limits.cpus:g} CPU, {limits.memory} memory, {limits.pids} processes).")
 
 
-__all__ = ["BACKEND_NAMES", "Backend", "EndpointBackend", "ManagedServer", "ProcessBackend", "choose_backend",
-           "start_pair"]
+__all__ = ["BACKEND_NAMES", "Backend", "BuildLog", "ContainerRef", "EndpointBackend", "ManagedServer",
+           "ProcessBackend", "choose_backend", "start_pair"]

@@ -1,16 +1,32 @@
-"""What every backend hands back (`ManagedServer`), and starting two servers at once."""
+"""The backend seam: the `Backend` protocol every backend implements, what a backend hands
+back (`ManagedServer`), and starting two servers at once.
+
+`Sandbox` uses only what `Backend` declares; the methods with a body are defaults that a
+backend overrides where it can do better (a container restarts in place; an engine has
+usage figures). The backends subclass the protocol, so the type checker verifies each one
+against it."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from ..endpoints import Endpoint
-from ..errors import BackendError, ServerStartError
-from ..registry import ModelRef
+from ..errors import EndpointNotReady, ServerStartError
+from ..refs import ModelRef
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    """Which container serves a model, and from which image."""
+
+    id: str
+    image: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -22,8 +38,8 @@ class ManagedServer:
     backend: str
     log_path: Path
     started_at: float
-    pid: int | None = None
-    extra: dict = field(default_factory=dict)
+    pid: int | None = None  # a local process's id
+    container: ContainerRef | None = None  # a container's identity on the engine
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines)
@@ -33,18 +49,43 @@ class ManagedServer:
         return time.time() - self.started_at
 
 
+BuildLog = Callable[[str], None]
+
+
 class Backend(Protocol):
+    """What starts a model as a live scoring endpoint, and everything `Sandbox` asks of it."""
+
     name: str
 
-    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer: ...
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+        """Start one model and wait until it answers /ping; a `BackendError` says why not."""
+        ...
 
-    def stop(self, server: ManagedServer) -> None: ...
+    def stop(self, server: ManagedServer) -> None:
+        """Stop the server (a no-op for one the sandbox did not start)."""
+        ...
 
     def is_running(self, server: ManagedServer) -> bool: ...
 
-    def sweep_leftovers(self) -> list[str]: ...
+    def sweep_leftovers(self) -> list[str]:
+        """Stop what an earlier app under this home left running; the names of what was stopped."""
+        return []
 
-    def log_tail(self, server: ManagedServer, lines: int = 40) -> str: ...
+    def log_tail(self, server: ManagedServer, lines: int = 40) -> str:
+        return server.log_tail(lines)
+
+    def status(self, server: ManagedServer) -> dict[str, object]:
+        """Facts for the Environment page beyond health and uptime (state, image, CPU, memory)."""
+        return {}
+
+    def restart(self, server: ManagedServer, timeout: float = 120.0) -> ManagedServer:
+        """The server started again: by default stopped and started anew (a new endpoint)."""
+        self.stop(server)
+        return self.start(server.model, server.role, timeout)
+
+    def set_build_log(self, log: BuildLog) -> None:
+        """Where to report slow preparation (image builds) while starting; ignored by default."""
+        return None
 
 
 ProgressCallback = Callable[[str, str], None]  # (role, message)
@@ -91,8 +132,8 @@ def await_ready(backend: Backend, server: ManagedServer, timeout: float, exit_co
     except ServerStartError:
         backend.stop(server)
         raise
-    except BackendError as exc:
-        error = failure(f"did not answer /ping within {timeout:.0f} s ({exc.message.split('(')[-1].rstrip('.)')})")
+    except EndpointNotReady as exc:
+        error = failure(f"did not answer /ping within {timeout:.0f} s (last error: {exc.last_error})")
         backend.stop(server)
         raise error from exc
     return server

@@ -18,27 +18,17 @@ import os
 import socket
 import time
 import uuid
-from dataclasses import dataclass
 
 from ..endpoints import Endpoint
 from ..errors import BackendError, ServerStartError
 from ..home import SandboxHome
-from ..registry import ModelRef
-from .base import ManagedServer, await_ready
+from ..refs import ModelRef
+from ..settings import ContainerLimits
+from .base import Backend, BuildLog, ContainerRef, ManagedServer, await_ready
 from .images import LABEL, ensure_model_image
 from .process import _alive
 
-NETWORK_ENV = "STAGING_DOCKER_NETWORK"
 CONTAINER_PORT = "8080/tcp"
-
-
-@dataclass(frozen=True)
-class ContainerLimits:
-    """Applied alike to champion and challenger."""
-
-    memory: str = os.environ.get("STAGING_CONTAINER_MEMORY", "1g")
-    cpus: float = float(os.environ.get("STAGING_CONTAINER_CPUS", "1.0"))
-    pids: int = int(os.environ.get("STAGING_CONTAINER_PIDS", "256"))
 
 
 def docker_client(timeout: float = 3.0):
@@ -49,7 +39,7 @@ def docker_client(timeout: float = 3.0):
         client = docker.from_env(timeout=int(max(timeout, 1)))
         client.ping()
         return client
-    except Exception as exc:  # noqa: BLE001 - the SDK raises several types for "no engine"
+    except Exception as exc:
         raise BackendError(f"No Docker engine answered ({type(exc).__name__}: {str(exc)[:160]}).",
                            hint="Start the engine (dockerd), or use the process backend.") from exc
 
@@ -58,23 +48,24 @@ def _home_label(home: SandboxHome) -> str:
     return hashlib.sha256(str(home.root).encode()).hexdigest()[:12]
 
 
-class DockerBackend:
+class DockerBackend(Backend):
     name = "docker"
 
-    def __init__(self, home: SandboxHome, client=None, limits: ContainerLimits = ContainerLimits(),
-                 log=None) -> None:
+    def __init__(self, home: SandboxHome, client=None, limits: ContainerLimits | None = None,
+                 log=None, network: str | None = None, base_image: str | None = None) -> None:
         self.home = home.ensure()
         self.client = client or docker_client()
-        self.limits = limits
+        self.limits = limits or ContainerLimits()
         self.log = log or (lambda message: None)
-        self.network = os.environ.get(NETWORK_ENV)
+        self.network = network
+        self.base_image = base_image
 
     def _labels(self, **extra: str) -> dict[str, str]:
         return {f"{LABEL}.home": _home_label(self.home), f"{LABEL}.owner_pid": str(os.getpid()),
                 f"{LABEL}.owner_host": socket.gethostname(), **{f"{LABEL}.{k}": v for k, v in extra.items()}}
 
     def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
-        image, _ = ensure_model_image(self.client, self.home, ref, self.log)
+        image, _ = ensure_model_image(self.client, self.home, ref, self.log, base_image=self.base_image)
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         name = f"staging-{ref.name}-v{ref.version}-{server_id}"
         kwargs = dict(
@@ -90,7 +81,7 @@ class DockerBackend:
             kwargs["ports"] = {CONTAINER_PORT: ("127.0.0.1", None)}
         try:
             container = self.client.containers.run(image, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - docker.errors.APIError and friends
+        except Exception as exc:
             hint = ("Another program holds the port; start again to get a new one."
                     if "port is already allocated" in str(exc) else "Check the engine's log.")
             raise BackendError(f"The {role} container for {ref.uri} could not start: {exc}", hint=hint) from exc
@@ -100,7 +91,7 @@ class DockerBackend:
         log_path = self.home.logs_dir / f"{server_id}.log"
         endpoint = Endpoint(role=role, url=url, backend=self.name, model=ref)
         server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(),
-                               extra={"container": container.id, "image": image, "name": name})
+                               container=ContainerRef(container.id, image, name))
 
         def exit_code():
             container.reload()
@@ -125,7 +116,7 @@ class DockerBackend:
         import docker.errors
 
         try:
-            return self.client.containers.get(server.extra["container"])
+            return self.client.containers.get(server.container.id) if server.container else None
         except docker.errors.NotFound:
             return None
 
@@ -143,21 +134,27 @@ class DockerBackend:
         finally:
             container.remove(force=True)
 
-    def restart(self, server: ManagedServer, timeout: float = 120.0) -> None:
+    def restart(self, server: ManagedServer, timeout: float = 120.0) -> ManagedServer:
+        """The same container restarted in place (same name, same endpoint)."""
         container = self._container(server)
         if container is None:
             raise BackendError(f"The {server.role} container is gone.", hint="Start the servers again.")
         container.restart(timeout=5)
         server.endpoint.wait_ready(timeout)
+        return server
 
-    def status(self, server: ManagedServer) -> dict:
+    def set_build_log(self, log: BuildLog) -> None:
+        self.log = log
+
+    def status(self, server: ManagedServer) -> dict[str, object]:
         """Engine-side facts for the Environment page: state, health, CPU and memory, log tail."""
         container = self._container(server)
         if container is None:
             return {"status": "gone"}
         state = container.attrs["State"]
-        facts = {"status": container.status, "health": state.get("Health", {}).get("Status", "—"),
-                 "image": server.extra["image"], "oom_killed": state.get("OOMKilled", False)}
+        facts: dict[str, object] = {"status": container.status, "health": state.get("Health", {}).get("Status", "—"),
+                                    "image": server.container.image if server.container else "—",
+                                    "oom_killed": state.get("OOMKilled", False)}
         if container.status == "running":
             facts.update(_usage(container.stats(stream=False)))
         return facts

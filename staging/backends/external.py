@@ -8,11 +8,11 @@ import time
 from ..endpoints import Endpoint
 from ..errors import ConfigurationError
 from ..home import SandboxHome
-from ..registry import ModelRef
-from .base import ManagedServer
+from ..refs import ModelRef
+from .base import Backend, ManagedServer
 
 
-class EndpointBackend:
+class EndpointBackend(Backend):
     name = "endpoint"
 
     def __init__(self, home: SandboxHome, urls: dict[str, str]) -> None:

@@ -16,26 +16,27 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import tomllib
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Callable
 
 import mlflow
 
 from ..errors import BackendError, ConfigurationError
 from ..home import SandboxHome
-from ..registry import ModelRef, configure_mlflow
+from ..refs import ModelRef
+from ..registry import configure_mlflow
+from ..settings import BASE_IMAGE_ENV
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 BUILT_BASE_IMAGE = "staging-sandbox/python:3.11-bookworm"
-BASE_IMAGE_ENV = "STAGING_BASE_IMAGE"
 IMAGE_REPOSITORY = "staging-sandbox/model"
 LABEL = "io.staging-sandbox"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -79,12 +80,11 @@ def image_exists(client, name: str) -> bool:
         return False
 
 
-def resolve_base_image(client, log: Log = _quiet) -> str:
-    """The base image to build on: $STAGING_BASE_IMAGE, else python:3.11-slim (pulled if
-    missing), else the one `python -m staging base-image` builds; else a clear error."""
+def resolve_base_image(client, log: Log = _quiet, wanted: str | None = None) -> str:
+    """The base image to build on: `wanted` ($STAGING_BASE_IMAGE), else python:3.11-slim (pulled
+    if missing), else the one `python -m staging base-image` builds; else a clear error."""
     import docker.errors
 
-    wanted = os.environ.get(BASE_IMAGE_ENV)
     candidates = [wanted] if wanted else [DEFAULT_BASE_IMAGE, BUILT_BASE_IMAGE]
     for name in candidates:
         if image_exists(client, name):
@@ -189,10 +189,10 @@ def build_context(home: SandboxHome, ref: ModelRef, base_image: str, log: Log = 
 
 
 def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _quiet,
-                       rebuild: bool = False) -> tuple[str, bool]:
+                       rebuild: bool = False, base_image: str | None = None) -> tuple[str, bool]:
     """(image tag, whether it was built now); an image with the same content hash is reused
     unless `rebuild`, which also skips the engine's build cache (a cold build)."""
-    base = resolve_base_image(client, log)
+    base = resolve_base_image(client, log, base_image)
     context, digest = build_context(home, ref, base, log)
     tag = f"{IMAGE_REPOSITORY}:{digest}"
     if image_exists(client, tag):
@@ -219,11 +219,12 @@ APP_WHEELHOUSE = ".app-wheelhouse"
 
 
 def build_app_image(client, root: Path, log: Log = print) -> str:
-    """The app's own image for compose.yaml: wheels of requirements.txt downloaded on the host
-    (plus the model images' extra pins), installed with no network on the base image."""
+    """The app's own image for compose.yaml: wheels of the app's pinned dependencies
+    (pyproject.toml) downloaded on the host, plus the model images' extra pins, installed with
+    no network on the base image."""
     base = resolve_base_image(client, log)
-    requirements = [line.strip() for line in (root / "requirements.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("#")]
+    with open(root / "pyproject.toml", "rb") as handle:
+        requirements = list(tomllib.load(handle)["project"]["dependencies"])
     wheels = root / APP_WHEELHOUSE
     wheels.mkdir(exist_ok=True)
     extra = [f"{name}=={version(name)}" for name in ("joblib", "cloudpickle")]  # the demo models' pins too

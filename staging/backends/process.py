@@ -20,8 +20,8 @@ import uuid
 from ..endpoints import Endpoint
 from ..errors import ServerStartError
 from ..home import SandboxHome
-from ..registry import ModelRef
-from .base import ManagedServer, await_ready, tail
+from ..refs import ModelRef
+from .base import Backend, ManagedServer, await_ready, tail
 
 STOP_GRACE_S = 10.0
 
@@ -54,7 +54,7 @@ def _is_model_server(pid: int) -> bool:
         return False
 
 
-class ProcessBackend:
+class ProcessBackend(Backend):
     name = "process"
 
     def __init__(self, home: SandboxHome, workers: int = 1) -> None:
@@ -68,7 +68,9 @@ class ProcessBackend:
         port = free_port()
         command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", ref.uri, "--env-manager", "local",
                    "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
-        env = {**os.environ, **self.home.mlflow_env(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.home.mlflow_env(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
+               # the server runs its own tools (uvicorn) by name: find them beside this interpreter
+               "PATH": os.pathsep.join(p for p in (os.path.dirname(sys.executable), os.environ.get("PATH")) if p)}
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True, stdin=subprocess.DEVNULL)

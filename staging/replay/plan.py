@@ -21,17 +21,14 @@ Timing (when a request is sent):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigurationError
-from .roles import CHALLENGER, CHAMPION
-
-MODES = ("shadow", "canary", "ab")
-TIMINGS = ("max", "recorded", "rate")
-DEFAULT_CANARY_STEPS = (5, 25, 50, 100)
+from ..errors import ConfigurationError
+from ..roles import CHALLENGER, CHAMPION
+from .settings import DEFAULT_CANARY_STEPS, TIMINGS
 
 
 def parse_canary_steps(text: str) -> tuple[int, ...]:
@@ -56,18 +53,21 @@ def send_offsets(timing: str, count: int, timestamps: pd.Series | None = None, s
         return None
     if timing == "rate":
         if rate_per_s <= 0:
-            raise ValueError("the rate must be above 0 requests per second")
+            raise ConfigurationError("The rate must be above 0 requests per second.",
+                                     hint="Give a positive rate.")
         return np.arange(count) / rate_per_s
     if timing == "recorded":
         if speed <= 0:
             raise ValueError("the speed factor must be above 0")
         if timestamps is None or timestamps.isna().all():
-            raise ValueError("the traffic has no timestamps, so it cannot be replayed as recorded")
+            raise ConfigurationError("The traffic has no timestamps, so it cannot be replayed as recorded.",
+                                     hint="Choose the timing 'as fast as answered' or 'fixed rate', or give a "
+                                          "file with a timestamp column.")
         stamps = pd.to_datetime(timestamps, utc=True).reset_index(drop=True)
         seconds = (stamps - stamps.dropna().iloc[0]).dt.total_seconds().to_numpy()
         seconds = np.fmax.accumulate(np.where(np.isnan(seconds), 0.0, seconds))  # gaps and reorderings wait
         return np.maximum(seconds, 0) / speed
-    raise ValueError(f"unknown timing {timing!r}; expected one of {', '.join(TIMINGS)}")
+    raise ConfigurationError(f"Unknown timing {timing!r}.", hint=f"Choose one of: {', '.join(TIMINGS)}.")
 
 
 def ab_targets(keys, challenger_share: float) -> np.ndarray:
@@ -87,7 +87,6 @@ class CanaryStep:
     share: int  # percent of requests sent to the challenger
     start: int  # first request index of the step
     end: int  # one past the last
-    checked: dict = field(default_factory=dict)
 
 
 def canary_steps(count: int, shares=DEFAULT_CANARY_STEPS) -> list[CanaryStep]:

@@ -10,16 +10,14 @@ while the rest is replayed.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import SignatureMismatchError, TrafficError
-from .request_logs import (FORMAT_NAMES, compact, concatenated, detect_log_format, read_request_log,
-                           request_log_chunks)
+from ..errors import SignatureMismatchError, TrafficError
+from .formats import FORMAT_NAMES, compact, concatenated, detect_log_format, read_request_log, request_log_chunks
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
            ".ndjson": "jsonl"}
@@ -89,7 +87,7 @@ def specs_from_signature(signature) -> list[FeatureSpec]:
 
 def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a traffic file; the format follows its extension, and for JSON Lines the first
-    record (see `request_logs`). `columns`, the signature's inputs in order, name the values
+    record (see `formats`). `columns`, the signature's inputs in order, name the values
     of inputs that carry no names. The format read is in `frame.attrs["format"]`."""
     path = Path(path)
     fmt = _reader_for(path)
@@ -170,7 +168,7 @@ def _reader_for(path: Path) -> str | None:
 def out_of_range(requests: pd.DataFrame, profile) -> dict[str, int]:
     """Rows per column outside the training reference: numbers below its minimum or above its
     maximum, text values it never held. Reported, not quarantined: the model must still answer."""
-    from .analytics.drift_samples import NumericSample
+    from ..analytics.drift_samples import NumericSample
 
     counts = {}
     for column, sample in profile.samples.items():
@@ -297,11 +295,3 @@ def _mismatch_message(source: str, missing: list, extra: list, mistyped: list) -
     if extra:
         parts.append(f"Extra columns (ignored): {', '.join(extra)}.")
     return " ".join(parts)
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

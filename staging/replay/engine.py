@@ -1,5 +1,5 @@
 """The replay's hot path: aiohttp on one event loop, sending request bodies (serialized once
-up front) to the model servers as `replay_plan` decides, and writing every answer.
+up front) to the model servers as `plan` decides, and writing every answer.
 
 - Who first: in shadow mode, which model is sent to first rotates from request to request.
 - Warm-up requests go to every server first and are not recorded.
@@ -19,40 +19,19 @@ import json
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
-import yarl
 import numpy as np
 import pandas as pd
+import yarl
 
-from .endpoints import JSON_HEADERS, Endpoint
-from .predictions import PredictionFormatError, parse_prediction_columns
-from .replay_plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
-from .runstore import RunWriter
-
-
-@dataclass
-class ReplayProgress:
-    """Live counters, read by the UI while the replay writes them."""
-
-    total: int
-    started_at: float = field(default_factory=time.monotonic)
-    completed: int = 0  # requests answered by every target they were sent to
-    answers: int = 0
-    errors: int = 0
-    finished: bool = False
-    status: str = "running"
-    reason: str = ""
-
-    @property
-    def fraction(self) -> float:
-        return self.completed / self.total if self.total else 1.0
-
-    @property
-    def throughput(self) -> float:
-        elapsed = time.monotonic() - self.started_at
-        return self.answers / elapsed if elapsed > 0 else 0.0
+from ..endpoints import JSON_HEADERS, Endpoint
+from ..predictions import PredictionFormatError, parse_prediction_columns
+from ..runs import RunWriter
+from .plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
+from .progress import ReplayProgress
+from .settings import ReplaySettings
 
 
 def _wire_clock() -> aiohttp.TraceConfig:
@@ -71,7 +50,7 @@ SPIN_S = 0.002  # open-loop sends: how long before a due time the engine stops s
 
 
 class ReplayEngine:
-    def __init__(self, endpoints: dict[str, Endpoint], writer: RunWriter, settings, progress: ReplayProgress,
+    def __init__(self, endpoints: dict[str, Endpoint], writer: RunWriter, settings: ReplaySettings, progress: ReplayProgress,
                  cancel: threading.Event) -> None:
         self.endpoints = endpoints
         self.writer = writer
@@ -106,7 +85,7 @@ class ReplayEngine:
                 return
             if settings.mode == "ab":
                 targets = ab_targets(split_keys if split_keys is not None else ids, settings.challenger_share)
-                route = lambda i: [str(targets[i])]  # noqa: E731 - one lookup per request
+                route = lambda i: [str(targets[i])]
             else:
                 route = self._shadow_order
             await self._send_range(session, range(len(ids)), units, bodies, offsets, route)
@@ -172,11 +151,11 @@ class ReplayEngine:
                 try:
                     async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
                         await response.read()
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     pass
 
     async def _one_request(self, session, request_ids: list[str], body: bytes, roles: list[str],
-                           intended: float) -> None:
+                           intended: float | None) -> None:
         if len(roles) == 1:  # canary and A/B: one model, no gather (a task less per request)
             answers = [await self._send(session, roles[0], request_ids, body, intended)]
         else:
@@ -194,12 +173,12 @@ class ReplayEngine:
         self.progress.completed += len(request_ids)
 
     async def _send(self, session, role: str, request_ids: list[str], body: bytes,
-                    intended: float) -> tuple[dict, dict[str, list]]:
+                    intended: float | None) -> tuple[dict, dict[str, list]]:
         """One request to one model: (what its rows share, per-row columns). A batch's rows share
         the request's latency, status and error; each has its own prediction."""
         sent = time.time()
         intended = sent if intended is None else intended
-        row = {"run_id": self.writer.run_id, "target": role, "intended_send": intended, "actual_send": sent,
+        row: dict[str, Any] = {"run_id": self.writer.run_id, "target": role, "intended_send": intended, "actual_send": sent,
                "latency_ms": math.nan, "service_ms": math.nan, "status": 0, "error": ""}
         clock = {"began": time.perf_counter()}
         try:
@@ -209,7 +188,7 @@ class ReplayEngine:
                 row["service_ms"] = (time.perf_counter() - clock["began"]) * 1000
                 row["latency_ms"] = row["service_ms"] + max(sent - intended, 0.0) * 1000
                 row["status"] = response.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             row["error"] = f"timeout after {self.settings.timeout_s:g} s"
         except aiohttp.ClientError as exc:
             self.connection_failures[role] += 1

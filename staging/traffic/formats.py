@@ -1,6 +1,7 @@
 """Request logs in the formats serving platforms write, read into one table of requests.
 
-Detected from the first record of a JSON Lines file (`detect_log_format`):
+Detected from the first record of a JSON Lines file (`detect_log_format`), by the first entry of
+the registry `LOG_FORMATS` that recognises it:
 - "mlflow-payload": each line an MLflow scoring body (`dataframe_split`, `dataframe_records`,
   `instances` or `inputs`), bare or under "body"/"request"/"payload", with optional
   "request_id"/"id" and "timestamp"/"time" beside it; one or many rows per request.
@@ -25,8 +26,10 @@ import base64
 import gzip
 import io
 import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -34,9 +37,6 @@ import pyarrow as pa
 CHUNK_LINES = 20_000
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 WRAPPER_KEYS = ("body", "request", "payload")
-FORMAT_NAMES = {"mlflow-payload": "MLflow scoring payloads (JSON Lines)",
-                "sagemaker-capture": "SageMaker Data Capture (JSON Lines)",
-                "kserve-cloudevents": "KServe request log (CloudEvents)", "records": "JSON Lines records"}
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -58,17 +58,11 @@ def detect_log_format(path: str | Path) -> str:
     return "records"
 
 
-def record_format(record) -> str:
+def record_format(record: Any) -> str:
+    """The key of the first format in `LOG_FORMATS` that recognises this record."""
     if not isinstance(record, dict):
-        return "records"
-    if "captureData" in record or "groundTruthData" in record:
-        return "sagemaker-capture"
-    if "specversion" in record and "data" in record:
-        return "kserve-cloudevents"
-    body = _unwrap(record)
-    if isinstance(body, dict) and any(key in body for key in MLFLOW_KEYS):
-        return "mlflow-payload"
-    return "records"
+        return RECORDS.key
+    return next(fmt.key for fmt in LOG_FORMATS if fmt.matches(record))
 
 
 def _unwrap(record: dict):
@@ -87,7 +81,7 @@ def payload_rows(body, columns: list[str] | None) -> list[dict]:
     """The rows of one MLflow or KServe scoring body, as dicts of column to value."""
     if "dataframe_split" in body:
         split = body["dataframe_split"]
-        names = split.get("columns") or columns
+        names = split.get("columns") or columns or []
         return [dict(zip(names, row)) for row in split["data"]]
     if "dataframe_records" in body:
         return list(body["dataframe_records"])
@@ -129,38 +123,77 @@ def _capture_rows(capture: dict, columns: list[str] | None) -> list[dict]:
     return payload_rows(body, columns)
 
 
-def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -> list[dict]:
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """One request-log format: how to recognise a record of it, and how to read one.
+
+    `read(line_number, record, columns)` returns (rows, request id, fields every row gets),
+    or no rows for a record that holds no request (a response event, say)."""
+
+    key: str
+    title: str  # as the validation report names it
+    matches: Callable[[dict], bool]
+    read: Callable[[int, dict, list[str] | None], tuple[Rows, Any, dict[str, Any]]]
+
+
+def _read_sagemaker(number: int, record: dict, columns: list[str] | None) -> tuple[Rows, Any, dict[str, Any]]:
+    if "captureData" not in record:
+        return [], None, {}
+    meta = record.get("eventMetadata", {})
+    rows = _capture_rows(record["captureData"]["endpointInput"], columns)
+    extra = {"_event_id": meta.get("eventId"), "_inference_id": meta.get("inferenceId"),
+             "timestamp": meta.get("inferenceTime")}
+    return rows, meta.get("inferenceId") or meta.get("eventId") or f"line-{number}", extra
+
+
+def _read_cloudevent(number: int, record: dict, columns: list[str] | None) -> tuple[Rows, Any, dict[str, Any]]:
+    if "response" in str(record.get("type", "")):
+        return [], None, {}
+    body = record["data"] if isinstance(record["data"], dict) else json.loads(record["data"])
+    return payload_rows(body, columns), record.get("id") or f"line-{number}", {"timestamp": record.get("time")}
+
+
+def _read_payload(number: int, record: dict, columns: list[str] | None) -> tuple[Rows, Any, dict[str, Any]]:
+    rows = payload_rows(_unwrap(record), columns)
+    request_id = record.get("request_id") or record.get("id") or f"line-{number}"
+    return rows, request_id, {"timestamp": record.get("timestamp") or record.get("time")}
+
+
+def _is_payload(record: dict) -> bool:
+    body = _unwrap(record)
+    return isinstance(body, dict) and any(key in body for key in MLFLOW_KEYS)
+
+
+RECORDS = LogFormat("records", "JSON Lines records", lambda record: True, lambda n, record, c: ([record], None, {}))
+LOG_FORMATS = (  # tried in this order; plain records take whatever no other format claims
+    LogFormat("sagemaker-capture", "SageMaker Data Capture (JSON Lines)",
+              lambda record: "captureData" in record or "groundTruthData" in record, _read_sagemaker),
+    LogFormat("kserve-cloudevents", "KServe request log (CloudEvents)",
+              lambda record: "specversion" in record and "data" in record, _read_cloudevent),
+    LogFormat("mlflow-payload", "MLflow scoring payloads (JSON Lines)", _is_payload, _read_payload),
+    RECORDS,
+)
+FORMATS = {fmt.key: fmt for fmt in LOG_FORMATS}
+FORMAT_NAMES = {fmt.key: fmt.title for fmt in LOG_FORMATS}
+
+
+def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -> Rows:
     """One log line as table rows (empty for lines that hold no request, such as responses)."""
     try:
         record = json.loads(line)
-        if not isinstance(record, dict):
-            raise ValueError("not a JSON object")
-        if fmt == "records":
-            return [record]
-        if fmt == "sagemaker-capture":
-            if "captureData" not in record:
-                return []
-            meta = record.get("eventMetadata", {})
-            rows = _capture_rows(record["captureData"]["endpointInput"], columns)
-            request_id = meta.get("inferenceId") or meta.get("eventId") or f"line-{number}"
-            extra = {"_event_id": meta.get("eventId"), "_inference_id": meta.get("inferenceId"),
-                     "timestamp": meta.get("inferenceTime")}
-        elif fmt == "kserve-cloudevents":
-            if "response" in str(record.get("type", "")):
-                return []
-            body = record["data"] if isinstance(record["data"], dict) else json.loads(record["data"])
-            rows, request_id = payload_rows(body, columns), record.get("id") or f"line-{number}"
-            extra = {"timestamp": record.get("time")}
-        else:
-            body = _unwrap(record)
-            rows = payload_rows(body, columns)
-            request_id = record.get("request_id") or record.get("id") or f"line-{number}"
-            extra = {"timestamp": record.get("timestamp") or record.get("time")}
     except json.JSONDecodeError:
         return [{"_malformed_line": number, "_malformed_reason": "line is not a JSON object"}]
+    if not isinstance(record, dict):
+        return [{"_malformed_line": number, "_malformed_reason": "line is not a JSON object"}]
+    try:
+        rows, request_id, extra = FORMATS[fmt].read(number, record, columns)
     except (ValueError, KeyError, TypeError, IndexError) as exc:
-        reason = "line is not a JSON object" if str(exc) == "not a JSON object" else f"request unreadable: {exc}"
-        return [{"_malformed_line": number, "_malformed_reason": reason[:200]}]
+        return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: {exc}"[:200]}]
+    if fmt == RECORDS.key:
+        return rows
     many = len(rows) > 1
     return [{**row, **extra, "request_id": f"{request_id}#{k}" if many else str(request_id), "_request": number}
             for k, row in enumerate(rows)]
@@ -226,7 +259,7 @@ def read_ground_truth(path: str | Path, target: str) -> pd.DataFrame:
     if path.suffix in (".csv", ".parquet"):
         return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     rows = []
-    for number, line in _lines(path):
+    for _, line in _lines(path):
         record = json.loads(line)
         if "groundTruthData" not in record:
             rows.append(record)

@@ -1,0 +1,72 @@
+"""The sandbox's settings, read from the environment once, when a `Sandbox` (or a command)
+starts, into one frozen value; no other module reads the environment for them.
+
+    STAGING_HOME               the sandbox home (default .staging in the working directory)
+    STAGING_TRACKING_URI       an MLflow tracking server instead of the home's sqlite store
+    STAGING_BACKEND            auto, docker, process or endpoint (default auto)
+    STAGING_BASE_IMAGE         the containers' base image (default python:3.11-slim, else the built one)
+    STAGING_CONTAINER_MEMORY   each model container's memory limit (default 1g)
+    STAGING_CONTAINER_CPUS     each model container's CPUs (default 1)
+    STAGING_CONTAINER_PIDS     each model container's process limit (default 256)
+    STAGING_DOCKER_NETWORK     a Docker network for the model containers (compose sets it)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigurationError
+
+HOME_ENV = "STAGING_HOME"
+TRACKING_ENV = "STAGING_TRACKING_URI"
+BACKEND_ENV = "STAGING_BACKEND"
+BASE_IMAGE_ENV = "STAGING_BASE_IMAGE"
+MEMORY_ENV = "STAGING_CONTAINER_MEMORY"
+CPUS_ENV = "STAGING_CONTAINER_CPUS"
+PIDS_ENV = "STAGING_CONTAINER_PIDS"
+NETWORK_ENV = "STAGING_DOCKER_NETWORK"
+DEFAULT_HOME = ".staging"
+
+
+@dataclass(frozen=True)
+class ContainerLimits:
+    """Applied alike to champion and challenger."""
+
+    memory: str = "1g"
+    cpus: float = 1.0
+    pids: int = 256
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: str = DEFAULT_HOME
+    tracking_uri: str | None = None
+    backend: str = "auto"
+    base_image: str | None = None
+    limits: ContainerLimits = ContainerLimits()
+    docker_network: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(home=env.get(HOME_ENV) or DEFAULT_HOME, tracking_uri=env.get(TRACKING_ENV) or None,
+                   backend=env.get(BACKEND_ENV) or "auto", base_image=env.get(BASE_IMAGE_ENV) or None,
+                   limits=ContainerLimits(memory=env.get(MEMORY_ENV) or "1g",
+                                          cpus=_number(env, CPUS_ENV, "1.0", float),
+                                          pids=_number(env, PIDS_ENV, "256", int)),
+                   docker_network=env.get(NETWORK_ENV) or None)
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str], Any]) -> Any:
+    raw = env.get(name) or default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigurationError(f"{name}={raw!r} is not a positive {'whole ' if kind is int else ''}number.",
+                                 hint=f"Set {name} to a number above 0, such as {default}, or unset it.")
+    return value

@@ -1,0 +1,71 @@
+"""The Environment page's widgets: the backend picker, starting both servers with their
+progress streamed to the page, and the live table of their health and usage."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import pandas as pd
+import streamlit as st
+
+from ..backends import BACKEND_NAMES
+from ..sandbox import Sandbox
+
+
+def start_servers_live(box: Sandbox, model: str, replica: bool = False) -> None:
+    """Start both servers in a worker thread and stream its progress (image builds included)
+    to the page from the script thread, the only one allowed to draw."""
+    messages: queue.Queue[str] = queue.Queue()
+    outcome: dict[str, BaseException] = {}
+
+    def work() -> None:
+        try:
+            box.start_servers(model, progress=lambda role, message: messages.put(f"{role}: {message}"),
+                              replica=replica)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the script thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    lines: list[str] = []
+    shown = st.empty()
+    while worker.is_alive() or not messages.empty():
+        while not messages.empty():
+            lines.append(messages.get())
+        shown.code("\n".join(lines[-14:]) or "starting…", language="text")
+        time.sleep(0.3)
+    if "error" in outcome:
+        raise outcome["error"]
+
+
+def backend_picker(box: Sandbox) -> None:
+    """Choose where models run; switching stops the running servers."""
+    names = list(BACKEND_NAMES)
+    choice = st.selectbox("Where the models run", names, index=names.index(box.backend_name),
+                          help="auto: containers when a Docker engine answers, else local processes. "
+                               "endpoint: servers that already run elsewhere.")
+    urls = {}
+    if choice == "endpoint":
+        left, right = st.columns(2)
+        urls = {"champion": left.text_input("Champion URL", placeholder="http://127.0.0.1:5001"),
+                "challenger": right.text_input("Challenger URL", placeholder="http://127.0.0.1:5002")}
+    if choice != box.backend_name or (choice == "endpoint" and st.button("Use these endpoints")):
+        box.use_backend(choice, urls)
+        st.rerun()
+
+
+STATUS_COLUMNS = ["role", "status", "health", "healthy", "cpu_percent", "memory_mb", "memory_limit_mb",
+                  "uptime_s", "model", "url", "image", "backend"]
+
+
+@st.fragment(run_every=5)
+def live_server_table(box: Sandbox) -> None:
+    """The servers' state, health and usage, refreshed every five seconds."""
+    rows = pd.DataFrame(box.server_status())
+    if rows.empty:
+        st.write("No model server is running.")
+        return
+    st.dataframe(rows[[c for c in STATUS_COLUMNS if c in rows.columns]], hide_index=True)
+    st.caption(f"Refreshed {time.strftime('%H:%M:%S')}; CPU is a share of one core.")

@@ -1,0 +1,167 @@
+"""The Replay page's widgets: the traffic source and its validation report, the selection,
+the mode and timing settings, and the live progress of a replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ..errors import StagingError
+from ..replay import ReplaySettings, parse_canary_steps
+from ..sandbox import Sandbox, TrafficSelection
+from ..traffic import ValidatedTraffic
+from .common import RUN_KEY, go, show_error
+
+
+def saved_upload(box: Sandbox, upload) -> Path:
+    """Keep an uploaded traffic or label file under the sandbox home so runs can name it."""
+    path = box.uploads_dir() / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    return path
+
+
+@dataclass(frozen=True)
+class TrafficForm:
+    path: Path
+    selection: TrafficSelection
+    labels_path: str | None
+    columns: list[str]
+
+
+@st.cache_data(show_spinner="Checking the traffic against the model signature…", max_entries=8)
+def _validated(_box: Sandbox, model: str, version: str, path: str, mtime: float) -> ValidatedTraffic:
+    return _box.prepare_traffic(model, path)
+
+
+def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
+    """Traffic source, validation report, time window and sample size; None if unusable."""
+    scenario = box.scenario_for(model)
+    sources = (["Recorded sample traffic"] if scenario else []) + ["Upload a file"]
+    source = st.radio("Traffic", sources, horizontal=True)
+    labels_path = None
+    if source == "Upload a file":
+        upload = st.file_uploader("Recorded requests (CSV, Parquet, or JSON Lines: records, MLflow payloads, "
+                                  "SageMaker Data Capture, KServe CloudEvents)",
+                                  type=["csv", "parquet", "jsonl", "json"])
+        labels = st.file_uploader("Labels that arrived later (optional; joined by request id; SageMaker ground "
+                                  "truth JSON Lines are joined on inferenceId, else eventId)",
+                                  type=["csv", "parquet", "jsonl"])
+        if upload is None:
+            return None
+        path = saved_upload(box, upload)
+        labels_path = str(saved_upload(box, labels)) if labels is not None else None
+    else:
+        assert scenario is not None  # the sample traffic is offered only for a scenario's model
+        path = scenario.file("traffic")
+        st.caption(f"{path.name}: {scenario.story}")
+    champion = box.resolve_pair(model)["champion"]
+    try:
+        validated = _validated(box, model, champion.version, str(path), path.stat().st_mtime)
+    except StagingError as exc:
+        show_error(exc)
+        return None
+    report = validated.report
+    (st.warning if report.rows_quarantined else st.success)(report.summary())
+    if report.rows_quarantined:
+        with st.expander(f"Quarantined rows ({report.rows_quarantined:,}): kept aside, not replayed"):
+            st.dataframe(validated.quarantine.head(200), hide_index=True)
+    if not report.rows_valid:
+        st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
+        return None
+    return TrafficForm(path, _selection(validated), labels_path, list(validated.requests.columns))
+
+
+MODE_LABELS = {"shadow": "Shadow: both models answer every request",
+               "canary": "Canary: a ramped share goes to the challenger, with gates",
+               "ab": "A/B: a sticky split by a key"}
+
+
+TIMING_LABELS = {"max": "As fast as answered", "recorded": "As recorded (with a speed factor)",
+                 "rate": "Fixed rate (open loop)"}
+
+
+def replay_settings(columns: list[str]) -> ReplaySettings:
+    """Mode, timing and their options, as the Replay page asks for them; `columns` are the
+    traffic's columns, for the A/B key. ReplaySettings refuses combinations that cannot work."""
+    mode = st.radio("Mode", list(MODE_LABELS), format_func=MODE_LABELS.get, horizontal=True)
+    timing = st.radio("Timing", list(TIMING_LABELS), format_func=TIMING_LABELS.get, horizontal=True,
+                      help="Open-loop timings send each request when it is due, answered or not, and count latency "
+                           "from that moment, so a stalled server shows in the numbers.")
+    options: dict = {"mode": mode, "timing": timing}
+    left, right = st.columns(2)
+    if timing == "max":
+        options["concurrency"] = left.slider("Requests in flight", 1, 32, 2, help="Each request goes to every "
+                                                                                  "model it is routed to.")
+    elif timing == "recorded":
+        options["speed"] = left.number_input("Speed factor", min_value=0.01, value=1.0, step=0.5,
+                                             help="2 replays twice as fast as recorded (GoReplay's 200%).")
+    else:
+        options["rate_per_s"] = left.number_input("Requests per second", min_value=0.1, value=50.0, step=10.0)
+    options["batch_size"] = right.number_input("Rows per request", min_value=1, value=1, step=100,
+                                               help="Above 1: batch mode, for bulk comparison of large files.")
+    if mode == "canary":
+        steps = st.text_input("Challenger share at each step (%)", "5, 25, 50, 100")
+        options["canary_steps"] = parse_canary_steps(steps)
+        gate_left, gate_right = st.columns(2)
+        options["canary_max_error_rate"] = gate_left.number_input(
+            "Gate: challenger error rate at most", 0.0, 1.0, 0.02, step=0.01, format="%.3f")
+        options["canary_max_p95_ratio"] = gate_right.number_input(
+            "Gate: challenger p95 / champion p95 at most", 0.1, 100.0, 1.5, step=0.1)
+    if mode == "ab":
+        keys = ["request id", *[c for c in columns if c not in ("request_id", "timestamp")]]
+        key = st.selectbox("Split key (the same key always meets the same model)", keys)
+        options["split_key"] = None if key == "request id" else key
+        options["challenger_share"] = st.slider("Share of keys that meet the challenger", 0.0, 1.0, 0.5, 0.05)
+    return ReplaySettings(**options)
+
+
+def _selection(validated: ValidatedTraffic) -> TrafficSelection:
+    times = validated.requests["timestamp"].dropna()
+    start = end = None
+    rows = len(validated.requests)
+    if not times.empty:
+        first, last = times.min().date(), times.max().date()
+        window = st.date_input("Time window", (first, last), min_value=first, max_value=last)
+        if isinstance(window, (tuple, list)) and len(window) == 2:
+            start, end = pd.Timestamp(window[0]), pd.Timestamp(window[1]) + pd.Timedelta(days=1)
+    left, right = st.columns(2)
+    percent = left.number_input("Keep this percent of requests", min_value=0.1, max_value=100.0, value=100.0,
+                                step=5.0, help="Chosen by a hash of the request id: the same requests every time.")
+    sample = right.number_input("Then at most this many (a random sample)", min_value=1,
+                                max_value=rows, value=min(1000, rows), step=100,
+                                help="The model servers answer about 50 single-row requests a second each here; "
+                                     "batch mode goes much faster.")
+    return TrafficSelection(sample_size=int(sample), start=start, end=end,
+                            sample_percent=None if percent >= 100 else float(percent))
+
+
+def replay_progress(box: Sandbox) -> None:
+    handle = box.replay
+    if handle is None:
+        return
+    running = not handle.done
+
+    @st.fragment(run_every=1.0 if running else None)
+    def panel() -> None:
+        progress = handle.progress
+        if not handle.done:
+            st.progress(progress.fraction, text=f"Run {handle.run_id}: {progress.completed:,} of {progress.total:,} "
+                                                f"requests · {progress.throughput:,.0f} answers/s · "
+                                                f"{progress.errors:,} errors")
+            if st.button("Cancel replay"):
+                handle.cancel()
+            return
+        if running:  # it finished while this panel was refreshing: redraw the page once
+            st.rerun()
+        if handle.error is not None:
+            st.error(f"The replay failed: {handle.error}. Answers received before the failure are kept.")
+        message = f"Run {handle.run_id} {progress.status}: {progress.completed:,} requests, {progress.errors:,} errors."
+        (st.success if progress.status == "finished" else st.warning)(f"{message} {progress.reason}".strip())
+        st.session_state[RUN_KEY] = handle.run_id
+        if st.button("See the comparison →", type="primary"):
+            go("compare")
+
+    panel()

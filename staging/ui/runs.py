@@ -1,0 +1,82 @@
+"""The run picker and a run's evidence, as the Compare, Drift and Promote pages read them:
+runs told apart in the picker, the evidence cached per run, and the note on an unfinished
+or canary run."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from ..evidence import RunEvidence
+from ..runs import RunManifest
+from ..sandbox import Sandbox
+from .common import RUN_KEY, current_model
+
+
+def chosen_run(box: Sandbox) -> tuple[str | None, str | None]:
+    """(model chosen in the sidebar, run chosen on the page); None where there is none yet."""
+    model = current_model()
+    return model, (run_picker(box, model) if model else None)
+
+
+def run_evidence(box: Sandbox) -> tuple[str | None, str | None, RunEvidence | None]:
+    """(model, run, its analysis) as chosen on the page, with a warning for an unfinished run."""
+    model, run_id = chosen_run(box)
+    if run_id is None:
+        return model, None, None
+    result = evidence(box, run_id)
+    run_status_note(result)
+    return model, run_id, result
+
+
+def run_picker(box: Sandbox, model_name: str) -> str | None:
+    runs = box.runs(model_name)
+    if not runs:
+        st.info("No replay run for this model yet. Start one on the Replay page.")
+        return None
+    labels = {r.run_id: run_label(r) for r in runs}
+    ids = list(labels)
+    current = st.session_state.get(RUN_KEY)
+    index = ids.index(current) if current in ids else 0
+    choice: str | None = st.selectbox("Run", ids, index=index, format_func=lambda run_id: labels[run_id])
+    st.session_state[RUN_KEY] = choice
+    return choice
+
+
+def run_label(manifest: RunManifest) -> str:
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.started_at))
+    versions = " vs ".join(f"v{manifest.version(r)}" for r in ("champion", "challenger") if r in manifest.models)
+    return f"{started} · {versions} · {manifest.traffic.replayed} requests · {manifest.status}"
+
+
+@st.cache_data(show_spinner="Reading the run…", max_entries=16)
+def _evidence(_box: Sandbox, run_id: str, status: str, ended_at: float | None) -> RunEvidence:
+    return _box.evidence(run_id)
+
+
+def evidence(box: Sandbox, run_id: str) -> RunEvidence:
+    """A run's evidence, cached until the run changes (a running run is read afresh)."""
+    manifest = box.run(run_id)
+    if manifest.running:
+        return box.evidence(run_id)
+    return _evidence(box, run_id, manifest.status, manifest.ended_at)
+
+
+def run_status_note(result: RunEvidence) -> None:
+    manifest = result.manifest
+    canary_report(manifest)
+    if not manifest.finished:
+        st.warning(f"This run is {manifest.status}. {manifest.end_reason} "
+                   "The numbers cover the requests answered so far.")
+
+
+def canary_report(manifest: RunManifest) -> None:
+    """A canary run's steps and gates, as a table with the verdict above it."""
+    steps = manifest.summary.canary
+    if not steps:
+        return
+    (st.error if manifest.status == "aborted" else st.success)(
+        manifest.end_reason or f"The canary went through all {len(steps)} steps; every gate passed.")
+    st.dataframe(pd.DataFrame([dict(step) for step in steps]), hide_index=True)
