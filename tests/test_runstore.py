@@ -9,7 +9,7 @@ import pytest
 
 from staging import SandboxHome
 from staging.errors import RunError
-from staging.runs import RunManifest, RunStore, RunSummary, RunWriter, TrafficRecord
+from staging.runs import SCHEMA_VERSION, RunManifest, RunStore, RunSummary, RunWriter, TrafficRecord
 
 
 def _manifest() -> RunManifest:
@@ -78,3 +78,52 @@ def test_manifest_is_valid_json_with_code_version(tmp_path):
     folder = store.create(_manifest(), pd.DataFrame({"request_id": []}), pd.DataFrame())
     data = json.loads((folder / "manifest.json").read_text())
     assert data["code_version"] and data["owner_pid"] and data["status"] == "running"
+
+
+FIRST_ROUND_MANIFEST = {  # as the first round wrote it: no schema_version, plain dicts
+    "model_name": "credit-default", "backend": "process", "task": "classification", "target": "default",
+    "models": {"champion": {"name": "credit-default", "version": "1", "alias": "champion",
+                            "uri": "models:/credit-default/1", "endpoint": "http://127.0.0.1:5001"},
+               "challenger": {"name": "credit-default", "version": "2", "alias": "challenger",
+                              "uri": "models:/credit-default/2", "endpoint": "http://127.0.0.1:5002"}},
+    "features": ["age", "housing"], "numeric": ["age"], "categorical": ["housing"],
+    "traffic": {"path": "/data/traffic.parquet", "sha256": "a" * 64, "rows_read": 10, "rows_valid": 9,
+                "rows_quarantined": 1, "validation": "Read as Parquet.", "replayed": 9},
+    "selection": {"sample_size": 9, "seed": 0, "sample_percent": None, "start": None, "end": None},
+    "settings": {"mode": "canary", "concurrency": 2, "timeout_s": 30.0, "warmup_requests": 5, "timing": "max",
+                 "speed": 1.0, "rate_per_s": 50.0, "canary_steps": [10, 100], "canary_max_error_rate": 0.02,
+                 "canary_max_p95_ratio": 1.5, "split_key": None, "challenger_share": 0.5, "batch_size": 1},
+    "labels_path": None, "reference_path": None, "run_id": "20261101-120000-abcdef", "status": "aborted",
+    "started_at": 1.0, "owner_pid": 1, "code_version": "e73c167", "end_reason": "Canary aborted at 100%.",
+    "ended_at": 2.0, "rows": 12,
+    "summary": {"requests": 9, "answers": 9, "errors": 3, "canary": [{"share": 10, "passed": True}]},
+}
+
+
+def test_a_first_round_manifest_still_opens(tmp_path):
+    store = RunStore(SandboxHome(tmp_path))
+    folder = tmp_path / "runs" / FIRST_ROUND_MANIFEST["run_id"]
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps(FIRST_ROUND_MANIFEST))
+    manifest = store.manifest(folder.name)
+    assert manifest.schema_version == SCHEMA_VERSION  # upgraded as it is read
+    assert manifest.mode == "canary" and manifest.settings.canary_steps == (10, 100) and manifest.split
+    assert manifest.champion.version == "1" and manifest.challenger.endpoint.endswith("5002")
+    assert manifest.traffic.name == "traffic.parquet" and manifest.summary.canary[0]["share"] == 10
+    assert manifest.status == "aborted" and manifest.rows == 12
+
+
+def test_a_manifest_survives_its_own_json(tmp_path):
+    manifest = RunManifest.from_json(FIRST_ROUND_MANIFEST)
+    again = RunManifest.from_json(json.loads(json.dumps(manifest.to_json())))
+    assert again == manifest and again.to_json()["schema_version"] == SCHEMA_VERSION
+
+
+def test_a_damaged_manifest_is_a_clear_error(tmp_path):
+    folder = tmp_path / "runs" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"run_id": "broken"}')
+    with pytest.raises(RunError, match="cannot be read"):
+        RunStore(SandboxHome(tmp_path)).manifest("broken")
+    (folder / "manifest.json").write_text('{"run_id": "brok')
+    assert RunStore(SandboxHome(tmp_path)).list_runs() == []

@@ -104,7 +104,7 @@ def test_traffic_of_another_model_is_refused_with_the_columns_named(sandbox):
     assert info.value.missing[:3] == ["age", "income", "loan_amount"]
     assert "distance_km" in info.value.extra
     assert sandbox.runs(CREDIT.model_name) == [] or all(
-        r["traffic"]["path"] != str(DELIVERY.file("traffic")) for r in sandbox.runs(CREDIT.model_name))
+        r.traffic.path != str(DELIVERY.file("traffic")) for r in sandbox.runs(CREDIT.model_name))
 
 
 def test_values_outside_the_training_data_are_reported_not_quarantined(sandbox):

@@ -75,11 +75,16 @@ class ReplayHandle:
         self._progress.completed = self._tail.answers // self.targets
 
 
+# The folder that holds the `staging` package: the worker starts there, so that `python -m`
+# finds the very code this process runs, installed or not (the compose image runs from /app).
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+
+
 def start_replay(folder: Path, total: int, targets: int = 2) -> ReplayHandle:
     """Start the worker on a run folder prepared by `RunStore.create`."""
     with open(folder / "replay.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "staging.replay.worker", str(folder)], cwd=folder,
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen([sys.executable, "-m", "staging.replay.worker", str(folder.resolve())],
+                                   cwd=PACKAGE_PARENT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return ReplayHandle(folder.name, folder, process, total, targets)
 
 
