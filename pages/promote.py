@@ -10,10 +10,11 @@ ui.page_header("Promote", "Moves the registry alias `champion` to the challenger
 with ui.guard():
     box = ui.sandbox()
     model, _, result = ui.run_evidence(box)
-    if result:
-        verdict = box.gate(result)
+    policy = ui.policy_picker(box, model) if result else None
+    if result and policy:
+        verdict = box.gate(result, policy)
         manifest = result.manifest
-        ui.show_verdict(verdict)
+        ui.show_verdict(verdict, manifest)
 
         st.subheader("Sign-off")
         with st.form("signoff"):
@@ -24,7 +25,7 @@ with ui.guard():
             confirmed = st.checkbox(f"I confirm: move `{model}@champion` from v{manifest.champion.version} "
                                     f"to v{manifest.challenger.version}.")
             if st.form_submit_button("Promote the challenger", type="primary"):
-                record = box.promote(result, reviewer, reason, confirmed, override)
+                record = box.promote(result, reviewer, reason, confirmed, override, policy)
                 message = f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']})."
                 if record.get("tag_error"):
                     message += f" The model version could not be tagged: {record['tag_error']}"

@@ -7,7 +7,9 @@
                              [--start T] [--end T] [--mode shadow|canary|ab] [--timing max|recorded|rate]
                              [--speed X] [--rate R] [--concurrency N] [--batch-size N]
                              [--canary-steps 5,25,50,100] [--max-error-rate E] [--max-p95-ratio R]
+                             [--canary-min-answers N]
                              [--split-key COLUMN] [--share S] [--timeout S] [--home DIR] [--json]
+    python -m staging gate --model NAME [--run RUN_ID|latest] [--policy FILE] [--home DIR] [--json]
     python -m staging base-image [--force]
     python -m staging app-image
 
@@ -15,7 +17,8 @@
 same replay as the Replay page, for a registered model's champion and challenger, from a
 terminal or a CI pipeline: a progress bar on stderr, one JSON summary on stdout, and exit
 code 0 when the run finished, 1 when it ended degraded, aborted (a canary gate), cancelled
-or failed, 2 on bad input.
+or failed, 2 on bad input. `gate`: a run's verdict under a promotion policy, exit code 0
+when it passed (warnings allowed), 1 when a check failed, 2 on bad input.
 Either way the run is written exactly as the app writes it, so it appears on its pages.
 """
 
@@ -73,11 +76,20 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--max-error-rate", type=float, default=0.02, help="canary gate on the challenger's errors")
     replay.add_argument("--max-p95-ratio", type=float, default=1.5,
                         help="canary gate: challenger p95 over champion p95")
+    replay.add_argument("--canary-min-answers", type=int,
+                        help="canary: challenger answers a step needs to be judged (default: the model's policy)")
     replay.add_argument("--split-key", help="A/B: the column whose hash picks the model (default: request id)")
     replay.add_argument("--share", type=float, default=0.5, help="A/B: share of keys that meet the challenger")
     replay.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     replay.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     replay.add_argument("--json", action="store_true", help="one line of JSON (the default is indented)")
+    gate = commands.add_parser("gate", help="a run's verdict under a promotion policy (exit 0 passed, 1 failed)")
+    gate.add_argument("--model", required=True, help="registered model name")
+    gate.add_argument("--run", default="latest", help="a run id, or latest (the default): the model's newest run")
+    gate.add_argument("--policy", help="a TOML policy file (default: HOME/policies/<model>.toml, else the "
+                                       "sandbox's default, staging/gate/default.toml)")
+    gate.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
+    gate.add_argument("--json", action="store_true", help="one JSON object: run id, policy SHA-256, every check")
     base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
     base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     commands.add_parser("app-image", help="build the app's image for compose.yaml (hermetic, from a wheelhouse)")
@@ -178,7 +190,8 @@ def run_replay(args: argparse.Namespace, log) -> dict:
                               concurrency=args.concurrency, batch_size=args.batch_size, timeout_s=args.timeout,
                               canary_steps=parse_canary_steps(args.canary_steps),
                               canary_max_error_rate=args.max_error_rate, canary_max_p95_ratio=args.max_p95_ratio,
-                              split_key=args.split_key, challenger_share=args.share)
+                              canary_min_answers=args.canary_min_answers, split_key=args.split_key,
+                              challenger_share=args.share)
     interactive = sys.stderr.isatty()
 
     def show(progress) -> None:
@@ -208,6 +221,40 @@ def run_replay(args: argparse.Namespace, log) -> dict:
                    "run_folder": str(run_folder), **evidence.headline()})
 
 
+def run_gate(args: argparse.Namespace, log) -> dict:
+    """The verdict as one JSON-ready dict (run id, policy and its SHA-256, every check)."""
+    policy = None
+    with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
+        if args.policy:
+            policy = sandbox.policy_for(args.model, args.policy)  # a bad policy is refused before anything is read
+        runs = sandbox.runs(args.model)
+        if args.run == "latest":
+            if not runs:
+                known = sandbox.model_names()
+                raise ConfigurationError(
+                    f"There is no run of '{args.model}' in {sandbox.home.root}." if args.model in known else
+                    f"The registry has no model '{args.model}'.",
+                    hint="Replay traffic first (python -m staging replay ...), or check --model and --home." if
+                    args.model in known else f"Registered models: {', '.join(known) or 'none'}.")
+            run_id = runs[0].run_id
+        else:
+            run_id = args.run
+            if run_id not in {r.run_id for r in runs}:
+                raise ConfigurationError(f"There is no run '{run_id}' of '{args.model}'.",
+                                         hint="Give a run id that `python -m staging replay` printed, or --run latest.")
+        evidence = sandbox.evidence(run_id)
+        verdict = sandbox.gate(evidence, policy)
+    return {**verdict.as_dict(), "model": args.model}
+
+
+def gate_text(summary: dict) -> str:
+    """The verdict for a person at a terminal: one line per check."""
+    lines = [f"Gate for run {summary['run_id']} of {summary['model']}: {summary['status'].upper()} "
+             f"(policy '{summary['policy']['name']}', sha256 {summary['policy']['sha256'][:12]})"]
+    lines += [f"  {check['status']:<13} {check['name']}: {check['sentence']}" for check in summary["checks"]]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = getattr(args, "json", False)
@@ -217,13 +264,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay}
+        commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
+                    "gate": run_gate}
         summary = commands[args.command](args, log)
     except StagingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.detail:
             print(exc.detail, file=sys.stderr)
         return 2
+    if args.command == "gate":
+        print(json.dumps(summary) if quiet else gate_text(summary))
+        return 0 if summary["passed"] else 1
     if quiet:
         print(json.dumps(summary))
     else:

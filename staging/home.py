@@ -64,6 +64,11 @@ class SandboxHome:
         return self.root / "servers"
 
     @property
+    def policies_dir(self) -> Path:
+        """Promotion policies named after their model (`<model name>.toml`)."""
+        return self.root / "policies"
+
+    @property
     def audit_log(self) -> Path:
         return self.root / "audit" / "promotions.jsonl"
 

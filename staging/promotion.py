@@ -1,11 +1,12 @@
-"""The promotion gate, the reviewer's sign-off, and rollback, with an append-only audit log.
+"""The reviewer's sign-off, promotion and rollback, with an append-only audit log.
 
-The gate turns a run's analysis into a verdict with its reasons. A promotion needs a
-passed gate (or an explicit override with a reason), a named reviewer, a reason, and a
-confirmation; the evidence must still describe the current aliases. Only then does the
-`champion` alias move, and the decision is appended to the audit log under the sandbox
-home and written as tags on the model version. Rollback moves the alias back to the
-version the last promotion replaced, and is recorded the same way.
+The gate (`staging.gate`) turns a run's evidence into a verdict under a policy. A promotion
+needs a verdict with no failed check (or an explicit override with a reason), a named
+reviewer, a reason, and a confirmation; the evidence must still describe the current
+aliases. Only then does the `champion` alias move, and the decision, with the verdict and
+the policy's text and SHA-256, is appended to the audit log under the sandbox home and
+written as a tag on the model version. Rollback moves the alias back to the version the
+last promotion replaced, and is recorded the same way.
 """
 
 from __future__ import annotations
@@ -14,91 +15,14 @@ import json
 import os
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
-
-import pandas as pd
 
 from .errors import PromotionError, RegistryError
 from .evidence import RunEvidence
+from .gate import GateVerdict
 from .home import SandboxHome
 from .refs import ModelRef
 from .registry import Registry
 from .roles import CHALLENGER, CHAMPION
-
-
-@dataclass(frozen=True)
-class GateRules:
-    max_error_rate_increase: float = 0.01  # challenger error rate at most 1 point above the champion's
-    max_p95_ratio: float = 1.5  # challenger p95 latency at most 1.5 x the champion's
-    min_labelled: int = 200  # labelled requests needed to judge quality
-    max_auc_drop: float = 0.01  # classification: ROC AUC may not fall by more than this
-    max_mae_increase: float = 0.02  # regression: MAE may not rise by more than 2%
-
-
-@dataclass(frozen=True)
-class GateCheck:
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class GateVerdict:
-    checks: list[GateCheck] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
-
-    def reasons(self) -> list[str]:
-        return [c.detail for c in self.checks if not c.passed]
-
-    def as_dict(self) -> dict:
-        return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
-
-
-def evaluate_gate(analysis: RunEvidence, rules: GateRules = GateRules()) -> GateVerdict:
-    checks = []
-    status = analysis.manifest.status
-    checks.append(GateCheck("run complete", status == "finished",
-                            f"The run ended as '{status}'." + ("" if status == "finished" else
-                                                              " Only a finished run can support a promotion.")))
-    lat = analysis.latency
-    champion, challenger = lat.loc[CHAMPION], lat.loc[CHALLENGER]
-    increase = challenger["error_rate"] - champion["error_rate"]
-    checks.append(GateCheck("errors", bool(increase <= rules.max_error_rate_increase),
-                            f"Challenger error rate {challenger['error_rate']:.2%} against "
-                            f"{champion['error_rate']:.2%} (allowed: +{rules.max_error_rate_increase:.0%})."))
-    ratio = challenger["p95_ms"] / champion["p95_ms"] if champion["p95_ms"] else float("inf")
-    jitter = analysis.replica_p95_ratio()
-    allowed = max(rules.max_p95_ratio, jitter or 0.0)  # never stricter than the champion against itself
-    floor = f"; the champion's own copy measured {jitter:.2f}x" if jitter is not None else ""
-    checks.append(GateCheck("latency", bool(ratio <= allowed),
-                            f"Challenger p95 {challenger['p95_ms']:.1f} ms is {ratio:.2f}x the champion's "
-                            f"{champion['p95_ms']:.1f} ms (allowed: {allowed:.2f}x{floor})."))
-    checks.append(_quality_check(analysis, rules))
-    return GateVerdict(checks)
-
-
-def _quality_check(analysis: RunEvidence, rules: GateRules) -> GateCheck:
-    if analysis.quality is None or analysis.labelled < rules.min_labelled:
-        return GateCheck("quality", False, f"Only {analysis.labelled:,} requests have a label; at least "
-                                           f"{rules.min_labelled:,} are needed to judge quality.")
-    q = analysis.quality
-    if analysis.task == "regression":
-        before, after = q.loc[CHAMPION, "mae"], q.loc[CHALLENGER, "mae"]
-        ok = after <= before * (1 + rules.max_mae_increase)
-        return GateCheck("quality", bool(ok), f"Challenger MAE {after:.3f} against {before:.3f} "
-                                              f"(allowed: at most {rules.max_mae_increase:.0%} higher).")
-    before, after = q.loc[CHAMPION, "roc_auc"], q.loc[CHALLENGER, "roc_auc"]
-    if pd.isna(before) or pd.isna(after):
-        before, after = q.loc[CHAMPION, "accuracy"], q.loc[CHALLENGER, "accuracy"]
-        name = "accuracy"
-    else:
-        name = "ROC AUC"
-    ok = after >= before - rules.max_auc_drop
-    return GateCheck("quality", bool(ok), f"Challenger {name} {after:.3f} against {before:.3f} "
-                                          f"(allowed: at most {rules.max_auc_drop:.2f} lower).")
 
 
 class AuditLog:
@@ -153,16 +77,19 @@ def _move_and_record(registry: Registry, audit: AuditLog, model: str, version: s
     return record
 
 
-def promote(home: SandboxHome, analysis: RunEvidence, reviewer: str, reason: str, confirmed: bool,
-            override: bool = False, rules: GateRules = GateRules()) -> dict:
-    """Move `champion` to the run's challenger version; returns the audit record."""
+def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, reviewer: str, reason: str,
+            confirmed: bool, override: bool = False) -> dict:
+    """Move `champion` to the run's challenger version on a verdict of its gate; returns the
+    audit record."""
     _require_signoff(reviewer, reason, confirmed)
-    verdict = evaluate_gate(analysis, rules)
+    if verdict.run_id != evidence.manifest.run_id:
+        raise PromotionError("The gate's verdict is for another run than the evidence.",
+                             hint="Evaluate the gate on this run and try again.")
     if not verdict.passed and not override:
         raise PromotionError("The promotion gate did not pass: " + " ".join(verdict.reasons()),
                              hint="Fix the cause and replay again, or override with a stated reason.")
     registry = Registry(home)
-    manifest = analysis.manifest
+    manifest = evidence.manifest
     champion, challenger = manifest.champion, manifest.challenger
     name = champion.name
     aliases = registry.aliases(name)
@@ -172,7 +99,8 @@ def promote(home: SandboxHome, analysis: RunEvidence, reviewer: str, reason: str
             f"v{aliases.get(CHALLENGER)}; the run compared v{champion.version} with v{challenger.version}.",
             hint="Replay again so the evidence matches the registry.")
     record = _record("promote", name, champion.version, challenger.version, reviewer,
-                     reason, run_id=manifest.run_id, gate=verdict.as_dict(), override=override)
+                     reason, run_id=manifest.run_id, gate=verdict.as_dict(), policy=verdict.policy.as_record(),
+                     override=override)
     return _move_and_record(registry, AuditLog(home), name, challenger.version, champion.version, record)
 
 

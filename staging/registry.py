@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from .errors import RegistryError, map_exceptions
 from .home import SandboxHome
 from .refs import ModelRef
+from .signatures import InputSpec
 
 
 def configure_mlflow(home: SandboxHome) -> None:
@@ -84,3 +85,15 @@ class Registry:
                 hint="Log the model again with a signature (mlflow.models.infer_signature).",
             )
         return info.signature
+
+    def input_output_specs(self, ref: ModelRef) -> tuple[tuple[InputSpec, ...], tuple[str, ...]]:
+        """A version's signature as plain values: its inputs (name, type, required) and its
+        output types in order ("tensor:<dtype>" for a tensor)."""
+        signature = self.signature(ref)
+        inputs = tuple(InputSpec(str(col.name), getattr(col.type, "name", str(col.type)),
+                                 bool(getattr(col, "required", True))) for col in signature.inputs.inputs)
+        outputs: tuple[str, ...] = ()
+        if signature.outputs is not None:
+            outputs = tuple(getattr(col.type, "name", None) or f"tensor:{getattr(col, 'type', col)}"
+                            for col in signature.outputs.inputs)
+        return inputs, outputs

@@ -21,8 +21,9 @@ from .analytics.drift import feature_drift
 from .analytics.drift_samples import reference_profile
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
-from .errors import BackendError, RunError, TrafficError
+from .errors import BackendError, RegistryError, RunError, TrafficError
 from .evidence import RunEvidence, reference_for, stored_evidence
+from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .home import SandboxHome
 from .refs import ModelRef
 from .registry import Registry
@@ -231,6 +232,8 @@ class Sandbox:
         # the schedule is checked here, not in the worker, so that a timing the traffic cannot
         # support (as recorded, without timestamps) is refused before anything starts
         send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed, settings.rate_per_s)
+        if settings.mode == "canary" and settings.canary_min_answers is None:
+            settings = replace(settings, canary_min_answers=self.policy_for(model_name).canary_min_answers)
         scenario = self.scenario_for(model_name)
         manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
                                   labels_path, reference_path)
@@ -314,12 +317,34 @@ class Sandbox:
             raise RunError("This run names no training reference, so drift cannot be measured.")
         return feature_drift(reference, self.store.requests(run_id), manifest.numeric, manifest.categorical, choices)
 
-    def gate(self, evidence: RunEvidence) -> promotion.GateVerdict:
-        return promotion.evaluate_gate(evidence)
+    def policy_for(self, model_name: str, path: str | Path | None = None) -> GatePolicy:
+        """The promotion policy: the file given, else HOME/policies/<model name>.toml, else the
+        sandbox's default (staging/gate/default.toml)."""
+        if path is not None:
+            return load_policy(path)
+        named = self.home.policies_dir / f"{model_name}.toml"
+        return load_policy(named) if named.exists() else default_policy()
+
+    def signatures(self, manifest: RunManifest) -> SignaturePair | None:
+        """Both models' signatures from the registry, or None when either cannot be read."""
+        try:
+            champion = self.registry.input_output_specs(ModelRef(manifest.champion.name, manifest.champion.version))
+            challenger = self.registry.input_output_specs(ModelRef(manifest.challenger.name,
+                                                                   manifest.challenger.version))
+        except RegistryError:
+            return None
+        return SignaturePair(champion[0], challenger[0], champion[1], challenger[1])
+
+    def gate(self, evidence: RunEvidence, policy: GatePolicy | None = None) -> GateVerdict:
+        """The run's evidence judged under the policy (by default the model's, see `policy_for`)."""
+        policy = policy or self.policy_for(evidence.manifest.model_name)
+        return evaluate_gate(evidence, policy, self.signatures(evidence.manifest))
 
     def promote(self, evidence: RunEvidence, reviewer: str, reason: str, confirmed: bool,
-                override: bool = False) -> dict:
-        return promotion.promote(self.home, evidence, reviewer, reason, confirmed, override)
+                override: bool = False, policy: GatePolicy | None = None) -> dict:
+        """Move `champion` to the run's challenger on the gate's verdict under `policy`."""
+        return promotion.promote(self.home, self.gate(evidence, policy), evidence, reviewer, reason, confirmed,
+                                 override)
 
     def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict:
         return promotion.rollback(self.home, model_name, reviewer, reason, confirmed)

@@ -31,6 +31,26 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
+DEMANDING_POLICY = """name = "challenger must win by half"
+[quality.classification.accuracy]
+rule = "better"
+min_absolute_change = 0.5
+"""
+RELAXED_POLICY = """name = "relaxed for the rehearsal"
+[quality.classification.accuracy]
+rule = "not_worse"
+margin = 0.2
+[quality.classification.roc_auc]
+rule = "not_worse"
+margin = 0.2
+[latency]
+max_p95_ratio = 50.0
+max_p99_ratio = 50.0
+[segments]
+action = "warn"
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -94,7 +114,19 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         page.screenshot(path=SHOTS / "4-drift.png", full_page=True)
         page.get_by_role("link", name="Promote").click()
         page.get_by_text("Gate:").wait_for(timeout=60_000)
+        page.get_by_text("Policy: sandbox default").wait_for(timeout=30_000)
         page.screenshot(path=SHOTS / "5-promote.png", full_page=True)
+        # the verdict follows the policy: a team's stricter file fails the same run, a looser one passes it
+        SHOTS.joinpath("demanding.toml").write_text(DEMANDING_POLICY)
+        page.locator("input[type=file]").first.set_input_files(str(SHOTS / "demanding.toml"))
+        page.get_by_text("Gate: not passed").wait_for(timeout=60_000)
+        page.get_by_text("Policy: challenger must win by half").wait_for(timeout=30_000)
+        page.screenshot(path=SHOTS / "5b-promote-demanding-policy.png", full_page=True)
+        SHOTS.joinpath("relaxed.toml").write_text(RELAXED_POLICY)
+        page.locator("input[type=file]").first.set_input_files(str(SHOTS / "relaxed.toml"))
+        page.get_by_text("Policy: relaxed for the rehearsal").wait_for(timeout=60_000)
+        assert page.get_by_text("Gate: not passed").count() == 0
+        page.screenshot(path=SHOTS / "5c-promote-relaxed-policy.png", full_page=True)
         page.get_by_label("Reviewer").first.fill("Rita Reviewer")
         page.get_by_label("Reason").first.fill("Challenger holds up after the downturn; champion does not.")
         page.get_by_text("I confirm: move").click()

@@ -12,7 +12,7 @@ from staging.backends import ProcessBackend, choose_backend
 from staging.backends.docker_backend import LABEL, DockerBackend, _home_label
 from staging.backends.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
 from staging.errors import BackendError, ServerStartError
-from staging.settings import ContainerLimits
+from staging.settings import ContainerLimits, Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -92,7 +92,7 @@ def test_a_container_killed_for_memory_says_so_with_the_limit(client, demo_home)
 def test_a_missing_base_image_names_the_fix(client, monkeypatch):
     monkeypatch.setenv("STAGING_BASE_IMAGE", "no-such/base:1")
     with pytest.raises(BackendError) as info:
-        resolve_base_image(client)
+        resolve_base_image(client, wanted=Settings.from_env().base_image)
     assert "python -m staging base-image" in info.value.hint
 
 

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from staging.errors import PromotionError
-from staging.promotion import GateRules, evaluate_gate
+from staging.gate import FAILED, STATUSES, default_policy, evaluate_gate, parse_policy
 from staging.roles import CHALLENGER, CHAMPION
 from staging.scenarios import CREDIT
 
@@ -15,17 +15,22 @@ def analysis(sandbox, finished_run):
     return sandbox.evidence(finished_run)
 
 
-def test_gate_lists_every_check_with_its_numbers(analysis):
-    verdict = evaluate_gate(analysis)
-    assert [c.name for c in verdict.checks] == ["run complete", "errors", "latency", "quality"]
-    assert all(c.detail for c in verdict.checks)
-    strict = evaluate_gate(analysis, GateRules(max_p95_ratio=0.01))
-    assert not strict.passed and "latency" in [c.name for c in strict.checks if not c.passed]
+def test_gate_lists_every_check_with_its_numbers(sandbox, analysis):
+    verdict = sandbox.gate(analysis)
+    assert [c.name for c in verdict.checks] == [
+        "run complete", "labels", "quality: accuracy", "quality: roc_auc", "errors", "latency p95", "latency p99",
+        "data drift", "critical features", "prediction drift", "segments", "signature"]
+    assert all(c.sentence and c.status in STATUSES for c in verdict.checks)
+    assert all(c.numbers for c in verdict.checks if c.status in ("passed", "failed"))
+    assert verdict.policy.sha256 == default_policy().sha256 and verdict.run_id == analysis.manifest.run_id
+    assert next(c for c in verdict.checks if c.name == "signature").status == "passed"  # read from the registry
+    strict = evaluate_gate(analysis, parse_policy("[latency]\nmax_p95_ratio = 0.01\n", "strict.toml"))
+    assert not strict.passed and "latency p95" in [c.name for c in strict.checks if c.status == FAILED]
 
 
 def test_gate_refuses_an_unfinished_run(analysis):
     cancelled = dataclasses.replace(analysis, manifest=analysis.manifest.replace(status="cancelled"))
-    verdict = evaluate_gate(cancelled)
+    verdict = evaluate_gate(cancelled, default_policy())
     assert not verdict.passed and "cancelled" in verdict.reasons()[0]
 
 
@@ -45,6 +50,8 @@ def test_refused_promotions_leave_the_registry_unchanged(sandbox, analysis):
 def test_promote_then_roll_back_moves_the_alias_and_keeps_a_record(sandbox, analysis):
     models = analysis.manifest.models
     record = sandbox.promote(analysis, "ana", "challenger wins on recent weeks", confirmed=True, override=True)
+    assert record["policy"]["sha256"] == default_policy().sha256 and "[errors]" in record["policy"]["text"]
+    assert record["gate"]["policy"]["sha256"] == record["policy"]["sha256"]
     assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHALLENGER].version
     assert record["from_version"] == models[CHAMPION].version and record["run_id"] == analysis.manifest.run_id
     with pytest.raises(PromotionError, match="aliases moved"):

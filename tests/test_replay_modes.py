@@ -8,7 +8,7 @@ import pytest
 from staging import TrafficSelection
 from staging.errors import ConfigurationError, TrafficError
 from staging.replay import ReplaySettings
-from staging.replay.plan import ab_targets, canary_steps, check_gates, send_offsets
+from staging.replay.plan import CanaryGates, ab_targets, canary_steps, check_gates, send_offsets
 from staging.roles import CHALLENGER, CHAMPION
 from staging.scenarios import CREDIT
 
@@ -50,8 +50,8 @@ def test_canary_ramps_through_its_steps_when_the_gates_pass(sandbox):
 
 
 def test_a_failed_gate_aborts_the_canary_and_routes_the_rest_to_the_champion(sandbox):
-    run_id = replay(sandbox, ReplaySettings(mode="canary", canary_steps=(50, 100), canary_max_p95_ratio=0.01),
-                    requests=80)
+    run_id = replay(sandbox, ReplaySettings(mode="canary", canary_steps=(50, 100), canary_max_p95_ratio=0.01,
+                                            canary_min_answers=10), requests=80)
     manifest = sandbox.store.manifest(run_id)
     assert manifest.status == "aborted"
     assert "Canary aborted at 50%" in manifest.end_reason and "p95 latency" in manifest.end_reason
@@ -101,8 +101,14 @@ def test_plan_offsets_steps_and_gates():
     assert [(s.start, s.end) for s in steps] == [(0, 2), (2, 5), (5, 8), (8, 10)]
     rows = pd.DataFrame({"target": [CHAMPION] * 10 + [CHALLENGER] * 10, "status": [200] * 10 + [200] * 7 + [500] * 3,
                          "error": [""] * 17 + ["HTTP 500"] * 3, "latency_ms": [10.0] * 20})
-    passed, facts = check_gates(rows, __import__("staging.replay.plan", fromlist=["CanaryGates"]).CanaryGates())
+    passed, facts = check_gates(rows, CanaryGates(min_answers=10))
     assert not passed and facts["challenger_error_rate"] == pytest.approx(0.3) and "30.0%" in facts["reason"]
+    passed, facts = check_gates(rows, CanaryGates())  # 10 answers are too few to judge a step by default
+    assert passed and not facts["judged"] and "not judged" in facts["reason"]
+    one_unlucky = pd.DataFrame({"target": [CHAMPION] * 40 + [CHALLENGER] * 40, "status": [200] * 79 + [500],
+                                "error": [""] * 79 + ["HTTP 500"], "latency_ms": [10.0] * 80})
+    passed, facts = check_gates(one_unlucky, CanaryGates())  # 2.5% > 2%, but its interval reaches 0.4%
+    assert passed and facts["judged"] and facts["challenger_error_rate_low"] < 0.02
 
 
 def test_batch_mode_gives_the_same_answers_as_one_row_per_request(sandbox):

@@ -222,6 +222,19 @@ def chi_squared_pvalue(reference: Sample, current: Sample) -> tuple[float, float
     return p, w
 
 
+def chi_squared_two_sample_pvalue(reference: Sample, current: Sample) -> float:
+    """Do the two samples come from one distribution? Pearson's chi-squared test of homogeneity on
+    the 2 x k table of counts (scipy's `chi2_contingency`). Unlike the goodness-of-fit test
+    above, it knows the reference shares are themselves estimated from a sample, so on
+    many-valued columns it does not cry wolf."""
+    ref_counts, cur_counts = aligned_counts(reference, current)
+    table = np.vstack([ref_counts, cur_counts])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or not reference.size or not current.size:
+        return 1.0
+    return float(stats.chi2_contingency(table, correction=False).pvalue)
+
+
 def z_pvalue(reference: Sample, current: Sample) -> tuple[float, float]:
     """Two-proportion Z-test on the share of the first value (sorted); also Cohen's h."""
     ref_counts, cur_counts = reference.value_counts(), current.value_counts()

@@ -131,3 +131,43 @@ def paired_latency_ratio(results: pd.DataFrame) -> dict:
     ratio = (wide[CHALLENGER] / wide[CHAMPION]).dropna()
     return {"requests": int(ratio.size), "median": float(ratio.median()), "q1": float(ratio.quantile(0.25)),
             "q3": float(ratio.quantile(0.75))}
+
+
+RATIO_PERCENTILES = {"p95": 95, "p99": 99}
+
+
+def percentile_ratios(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
+                      paired_up_to: int = 20_000) -> pd.DataFrame:
+    """The challenger's p95 and p99 latency over the champion's (and the replica's over the
+    champion's, when one ran), each with a 95% bootstrap interval: percentile, model, estimate,
+    low, high, method. Where both models answered the same requests (shadow) and there are at
+    most `paired_up_to` of them, requests are resampled together (a paired bootstrap); otherwise
+    each model's answers are resampled on their own."""
+    ok = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
+    rng = np.random.default_rng(seed)
+    wide = ok.pivot_table(index="request_id", columns="target", values="latency_ms", aggfunc="last")
+    rows = []
+    for other in (CHALLENGER, REPLICA):
+        if other not in wide.columns or CHAMPION not in wide.columns:
+            continue
+        both = wide[[CHAMPION, other]].dropna()
+        own = {role: ok.loc[ok["target"] == role, "latency_ms"].astype(float).dropna().to_numpy()
+               for role in (CHAMPION, other)}
+        paired_sample = 2 <= len(both) <= paired_up_to and len(both) >= 0.9 * min(len(v) for v in own.values())
+        for name, q in RATIO_PERCENTILES.items():
+            if paired_sample:
+                a, b = both[CHAMPION].to_numpy(float), both[other].to_numpy(float)
+                index = rng.integers(0, a.size, size=(n_boot, a.size))
+                boot = np.percentile(b[index], q, axis=1) / np.percentile(a[index], q, axis=1)
+                estimate, method = np.percentile(b, q) / np.percentile(a, q), "paired bootstrap over requests"
+            elif min(v.size for v in own.values()) >= 2:
+                a, b = own[CHAMPION], own[other]
+                boot = (np.array([np.percentile(b[rng.integers(0, b.size, b.size)], q) for _ in range(n_boot)]) /
+                        np.array([np.percentile(a[rng.integers(0, a.size, a.size)], q) for _ in range(n_boot)]))
+                estimate, method = np.percentile(b, q) / np.percentile(a, q), "bootstrap of each model's answers"
+            else:
+                continue
+            low, high = np.percentile(boot, [2.5, 97.5])
+            rows.append({"percentile": name, "model": other, "estimate": float(estimate), "low": float(low),
+                         "high": float(high), "answers": int(min(v.size for v in own.values())), "method": method})
+    return pd.DataFrame(rows, columns=["percentile", "model", "estimate", "low", "high", "answers", "method"])

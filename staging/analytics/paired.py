@@ -1,6 +1,7 @@
-"""Paired comparisons on the labelled requests both models answered: the accuracy difference
-with McNemar's test and Cohen's kappa, who is right where they differ, and every metric's
-difference with a paired 95% interval."""
+"""Comparisons of the two models on labelled requests: in shadow runs, paired on the requests
+both answered (the accuracy difference with McNemar's test and Cohen's kappa, who is right
+where they differ, every metric's difference with a paired 95% interval); in canary and A/B
+runs, each model on its own requests (`unpaired_difference_table`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import pandas as pd
 from scipy import stats
 
 from ..roles import CHALLENGER, CHAMPION
+from .bootstrap import classification_bootstrap
 from .compare import agree_mask
 from .large_sample import LARGE_SAMPLE, classification_differences, regression_differences
 from .quality import classification_metrics, label_text, positive_class, regression_metrics
-from .uncertainty import cohens_kappa, mcnemar_exact, metric_differences, paired_difference_ci
+from .uncertainty import cohens_kappa, mcnemar_exact, metric_differences, paired_difference_ci, unpaired_metric_differences
 
 
 def paired_correctness(both: pd.DataFrame, target: str) -> dict:
@@ -36,6 +38,9 @@ def challenger_right_share(both: pd.DataFrame, target: str, task: str) -> float 
         challenger_err = (differ[f"{CHALLENGER}_score"] - differ[target]).abs()
         return float((challenger_err < champion_err).mean())
     return float((differ[f"{CHALLENGER}_prediction"].astype(str) == label_text(differ[target])).mean())
+
+
+BOOTSTRAP_RESAMPLES = 500
 
 
 def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
@@ -65,22 +70,56 @@ def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
             predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth,
             rows[f"{CHAMPION}_score"].to_numpy(float), rows[f"{CHALLENGER}_score"].to_numpy(float))
         return {"differences": _with_method(table)}
-    labels = sorted(set(truth) | set(predicted[CHAMPION]) | set(predicted[CHALLENGER]))
-    codes = {label: i for i, label in enumerate(labels)}
-    positive = str(codes[positive_class(truth)])
-
-    def encoded(role: str) -> np.ndarray:
-        return np.column_stack([predicted[role].map(codes).to_numpy(float), rows[f"{role}_score"].to_numpy(float)])
-
-    def classifier_metrics(y, pred):
-        values = classification_metrics(y.astype(int).astype(str), pred[:, 0].astype(int).astype(str), pred[:, 1],
-                                        positive)
-        return {k: v for k, v in values.items() if k != "labelled"}
-
-    y = truth.map(codes).to_numpy(float)
-    return {"differences": _with_method(metric_differences(y, encoded(CHAMPION), encoded(CHALLENGER),
-                                                                   classifier_metrics, 500))}
+    positive = positive_class(truth)
+    scores = {role: rows[f"{role}_score"].to_numpy(float) for role in (CHAMPION, CHALLENGER)}
+    labels = {role: predicted[role].to_numpy(str) for role in (CHAMPION, CHALLENGER)}
+    base = {role: classification_metrics(truth, labels[role], scores[role], positive) for role in labels}
+    # every resample at once (the same draws as `metric_differences` makes, 500 of them)
+    boot = classification_bootstrap(truth.to_numpy(str), labels[CHAMPION], labels[CHALLENGER], scores[CHAMPION],
+                                    scores[CHALLENGER], positive, n_boot=BOOTSTRAP_RESAMPLES)
+    table = []
+    for name, gaps in boot.items():
+        gaps = gaps[~np.isnan(gaps)]
+        low, high = np.percentile(gaps, [2.5, 97.5]) if gaps.size else (np.nan, np.nan)
+        a, b = base[CHAMPION][name], base[CHALLENGER][name]
+        table.append({"metric": name, "champion": a, "challenger": b, "difference": b - a, "low": float(low),
+                      "high": float(high)})
+    return {"differences": _with_method(table)}
 
 
 def _with_method(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{"method": "bootstrap over requests", **row} for row in rows])
+
+
+def unpaired_difference_table(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> dict:
+    """Canary and A/B runs: every metric's challenger-minus-champion difference, each model on
+    the labelled requests it answered itself, with a 95% interval that resamples each arm on
+    its own (the two sets of requests are independent, not pairs)."""
+    answered = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
+    labelled = answered.merge(labels[["request_id", target]].dropna(), on="request_id")
+    arms = {role: labelled[labelled["target"] == role] for role in (CHAMPION, CHALLENGER)}
+    if any(part.empty for part in arms.values()):
+        return {}
+    method = "unpaired bootstrap (each model's own requests)"
+    if task == "regression":
+        def regression(y, pred):
+            return {k: v for k, v in regression_metrics(y, pred).items() if k != "labelled"}
+
+        a, b = arms[CHAMPION], arms[CHALLENGER]
+        rows = unpaired_metric_differences(a[target].to_numpy(float), a["score"].to_numpy(float),
+                                           b[target].to_numpy(float), b["score"].to_numpy(float), regression)
+    else:
+        truth = {role: label_text(part[target]) for role, part in arms.items()}
+        positive = positive_class(label_text(labelled[target]))
+
+        def classifier(y, pred):
+            values = classification_metrics(y, pred[:, 0], pred[:, 1].astype(float), positive)
+            return {k: v for k, v in values.items() if k != "labelled"}
+
+        def predictions(role: str) -> np.ndarray:
+            return np.column_stack([arms[role]["prediction"].astype(str).to_numpy(object),
+                                    arms[role]["score"].to_numpy(float)])
+
+        rows = unpaired_metric_differences(truth[CHAMPION].to_numpy(str), predictions(CHAMPION),
+                                           truth[CHALLENGER].to_numpy(str), predictions(CHALLENGER), classifier)
+    return {"differences": pd.DataFrame([{"method": method, **row} for row in rows])}

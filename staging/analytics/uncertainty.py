@@ -8,6 +8,10 @@
 - `cohens_kappa`: agreement beyond what chance would give.
 - `metric_differences`: every quality metric's challenger-minus-champion difference with a
   paired bootstrap interval (the same resampled requests for both models).
+- `unpaired_metric_differences`: the same for canary and A/B runs, where each model answered
+  its own requests: each arm resampled on its own.
+- `newcombe_difference`: the difference of two independent proportions (error rates) with
+  Newcombe's hybrid score interval, built from two Wilson intervals.
 """
 
 from __future__ import annotations
@@ -89,6 +93,43 @@ def metric_differences(y_true, champion, challenger, metrics, n_boot: int = 500,
     for _ in range(n_boot if y_true.size else 0):
         index = rng.integers(0, y_true.size, y_true.size)
         a, b = metrics(y_true[index], champion[index]), metrics(y_true[index], challenger[index])
+        for name in boot:
+            boot[name].append(b[name] - a[name])
+    rows = []
+    for name in base_a:
+        values = np.asarray(boot[name], float)
+        values = values[~np.isnan(values)]
+        low, high = np.percentile(values, [2.5, 97.5]) if values.size else (np.nan, np.nan)
+        rows.append({"metric": name, "champion": base_a[name], "challenger": base_b[name],
+                     "difference": base_b[name] - base_a[name], "low": float(low), "high": float(high)})
+    return rows
+
+
+def newcombe_difference(successes_b: int, trials_b: int, successes_a: int, trials_a: int,
+                        z: float = Z95) -> Interval:
+    """p_b - p_a with Newcombe's (1998, method 10) hybrid score interval: the Wilson limits of
+    each proportion combined in quadrature. Checked against statsmodels'
+    `confint_proportions_2indep(method="newcomb")`."""
+    if trials_a == 0 or trials_b == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
+    b, a = wilson_interval(successes_b, trials_b, z), wilson_interval(successes_a, trials_a, z)
+    diff = b.estimate - a.estimate
+    low = diff - np.sqrt((b.estimate - b.low) ** 2 + (a.high - a.estimate) ** 2)
+    high = diff + np.sqrt((b.high - b.estimate) ** 2 + (a.estimate - a.low) ** 2)
+    return Interval(float(diff), float(low), float(high))
+
+
+def unpaired_metric_differences(truth_a, pred_a, truth_b, pred_b, metrics, n_boot: int = 500,
+                                seed: int = 0) -> list[dict]:
+    """Like `metric_differences`, for two models judged on different requests (canary, A/B):
+    each arm is resampled on its own, so the interval is that of two independent samples."""
+    truth_a, pred_a, truth_b, pred_b = (np.asarray(x) for x in (truth_a, pred_a, truth_b, pred_b))
+    base_a, base_b = metrics(truth_a, pred_a), metrics(truth_b, pred_b)
+    rng = np.random.default_rng(seed)
+    boot: dict[str, list[float]] = {name: [] for name in base_a}
+    for _ in range(n_boot if truth_a.size and truth_b.size else 0):
+        ia, ib = rng.integers(0, truth_a.size, truth_a.size), rng.integers(0, truth_b.size, truth_b.size)
+        a, b = metrics(truth_a[ia], pred_a[ia]), metrics(truth_b[ib], pred_b[ib])
         for name in boot:
             boot[name].append(b[name] - a[name])
     rows = []

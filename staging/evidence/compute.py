@@ -26,8 +26,9 @@ from ..analytics.latency import (
     latency_table,
     paired_latency_ratio,
     percentile_intervals,
+    percentile_ratios,
 )
-from ..analytics.paired import challenger_right_share, metric_difference_table, paired_correctness
+from ..analytics.paired import challenger_right_share, metric_difference_table, paired_correctness, unpaired_difference_table
 from ..analytics.quality import own_requests_quality, quality_table
 from ..analytics.segments import segment_table
 from ..analytics.timeline import weekly_summary
@@ -63,6 +64,7 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     results = store.results(run_id)
     latency_views = {"latency_bins": latency_histogram(results), "latency_intervals": percentile_intervals(results),
                      "latency_timeline": latency_over_time(results), "latency_ratio": paired_latency_ratio(results),
+                     "latency_ratios": percentile_ratios(results),
                      "errors": error_types(results)}
     requests = store.requests(run_id)
     pairs = paired(results)
@@ -77,6 +79,7 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     elif manifest.split:
         quality = own_requests_quality(results, labels, target, task)
         labelled = int(quality["labelled"].sum())
+        paired_stats.update(unpaired_difference_table(results, labels, target, task))
     else:
         quality = quality_table(pairs, labels, target, task)
         labelled = int(quality["labelled"].iloc[0])

@@ -47,6 +47,7 @@ class RunEvidence:
     latency_intervals: pd.DataFrame | None = None  # percentiles with bootstrap intervals
     latency_timeline: pd.DataFrame | None = None  # p50/p95 over the replay
     latency_ratio: dict | None = None  # per request, challenger / champion
+    latency_ratios: pd.DataFrame | None = None  # p95 and p99 ratios over the champion's, with intervals
     errors: pd.DataFrame | None = None  # failed answers by kind
     flips: pd.DataFrame | None = None  # champion's class x challenger's class (classifiers)
     score_gaps: pd.DataFrame | None = None  # histogram of challenger score minus champion score

@@ -94,7 +94,8 @@ class ReplayEngine:
         return self._rotations[index % len(self._rotations)]  # who is sent to first rotates per request
 
     async def _canary(self, session, units, ids, bodies, offsets) -> None:
-        gates = CanaryGates(self.settings.canary_max_error_rate, self.settings.canary_max_p95_ratio)
+        gates = CanaryGates(self.settings.canary_max_error_rate, self.settings.canary_max_p95_ratio,
+                            self.settings.canary_min_answers or CanaryGates.min_answers)
         for step in canary_steps(len(ids), self.settings.canary_steps):
             share = 0 if self.aborted else step.share
             targets = canary_targets(ids[step.start:step.end], share)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..analytics.uncertainty import wilson_interval
 from ..errors import ConfigurationError
 from ..roles import CHALLENGER, CHAMPION
 from .settings import DEFAULT_CANARY_STEPS, TIMINGS
@@ -79,7 +80,7 @@ def ab_targets(keys, challenger_share: float) -> np.ndarray:
 class CanaryGates:
     max_error_rate: float = 0.02  # the challenger's share of failed answers within a step
     max_p95_ratio: float = 1.5  # the challenger's p95 latency over the champion's within a step
-    min_answers: int = 5  # fewer challenger answers than this in a step: the gate waits for more
+    min_answers: int = 30  # fewer challenger answers than this in a step: the step is not judged
 
 
 @dataclass
@@ -114,12 +115,22 @@ def check_gates(rows: pd.DataFrame, gates: CanaryGates) -> tuple[bool, dict]:
         facts["p95_ratio"] = float(np.percentile(ok_latency, 95) / np.percentile(champion_ok.dropna(), 95))
     else:
         facts["p95_ratio"] = float("nan")
+    errors = wilson_interval(int(failed.sum()), int(len(challenger)))
+    facts["challenger_error_rate_low"] = errors.low
+    facts["judged"] = bool(len(challenger) >= gates.min_answers)
     reasons = []
-    if len(challenger) >= gates.min_answers and facts["challenger_error_rate"] > gates.max_error_rate:
-        reasons.append(f"the challenger failed {facts['challenger_error_rate']:.1%} of its requests "
-                       f"(the gate allows {gates.max_error_rate:.1%})")
-    if len(ok_latency) >= gates.min_answers and facts["p95_ratio"] > gates.max_p95_ratio:
+    # the same rules as the gate: a step is judged only on enough answers, and the error rate
+    # only when its whole 95% interval is above the limit, not on a few unlucky answers
+    if len(challenger) >= gates.min_answers and errors.low > gates.max_error_rate:
+        reasons.append(f"the challenger failed {facts['challenger_error_rate']:.1%} of its {len(challenger)} requests "
+                       f"(95% CI from {errors.low:.1%}; the gate allows {gates.max_error_rate:.1%})")
+    if (len(ok_latency) >= gates.min_answers and len(champion_ok.dropna()) >= gates.min_answers
+            and facts["p95_ratio"] > gates.max_p95_ratio):
         reasons.append(f"the challenger's p95 latency was {facts['p95_ratio']:.2f}x the champion's "
                        f"(the gate allows {gates.max_p95_ratio:.2f}x)")
+    if not facts["judged"]:
+        facts["reason"] = (f"not judged: {len(challenger)} challenger answers, fewer than the {gates.min_answers} "
+                           "a step needs")
+        return True, facts
     facts["reason"] = "; ".join(reasons)
     return not reasons, facts

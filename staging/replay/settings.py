@@ -29,6 +29,7 @@ class ReplaySettings:
     canary_steps: tuple[int, ...] = DEFAULT_CANARY_STEPS
     canary_max_error_rate: float = 0.02
     canary_max_p95_ratio: float = 1.5
+    canary_min_answers: int | None = None  # challenger answers a step needs to be judged (None: the policy's)
     split_key: str | None = None  # ab: the column whose hash picks the model (default: the request id)
     challenger_share: float = 0.5  # ab: the share of keys that meet the challenger
     batch_size: int = 1  # rows per request: above 1, batch mode, for bulk comparison of large files
@@ -43,6 +44,8 @@ class ReplaySettings:
             problems.append("concurrency, batch size, timeout, speed and rate must all be above 0")
         if not 0 <= self.challenger_share <= 1:
             problems.append("the challenger's share must be between 0 and 1")
+        if self.canary_min_answers is not None and self.canary_min_answers < 1:
+            problems.append("a canary step needs at least 1 answer to be judged")
         if not self.canary_steps or any(not 0 < s <= 100 for s in self.canary_steps):
             problems.append("canary steps must be percentages between 1 and 100")
         if problems:

@@ -32,7 +32,7 @@ from .compare import LATENCY_FORMAT, quality_metrics
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import backend_picker, live_server_table, start_servers_live
 from .overview import DEMO_REQUESTS, registered_models, run_demo
-from .promote import audit_table, show_verdict
+from .promote import audit_table, policy_picker, show_verdict
 from .replay import TrafficForm, replay_progress, replay_settings, traffic_form
 from .runs import chosen_run, evidence, run_evidence, run_label, run_picker, run_status_note
 
@@ -60,6 +60,7 @@ __all__ = [
     "model_picker",
     "page_header",
     "percent",
+    "policy_picker",
     "quality_metrics",
     "registered_models",
     "replay_progress",

@@ -1,0 +1,30 @@
+"""The promotion gate: a policy (a TOML file a team versions) applied to a run's evidence.
+
+    policy.py      GatePolicy, read from TOML; default.toml is the commented default
+    checks.py      evaluate_gate: every check decided on a 95% interval, with its numbers and a sentence
+(Signature compatibility, read from the registry, is compared in `staging.signatures`.)
+"""
+
+from ..signatures import InputSpec, SignaturePair, compare_signatures
+from .checks import FAILED, NOT_EVALUATED, PASSED, STATUSES, WARNED, GateCheck, GateVerdict, evaluate_gate
+from .policy import DEFAULT_POLICY, GatePolicy, MetricRule, default_policy, load_policy, parse_policy
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "FAILED",
+    "NOT_EVALUATED",
+    "PASSED",
+    "STATUSES",
+    "WARNED",
+    "GateCheck",
+    "GatePolicy",
+    "GateVerdict",
+    "InputSpec",
+    "MetricRule",
+    "SignaturePair",
+    "compare_signatures",
+    "default_policy",
+    "evaluate_gate",
+    "load_policy",
+    "parse_policy",
+]

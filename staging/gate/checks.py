@@ -1,0 +1,325 @@
+"""The promotion gate: a run's evidence judged under a policy, one check at a time.
+
+Each check ends as passed, warned, failed or not evaluated (with the reason), carries the
+numbers it decided on and one plain sentence. Every decision rests on a 95% interval:
+
+- quality: the challenger-minus-champion interval of each metric in the policy, paired in
+  shadow runs and unpaired (each arm's own requests) in canary and A/B runs;
+- errors: Newcombe's interval of the error-rate difference, and each model's own rate;
+- latency: bootstrap intervals of the p95 and p99 ratios, never stricter than the noise floor;
+- drift, prediction drift and segments: the sandbox's corrected verdicts;
+- signature: the challenger accepts what the champion accepts.
+
+A verdict passes when no check failed; warnings are shown and recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..analytics.uncertainty import newcombe_difference
+from ..evidence import RunEvidence
+from ..roles import CHALLENGER, CHAMPION, REPLICA
+from ..signatures import SignaturePair, compare_signatures
+from .policy import GatePolicy, MetricRule
+
+PASSED, WARNED, FAILED, NOT_EVALUATED = "passed", "warned", "failed", "not evaluated"
+STATUSES = (PASSED, WARNED, FAILED, NOT_EVALUATED)
+ACTION_STATUS = {"fail": FAILED, "warn": WARNED}
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    name: str
+    status: str
+    sentence: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Not failed: a warned or unevaluated check does not block a promotion."""
+        return self.status != FAILED
+
+    @property
+    def detail(self) -> str:
+        return self.sentence
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    checks: list[GateCheck]
+    policy: GatePolicy
+    run_id: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and not any(c.status == FAILED for c in self.checks)
+
+    @property
+    def status(self) -> str:
+        if not self.passed:
+            return FAILED
+        return WARNED if any(c.status == WARNED for c in self.checks) else PASSED
+
+    def reasons(self) -> list[str]:
+        return [c.sentence for c in self.checks if c.status == FAILED]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "status": self.status, "passed": self.passed,
+                "policy": {"name": self.policy.name, "source": self.policy.source, "sha256": self.policy.sha256},
+                "checks": [_clean(asdict(c)) for c in self.checks]}
+
+
+def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None) -> GateVerdict:
+    checks = [run_complete(evidence), labelled_enough(evidence, policy)]
+    checks += quality_checks(evidence, policy)
+    checks += [error_check(evidence, policy), *latency_checks(evidence, policy), drift_check(evidence, policy),
+               critical_drift_check(evidence, policy), prediction_drift_check(evidence, policy),
+               segment_check(evidence, policy), signature_check(signatures, policy)]
+    return GateVerdict(checks, policy, evidence.manifest.run_id)
+
+
+# -- the run ---------------------------------------------------------------------------------
+def run_complete(evidence: RunEvidence) -> GateCheck:
+    status = evidence.manifest.status
+    if status == "finished":
+        return GateCheck("run complete", PASSED, "The run finished.", {"status": status})
+    return GateCheck("run complete", FAILED, f"The run ended as '{status}'. Only a finished run can support a "
+                                             "promotion.", {"status": status})
+
+
+def labelled_enough(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    numbers = {"labelled": evidence.labelled, "needed": policy.min_labelled}
+    if evidence.labelled >= policy.min_labelled:
+        return GateCheck("labels", PASSED, f"{evidence.labelled:,} requests have a label (at least "
+                                           f"{policy.min_labelled:,} needed).", numbers)
+    return GateCheck("labels", FAILED, f"Only {evidence.labelled:,} requests have a label; at least "
+                                       f"{policy.min_labelled:,} are needed to judge quality.", numbers)
+
+
+# -- quality ---------------------------------------------------------------------------------
+def quality_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]:
+    rules = policy.rules_for(evidence.task)
+    table = evidence.differences
+    unpaired = evidence.manifest.split
+    checks = []
+    for rule in rules:
+        name = f"quality: {rule.metric}"
+        if evidence.labelled < policy.min_labelled:
+            checks.append(GateCheck(name, NOT_EVALUATED, f"Not evaluated: {evidence.labelled:,} labelled requests "
+                                                         f"are fewer than the {policy.min_labelled:,} the policy needs."))
+            continue
+        row = None if table is None or table.empty else table[table["metric"] == rule.metric]
+        if row is None or row.empty or any(pd.isna(row.iloc[0][c]) for c in ("difference", "low", "high")):
+            checks.append(GateCheck(name, NOT_EVALUATED, f"Not evaluated: this run has no interval for "
+                                                         f"{rule.metric}."))
+            continue
+        checks.append(metric_check(rule, row.iloc[0], unpaired))
+    return checks
+
+
+def metric_check(rule: MetricRule, row: pd.Series, unpaired: bool) -> GateCheck:
+    """One metric's rule on its difference interval (see default.toml for the meanings)."""
+    sign = 1.0 if rule.greater_is_better else -1.0
+    champion, challenger = float(row["champion"]), float(row["challenger"])
+    low = min(sign * float(row["low"]), sign * float(row["high"]))  # the gain's lower bound, in the better direction
+    how = ("unpaired: each model on its own requests" if unpaired else "paired: the same requests")
+    numbers = {"metric": rule.metric, "rule": rule.rule, "champion": champion, "challenger": challenger,
+               "difference": float(row["difference"]), "low": float(row["low"]), "high": float(row["high"]),
+               "method": str(row.get("method", "")), "paired": not unpaired}
+    better_word = "higher" if rule.greater_is_better else "lower"
+    interval = f"{float(row['difference']):+.4f} (95% CI {float(row['low']):+.4f} to {float(row['high']):+.4f}; {how})"
+    if rule.threshold is not None:
+        below = challenger < rule.threshold if rule.greater_is_better else challenger > rule.threshold
+        if below:
+            bound = "at least" if rule.greater_is_better else "at most"
+            return GateCheck(f"quality: {rule.metric}", FAILED, f"The challenger's {rule.metric} is {challenger:.4f}; the "
+                             f"policy needs {bound} {rule.threshold:g}.", {**numbers, "threshold": rule.threshold})
+    if rule.rule == "not_worse":
+        margin = rule.margin * abs(champion) if rule.relative else rule.margin
+        numbers["margin"] = margin
+        ok = low > -margin
+        verdict = ("so it is not worse by more than the margin" if ok else
+                   "so it cannot be shown to be no worse than the margin allows")
+        return GateCheck(f"quality: {rule.metric}", PASSED if ok else FAILED,
+                         f"Challenger minus champion {rule.metric}: {interval}. The policy allows it to be at most "
+                         f"{margin:.4g} {'lower' if rule.greater_is_better else 'higher'}; the interval "
+                         f"{'lies above' if ok else 'reaches below'} that, {verdict}.", numbers)
+    needed = max(rule.min_absolute_change, rule.min_relative_change * abs(champion))
+    numbers["min_change"] = needed
+    ok = low > needed
+    return GateCheck(f"quality: {rule.metric}", PASSED if ok else FAILED,
+                     f"Challenger minus champion {rule.metric}: {interval}. The policy needs it {better_word} by more "
+                     f"than {needed:.4g}; the interval {'clears' if ok else 'does not clear'} that.", numbers)
+
+
+# -- errors and latency ----------------------------------------------------------------------
+def error_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    latency = evidence.latency
+    champion, challenger = latency.loc[CHAMPION], latency.loc[CHALLENGER]
+    n_a, e_a, n_b, e_b = (int(champion["requests"]), int(champion["errors"]), int(challenger["requests"]),
+                          int(challenger["errors"]))
+    if n_a == 0 or n_b == 0:
+        return GateCheck("errors", FAILED, "One of the models answered no request, so its error rate is unknown.",
+                         {"champion_requests": n_a, "challenger_requests": n_b})
+    diff = newcombe_difference(e_b, n_b, e_a, n_a)
+    numbers = {"champion_rate": e_a / n_a, "challenger_rate": e_b / n_b, "difference": diff.estimate,
+               "low": diff.low, "high": diff.high, "allowed_increase": policy.max_error_increase,
+               "max_rate": policy.max_error_rate, "method": "Newcombe hybrid score interval"}
+    rates = f"{e_b / n_b:.2%} of {n_b:,} requests against {e_a / n_a:.2%} of {n_a:,}"
+    worst = max(e_a / n_a, e_b / n_b)
+    if worst > policy.max_error_rate:
+        who = "Both models" if min(e_a / n_a, e_b / n_b) > policy.max_error_rate else (
+            "The challenger" if e_b / n_b > policy.max_error_rate else "The champion")
+        return GateCheck("errors", FAILED, f"{who} failed more than {policy.max_error_rate:.0%} of requests "
+                                           f"({rates}): the run cannot judge the models.", numbers)
+    span = f"the increase is {diff.estimate:+.2%} (95% CI {diff.low:+.2%} to {diff.high:+.2%})"
+    if diff.high <= policy.max_error_increase:
+        return GateCheck("errors", PASSED, f"Challenger errors: {rates}; {span}, within the allowed "
+                                           f"+{policy.max_error_increase:.1%}.", numbers)
+    if diff.low > policy.max_error_increase:
+        return GateCheck("errors", FAILED, f"Challenger errors: {rates}; {span}, all above the allowed "
+                                           f"+{policy.max_error_increase:.1%}.", numbers)
+    return GateCheck("errors", WARNED, f"Challenger errors: {rates}; {span}, which straddles the allowed "
+                                       f"+{policy.max_error_increase:.1%}: too few requests to be sure.", numbers)
+
+
+def latency_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]:
+    ratios = evidence.latency_ratios
+    checks = []
+    for name, allowed_by_policy in (("p95", policy.max_p95_ratio), ("p99", policy.max_p99_ratio)):
+        check_name = f"latency {name}"
+        rows = pd.DataFrame() if ratios is None or ratios.empty else ratios[ratios["percentile"] == name]
+        row = rows[rows["model"] == CHALLENGER]
+        if row.empty:
+            checks.append(GateCheck(check_name, NOT_EVALUATED, "Not evaluated: one of the models answered too few "
+                                                               "requests successfully to compare latency."))
+            continue
+        row = row.iloc[0]
+        replica = rows[rows["model"] == REPLICA]
+        floor = float(replica.iloc[0]["high"]) if not replica.empty else None
+        allowed = max(allowed_by_policy, floor or 0.0)  # never stricter than the champion against itself
+        numbers = {"ratio": float(row["estimate"]), "low": float(row["low"]), "high": float(row["high"]),
+                   "allowed": allowed, "policy_allowed": allowed_by_policy, "noise_floor_high": floor,
+                   "answers": int(row["answers"]), "method": str(row["method"])}
+        noise = (f"; the champion's own copy measured up to {floor:.2f}x, so {allowed:.2f}x is allowed"
+                 if floor is not None and floor > allowed_by_policy else "")
+        text = (f"The challenger's {name} is {row['estimate']:.2f}x the champion's (95% CI {row['low']:.2f}x to "
+                f"{row['high']:.2f}x; allowed {allowed_by_policy:.2f}x{noise})")
+        if row["high"] <= allowed:
+            checks.append(GateCheck(check_name, PASSED, text + ".", numbers))
+        elif row["low"] > allowed:
+            checks.append(GateCheck(check_name, FAILED, text + ": slower than allowed.", numbers))
+        else:
+            checks.append(GateCheck(check_name, WARNED, text + ": the interval straddles the limit.", numbers))
+    return checks
+
+
+# -- drift, segments, signature --------------------------------------------------------------
+def drift_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    if policy.dataset_drift == "ignore":
+        return GateCheck("data drift", NOT_EVALUATED, "Not evaluated: the policy ignores dataset drift.")
+    if evidence.drift is None:
+        return GateCheck("data drift", NOT_EVALUATED, "Not evaluated: the run names no training reference.")
+    drifted = evidence.drifted_features
+    numbers = {"drifted": drifted, "features": len(evidence.drift), "dataset_drift": evidence.dataset_drift}
+    if evidence.dataset_drift:
+        return GateCheck("data drift", ACTION_STATUS[policy.dataset_drift],
+                         f"The traffic as a whole has drifted from the training data: {len(drifted)} of "
+                         f"{len(evidence.drift)} features ({', '.join(drifted)}).", numbers)
+    return GateCheck("data drift", PASSED, f"The traffic as a whole has not drifted ({len(drifted)} of "
+                                           f"{len(evidence.drift)} features differ from the training data).", numbers)
+
+
+def critical_drift_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    name = "critical features"
+    if not policy.critical_features or policy.critical_drift == "ignore":
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy names no critical feature.")
+    if evidence.drift is None:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the run names no training reference.")
+    known = set(evidence.drift["feature"])
+    missing = [f for f in policy.critical_features if f not in known]
+    hit = [f for f in policy.critical_features if f in evidence.drifted_features]
+    numbers = {"critical": list(policy.critical_features), "drifted": hit, "unknown": missing}
+    if hit:
+        return GateCheck(name, ACTION_STATUS[policy.critical_drift],
+                         f"Critical features drifted: {', '.join(hit)}.", numbers)
+    if missing:
+        return GateCheck(name, WARNED, f"The policy names features the model does not have: {', '.join(missing)}.",
+                         numbers)
+    return GateCheck(name, PASSED, f"No critical feature drifted ({', '.join(policy.critical_features)}).", numbers)
+
+
+def prediction_drift_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    name = "prediction drift"
+    table = evidence.prediction_drift
+    if policy.prediction_drift == "ignore":
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy ignores prediction drift.")
+    if table is None or table.empty or "drifted" not in table.columns:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models were not scored on the training reference.")
+    moved = table.loc[table["drifted"].astype(bool), "model"].tolist()
+    numbers = {"drifted": moved}
+    if CHALLENGER in moved:
+        return GateCheck(name, ACTION_STATUS[policy.prediction_drift],
+                         "The challenger's scores on the traffic differ from its scores on its training data "
+                         f"(models whose scores moved: {', '.join(moved)}).", numbers)
+    return GateCheck(name, PASSED, "The challenger's scores on the traffic look like its scores on its training "
+                                   "data.", numbers)
+
+
+def segment_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    name = "segments"
+    table = evidence.segments
+    if policy.segments == "ignore":
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy ignores segments.")
+    if evidence.manifest.split:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: a canary or A/B run has no pairs to compare slice by "
+                                              "slice.")
+    if table is None or table.empty:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: too few labelled requests per slice.")
+    large = table[table["requests"] >= policy.segment_min_size]
+    harmed = large[large["challenger_worse"] & (large["difference"] < -policy.segment_margin)]
+    numbers = {"slices": int(len(large)), "harmed": harmed["slice"].tolist() if "slice" in harmed else [],
+               "margin": policy.segment_margin, "min_size": policy.segment_min_size}
+    if not harmed.empty:
+        first = harmed.iloc[0]
+        return GateCheck(name, ACTION_STATUS[policy.segments],
+                         f"The challenger is significantly worse in {len(harmed)} slice(s) beyond the margin of "
+                         f"{policy.segment_margin:g}; the worst: {first['slice']} ({first['difference']:+.3f}, "
+                         f"q = {first['q_value']:.3g}, {int(first['requests'])} requests).", numbers)
+    return GateCheck(name, PASSED, f"No slice of at least {policy.segment_min_size} labelled requests where the "
+                                   f"challenger is significantly worse by more than {policy.segment_margin:g} "
+                                   f"({len(large)} slices, Benjamini-Hochberg adjusted).", numbers)
+
+
+def signature_check(signatures: SignaturePair | None, policy: GatePolicy) -> GateCheck:
+    name = "signature"
+    if policy.signature == "ignore":
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy ignores signatures.")
+    if signatures is None:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models' signatures could not be read from the "
+                                              "registry.")
+    problems = compare_signatures(signatures)
+    if problems:
+        return GateCheck(name, ACTION_STATUS[policy.signature],
+                         "The challenger does not accept what the champion accepts: " + "; ".join(problems) + ".",
+                         {"problems": problems})
+    return GateCheck(name, PASSED, "The challenger accepts every input the champion accepts and answers with the "
+                                   "same kind of output.", {"problems": []})
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become None, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

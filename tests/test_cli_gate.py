@@ -1,0 +1,95 @@
+"""`python -m staging gate` against a real registry and a real run: a pass, a failure and bad
+input, each with its exit code, as a CI pipeline would call it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from staging.gate import default_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+RELAXED = """name = "relaxed latency"
+[quality.classification.accuracy]
+rule = "not_worse"
+margin = 0.2
+[latency]
+max_p95_ratio = 20.0
+max_p99_ratio = 20.0
+[drift]
+dataset = "warn"
+prediction = "warn"
+[segments]
+action = "warn"
+"""
+DEMANDING = """name = "challenger must win by half"
+[quality.classification.accuracy]
+rule = "better"
+min_absolute_change = 0.5
+"""
+
+
+def gate_cli(home, *args):
+    return subprocess.run([sys.executable, "-m", "staging", "gate", "--home", str(home), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def test_a_run_that_passes_exits_0_with_every_check_and_the_policy_hash(demo_home, finished_run, tmp_path):
+    policy = tmp_path / "relaxed.toml"
+    policy.write_text(RELAXED)
+    out = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--policy", str(policy),
+                   "--json")
+    assert out.returncode == 0, out.stdout + out.stderr[-2000:]
+    verdict = json.loads(out.stdout)
+    assert verdict["run_id"] == finished_run and verdict["passed"] is True
+    assert verdict["policy"]["sha256"] == __import__("hashlib").sha256(RELAXED.encode()).hexdigest()
+    checks = {c["name"]: c for c in verdict["checks"]}
+    assert checks["quality: accuracy"]["status"] == "passed" and checks["quality: accuracy"]["numbers"]["paired"]
+    assert all(c["status"] in ("passed", "warned", "not evaluated") and c["sentence"] for c in verdict["checks"])
+    human = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--policy", str(policy))
+    assert human.returncode == 0 and "quality: accuracy" in human.stdout and "Gate for run" in human.stdout
+
+
+def test_a_run_that_fails_the_policy_exits_1(demo_home, finished_run, tmp_path):
+    policy = tmp_path / "demanding.toml"
+    policy.write_text(DEMANDING)
+    out = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--policy", str(policy),
+                   "--json")
+    assert out.returncode == 1, out.stderr[-2000:]
+    verdict = json.loads(out.stdout)
+    failed = [c["name"] for c in verdict["checks"] if c["status"] == "failed"]
+    assert failed == ["quality: accuracy"] and verdict["status"] == "failed"
+
+
+def test_the_models_own_policy_file_in_the_home_is_used(demo_home, finished_run):
+    named = demo_home.policies_dir / "credit-default.toml"
+    named.parent.mkdir(exist_ok=True)
+    named.write_text(DEMANDING)
+    try:
+        out = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--json")
+        assert out.returncode == 1 and json.loads(out.stdout)["policy"]["name"] == "challenger must win by half"
+    finally:
+        named.unlink()
+    out = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--json")
+    assert json.loads(out.stdout)["policy"]["sha256"] == default_policy().sha256
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--model", "credit-default", "--policy", "/nonexistent/policy.toml"], "cannot be read"),
+    (["--model", "credit-default", "--policy", "{bad}"], "not valid TOML"),
+    (["--model", "no-such-model"], "has no model 'no-such-model'"),
+    (["--model", "credit-default", "--run", "20990101-000000-nope"], "There is no run"),
+])
+def test_bad_input_exits_2_with_one_line(demo_home, finished_run, tmp_path, args, words):
+    if "{bad}" in args:
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[latency\nmax_p95_ratio = 1")
+        args = [str(bad) if a == "{bad}" else a for a in args]
+    out = gate_cli(demo_home.root, *args)
+    assert out.returncode == 2, out.stdout + out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], out.stderr
+    assert out.stdout == ""

@@ -1,0 +1,236 @@
+"""The promotion gate, pure: its statistics against independent implementations (statsmodels,
+scipy), its rules on known intervals, its policy file, and its error rates by simulation."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from staging.analytics.bootstrap import classification_bootstrap
+from staging.analytics.drift import STAT_TESTS, sampling_noise
+from staging.analytics.drift_samples import (
+    CategoricalSample,
+    NumericSample,
+    chi_squared_pvalue,
+    chi_squared_two_sample_pvalue,
+    jensen_shannon,
+    sample_of,
+    wasserstein_normed,
+)
+from staging.analytics.latency import percentile_ratios
+from staging.analytics.quality import classification_metrics
+from staging.analytics.uncertainty import metric_differences, newcombe_difference, unpaired_metric_differences
+from staging.errors import ConfigurationError
+from staging.gate import FAILED, NOT_EVALUATED, PASSED, WARNED, default_policy, parse_policy
+from staging.gate.checks import error_check, metric_check
+from staging.gate.policy import MetricRule
+from staging.signatures import InputSpec, SignaturePair, compare_signatures
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("counts", [(5, 400, 2, 400), (0, 300, 0, 300), (30, 1000, 12, 900), (400, 400, 1, 400),
+                                    (1, 20, 7, 35)])
+def test_newcombe_interval_equals_statsmodels(counts):
+    errors_b, n_b, errors_a, n_a = counts
+    ours = newcombe_difference(errors_b, n_b, errors_a, n_a)
+    low, high = confint_proportions_2indep(errors_b, n_b, errors_a, n_a, method="newcomb", compare="diff")
+    assert ours.low == pytest.approx(low, abs=1e-12) and ours.high == pytest.approx(high, abs=1e-12)
+
+
+def test_the_vectorised_bootstrap_equals_the_loop_over_resamples():
+    rng = np.random.default_rng(3)
+    n = 300
+    p = rng.uniform(0, 1, n)
+    truth = np.where(rng.random(n) < p, "1", "0")
+    score_a, score_b = np.round(np.clip(p + rng.normal(0, 0.2, n), 0, 1), 1), np.clip(p + rng.normal(0, 0.2, n), 0, 1)
+    label_a, label_b = np.where(score_a >= 0.5, "1", "0"), np.where(score_b >= 0.5, "1", "0")
+
+    def metrics(y, pred):
+        values = classification_metrics(y, pred[:, 0], pred[:, 1].astype(float), "1")
+        return {k: v for k, v in values.items() if k != "labelled"}
+
+    loop = {row["metric"]: row for row in metric_differences(
+        truth, np.column_stack([label_a, score_a]).astype(object), np.column_stack([label_b, score_b]).astype(object),
+        metrics, n_boot=200)}
+    fast = classification_bootstrap(truth, label_a, label_b, score_a, score_b, "1", n_boot=200)
+    for name, gaps in fast.items():
+        gaps = gaps[~np.isnan(gaps)]
+        assert np.percentile(gaps, 2.5) == pytest.approx(loop[name]["low"], abs=1e-12), name
+        assert np.percentile(gaps, 97.5) == pytest.approx(loop[name]["high"], abs=1e-12), name
+
+
+def test_unpaired_accuracy_interval_agrees_with_newcombe():
+    rng = np.random.default_rng(5)
+    truth_a, truth_b = rng.integers(0, 2, 3000).astype(str), rng.integers(0, 2, 2500).astype(str)
+    right_a, right_b = rng.random(3000) < 0.80, rng.random(2500) < 0.77
+    pred_a = np.where(right_a, truth_a, np.where(truth_a == "1", "0", "1"))
+    pred_b = np.where(right_b, truth_b, np.where(truth_b == "1", "0", "1"))
+
+    def accuracy(y, pred):
+        return {"accuracy": float(np.mean(y == pred))}
+
+    row = unpaired_metric_differences(truth_a, pred_a, truth_b, pred_b, accuracy, n_boot=2000)[0]
+    reference = newcombe_difference(int(right_b.sum()), 2500, int(right_a.sum()), 3000)
+    assert row["difference"] == pytest.approx(reference.estimate)
+    assert row["low"] == pytest.approx(reference.low, abs=0.004) and row["high"] == pytest.approx(reference.high, abs=0.004)
+
+
+def test_percentile_ratio_interval_agrees_with_scipy_paired_bootstrap():
+    rng = np.random.default_rng(7)
+    champion = rng.lognormal(np.log(15), 0.3, 1500)
+    challenger = champion * rng.lognormal(np.log(1.2), 0.1, 1500)
+    ids = [f"r{i}" for i in range(1500)]
+    results = pd.concat([pd.DataFrame({"request_id": ids, "target": role, "status": 200, "error": "", "latency_ms": v})
+                         for role, v in (("champion", champion), ("challenger", challenger))])
+    ours = percentile_ratios(results, n_boot=2000).set_index("percentile").loc["p95"]
+    reference = stats.bootstrap((challenger, champion), lambda b, a, axis=-1: np.percentile(b, 95, axis=axis)
+                                / np.percentile(a, 95, axis=axis), paired=True, vectorized=True, n_resamples=2000,
+                                method="percentile", random_state=1).confidence_interval
+    assert ours["method"] == "paired bootstrap over requests"
+    assert ours["low"] == pytest.approx(reference.low, rel=0.02) and ours["high"] == pytest.approx(reference.high, rel=0.02)
+
+
+def test_the_noise_of_a_distance_is_computed_at_once_exactly_as_one_by_one():
+    rng = np.random.default_rng(0)
+    numeric = sample_of(pd.Series(rng.normal(0, 1, 3000).round(2)), True)
+    categorical = sample_of(pd.Series(rng.choice(list("abcdefghij"), 3000)), False)
+    for test, reference, make, distance in (
+            ("wasserstein", numeric, lambda v, c: NumericSample(np.repeat(v.to_numpy(float), c)), wasserstein_normed),
+            ("jensenshannon", categorical, lambda v, c: CategoricalSample(pd.Series(c, index=v)[c > 0]), jensen_shannon)):
+        fast = sampling_noise(STAT_TESTS[test], reference, 200)
+        counts = reference.value_counts()
+        draws = np.random.default_rng(0).multinomial(200, counts.to_numpy(float) / reference.size, len(fast))
+        slow = np.array([distance(reference, make(counts.index, c)) for c in draws])
+        assert np.allclose(fast, slow)
+
+
+def test_the_two_sample_chi_squared_does_not_cry_wolf_on_many_categories():
+    """On a 30-category column, identical populations, 800 rows against 700: the goodness-of-fit
+    test (Evidently's) rejects far more often than 5%; the test of homogeneity about 5%."""
+    rng = np.random.default_rng(11)
+    shares = 1 / np.arange(1, 31)
+    shares /= shares.sum()
+    goodness, homogeneity = [], []
+    for _ in range(300):
+        reference = sample_of(pd.Series(rng.choice(30, 800, p=shares).astype(str)), False)
+        current = sample_of(pd.Series(rng.choice(30, 700, p=shares).astype(str)), False)
+        goodness.append(chi_squared_pvalue(reference, current)[0] < 0.05)
+        homogeneity.append(chi_squared_two_sample_pvalue(reference, current) < 0.05)
+    assert np.mean(homogeneity) <= 0.09 and np.mean(goodness) > 2 * np.mean(homogeneity)
+    table = np.vstack([np.bincount(rng.choice(30, 800, p=shares), minlength=30),
+                       np.bincount(rng.choice(30, 700, p=shares), minlength=30)])
+    a = CategoricalSample(pd.Series(table[0], index=[str(i) for i in range(30)]))
+    b = CategoricalSample(pd.Series(table[1], index=[str(i) for i in range(30)]))
+    assert chi_squared_two_sample_pvalue(a, b) == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue)
+
+
+# -- rules on known intervals ------------------------------------------------------------------
+def _row(diff, low, high, champion=0.8):
+    return pd.Series({"metric": "m", "champion": champion, "challenger": champion + diff, "difference": diff,
+                      "low": low, "high": high, "method": "test"})
+
+
+@pytest.mark.parametrize("low, status", [(-0.019, PASSED), (-0.021, FAILED), (0.01, PASSED)])
+def test_not_worse_passes_only_when_the_whole_interval_clears_the_margin(low, status):
+    check = metric_check(MetricRule("accuracy", "not_worse", margin=0.02), _row(0.0, low, 0.03), unpaired=False)
+    assert check.status == status and "95% CI" in check.sentence and check.numbers["paired"]
+
+
+@pytest.mark.parametrize("low, status", [(0.001, PASSED), (-0.001, FAILED)])
+def test_better_needs_the_interval_to_exclude_zero(low, status):
+    assert metric_check(MetricRule("accuracy", "better"), _row(0.02, low, 0.04), unpaired=True).status == status
+
+
+def test_lower_is_better_flips_the_interval_and_the_threshold_is_a_ceiling():
+    rule = MetricRule("mae", "not_worse", margin=0.1, relative=True, greater_is_better=False)
+    assert metric_check(rule, _row(0.05, -0.02, 0.09, champion=1.0), unpaired=False).status == PASSED
+    assert metric_check(rule, _row(0.05, -0.02, 0.11, champion=1.0), unpaired=False).status == FAILED
+    ceiling = MetricRule("mae", "not_worse", margin=1.0, threshold=1.0, greater_is_better=False)
+    assert metric_check(ceiling, _row(0.05, 0.0, 0.1, champion=1.0), unpaired=False).status == FAILED
+
+
+class _Evidence:
+    def __init__(self, latency):
+        self.latency = latency
+
+
+def _latency(errors_a, errors_b, n=1000):
+    return pd.DataFrame({"requests": [n, n], "errors": [errors_a, errors_b]}, index=["champion", "challenger"])
+
+
+def test_error_check_decides_on_newcombes_interval_and_a_ceiling():
+    policy = default_policy()
+    assert error_check(_Evidence(_latency(0, 0)), policy).status == PASSED
+    assert error_check(_Evidence(_latency(0, 60)), policy).status == FAILED
+    assert error_check(_Evidence(_latency(0, 0, n=100)), policy).status == WARNED  # too few to be sure
+    everything_failed = error_check(_Evidence(_latency(1000, 1000)), policy)
+    assert everything_failed.status == FAILED and "cannot judge" in everything_failed.sentence
+    nothing = error_check(_Evidence(_latency(0, 0, n=0)), policy)
+    assert nothing.status == FAILED and "nan" not in nothing.sentence
+
+
+def test_signature_compatibility():
+    champion = (InputSpec("age", "long"), InputSpec("income", "double"), InputSpec("note", "string", False))
+    same = SignaturePair(champion, champion, ("double",), ("double",))
+    assert compare_signatures(same) == []
+    wider = (InputSpec("age", "double"), InputSpec("income", "double"), InputSpec("note", "string", False))
+    assert compare_signatures(SignaturePair(champion, wider, ("double",), ("double",))) == []
+    broken = (InputSpec("age", "string"), InputSpec("note", "string", True), InputSpec("extra", "long"))
+    problems = compare_signatures(SignaturePair(champion, broken, ("double",), ("long",)))
+    assert len(problems) == 5 and any("'income'" in p for p in problems) and any("outputs differ" in p for p in problems)
+
+
+# -- the policy file ---------------------------------------------------------------------------
+def test_the_default_policy_is_commented_and_complete():
+    policy = default_policy()
+    assert policy.text.lstrip().startswith("#") and policy.sha256 == __import__("hashlib").sha256(
+        policy.text.encode()).hexdigest()
+    assert [r.metric for r in policy.rules_for("classification")] == ["accuracy", "roc_auc"]
+    assert policy.rules_for("regression")[0].greater_is_better is False
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[quality.classification.accuracy\n", "not valid TOML"),
+    ("[gates]\n", "unknown section"),
+    ("[drift]\ndataset = 'maybe'\n", "drift.dataset"),
+    ("[quality.classification.accuracy]\nrule = 'better'\nmargin = -1\n", "must not be negative"),
+    ("[quality.classification.accuracy]\nrule = 'best'\n", "rule 'best'"),
+    ("[errors]\nmax_increase = 2\n", "between 0 and 1"),
+    ("min_labelled = -5\n", "whole number"),
+    ("[latency]\nmax_p95_ratio = nan\n", "finite number"),
+])
+def test_a_bad_policy_is_refused_in_one_sentence(text, words):
+    with pytest.raises(ConfigurationError) as info:
+        parse_policy(text, "team.toml")
+    assert words in str(info.value) and "team.toml" in str(info.value) and "\n" not in str(info.value)
+
+
+# -- error rates, by simulation (the bench runs the same with more seeds) -----------------------
+def _bench():
+    spec = importlib.util.spec_from_file_location("gate_bench", ROOT / "bench" / "gate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gate_rarely_fails_a_model_against_itself_and_catches_a_2_point_drop():
+    bench = _bench()
+    aa = [bench.gate_fails((2000, seed, "aa"))[0] for seed in range(25)]
+    moved = [bench.gate_fails((5000, seed, "threshold")) for seed in range(12)]
+    assert sum(aa) <= 2
+    assert sum(failed for failed, _, _ in moved) >= 9
+    assert all("quality: accuracy" in checks for failed, checks, _ in moved if failed)  # caught by accuracy, not AUC
+    assert np.mean([gap for _, _, gap in moved]) == pytest.approx(-0.02, abs=0.006)
+
+
+def test_not_evaluated_checks_say_why():
+    policy = parse_policy("[drift]\ndataset = 'ignore'\n", "t.toml")
+    from staging.gate.checks import drift_check
+
+    check = drift_check(None, policy)  # the policy decides before the evidence is read
+    assert check.status == NOT_EVALUATED and "ignores" in check.sentence
