@@ -17,7 +17,8 @@ navigation = st.navigation(
             st.Page(ui.PAGES["compare"], title="Compare", icon=":material/compare_arrows:"),
             st.Page(ui.PAGES["drift"], title="Drift", icon=":material/waves:"),
         ],
-        "Decide": [st.Page(ui.PAGES["promote"], title="Promote", icon=":material/task_alt:")],
+        "Decide": [st.Page(ui.PAGES["promote"], title="Promote", icon=":material/task_alt:"),
+                   st.Page(ui.PAGES["history"], title="History", icon=":material/history:")],
     }
 )
 with ui.guard():

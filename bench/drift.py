@@ -132,7 +132,7 @@ def main() -> None:
         if kind == "drift":
             print(json.dumps(measure_sandbox(*paths), default=str))
         else:
-            from bench.compare_page import measure_compare_page
+            from compare_page import measure_compare_page  # a sibling: this folder is on the path
             print(json.dumps(measure_compare_page(*paths)))
         return
     with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:

@@ -9,7 +9,12 @@
                              [--canary-steps 5,25,50,100] [--max-error-rate E] [--max-p95-ratio R]
                              [--canary-min-answers N]
                              [--split-key COLUMN] [--share S] [--timeout S] [--home DIR] [--json]
-    python -m staging gate --model NAME [--run RUN_ID|latest] [--policy FILE] [--home DIR] [--json]
+    python -m staging gate --model NAME [--run RUN_ID|latest] [--policy FILE] [--report DIR] [--home DIR] [--json]
+    python -m staging promote --model NAME --run RUN_ID --reviewer WHO --reason WHY --yes [--override]
+                              [--policy FILE] [--home DIR] [--json]
+    python -m staging rollback --model NAME --reviewer WHO --reason WHY --yes [--home DIR] [--json]
+    python -m staging audit verify [--home DIR] [--json]
+    python -m staging history --model NAME [--home DIR] [--json]
     python -m staging base-image [--force]
     python -m staging app-image
 
@@ -18,7 +23,9 @@ same replay as the Replay page, for a registered model's champion and challenger
 terminal or a CI pipeline: a progress bar on stderr, one JSON summary on stdout, and exit
 code 0 when the run finished, 1 when it ended degraded, aborted (a canary gate), cancelled
 or failed, 2 on bad input. `gate`: a run's verdict under a promotion policy, exit code 0
-when it passed (warnings allowed), 1 when a check failed, 2 on bad input.
+when it passed (warnings allowed), 1 when a check failed, 2 on bad input. `promote`,
+`rollback`, `audit verify` and `history`: exit 0 on success, 1 when refused (a failed gate,
+a conflict, a broken audit chain), 2 on bad input, with one line saying why.
 Either way the run is written exactly as the app writes it, so it appears on its pages.
 """
 
@@ -29,9 +36,10 @@ import json
 import math
 import sys
 import time
+from pathlib import Path
 
 from .backends import BACKEND_NAMES
-from .errors import ConfigurationError, StagingError
+from .errors import ConfigurationError, PromotionError, StagingError
 from .home import SandboxHome
 from .replay import MODES, TIMINGS, ReplaySettings, parse_canary_steps
 from .replay.handle import follow
@@ -89,7 +97,28 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--policy", help="a TOML policy file (default: HOME/policies/<model>.toml, else the "
                                        "sandbox's default, staging/gate/default.toml)")
     gate.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
+    gate.add_argument("--report", help="also write the run's offline report (report.html, report.json) here")
     gate.add_argument("--json", action="store_true", help="one JSON object: run id, policy SHA-256, every check")
+    promote = commands.add_parser("promote", help="move @champion to a run's challenger on its gate's verdict")
+    promote.add_argument("--model", required=True)
+    promote.add_argument("--run", required=True, help="the run whose evidence the decision rests on")
+    promote.add_argument("--reviewer", required=True)
+    promote.add_argument("--reason", required=True)
+    promote.add_argument("--yes", action="store_true", help="confirm the move (required)")
+    promote.add_argument("--override", action="store_true", help="promote despite a failed gate (say why in --reason)")
+    promote.add_argument("--policy", help="a TOML policy file (default: the model's, else the sandbox's)")
+    rollback = commands.add_parser("rollback", help="put @champion back where the last promotion found it")
+    rollback.add_argument("--model", required=True)
+    rollback.add_argument("--reviewer", required=True)
+    rollback.add_argument("--reason", required=True)
+    rollback.add_argument("--yes", action="store_true", help="confirm the move (required)")
+    audit = commands.add_parser("audit", help="check the audit chain")
+    audit.add_argument("action", choices=["verify"])
+    history = commands.add_parser("history", help="who was champion when, and why")
+    history.add_argument("--model", required=True)
+    for sub in (promote, rollback, audit, history):
+        sub.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
+        sub.add_argument("--json", action="store_true", help="one JSON object")
     base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
     base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     commands.add_parser("app-image", help="build the app's image for compose.yaml (hermetic, from a wheelhouse)")
@@ -244,7 +273,56 @@ def run_gate(args: argparse.Namespace, log) -> dict:
                                          hint="Give a run id that `python -m staging replay` printed, or --run latest.")
         evidence = sandbox.evidence(run_id)
         verdict = sandbox.gate(evidence, policy)
-    return {**verdict.as_dict(), "model": args.model}
+        summary = {**verdict.as_dict(), "model": args.model}
+        if args.report:
+            files = sandbox.report(evidence, policy, Path(args.report))
+            summary["report"] = files.as_record()
+    return summary
+
+
+def _known_run(sandbox: Sandbox, model: str, run_id: str) -> str:
+    if run_id not in {r.run_id for r in sandbox.runs(model)}:
+        raise ConfigurationError(f"There is no run '{run_id}' of '{model}'.",
+                                 hint="Give a run id that `python -m staging replay` printed.")
+    return run_id
+
+
+def _confirmed(args: argparse.Namespace) -> None:
+    if not args.yes:
+        raise ConfigurationError(f"{args.command} moves the champion alias and needs --yes to confirm it.",
+                                 hint="Add --yes once you have read the gate's verdict.")
+
+
+def run_promote(args: argparse.Namespace, log) -> dict:
+    _confirmed(args)
+    with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
+        policy = sandbox.policy_for(args.model, args.policy) if args.policy else None
+        evidence = sandbox.evidence(_known_run(sandbox, args.model, args.run))
+        record = sandbox.promote(evidence, args.reviewer, args.reason, True, args.override, policy)
+    return {"status": "promoted", **record}
+
+
+def run_rollback(args: argparse.Namespace, log) -> dict:
+    _confirmed(args)
+    with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
+        record = sandbox.rollback(args.model, args.reviewer, args.reason, True)
+    return {"status": "rolled back", **record}
+
+
+def run_audit(args: argparse.Namespace, log) -> dict:
+    with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
+        return sandbox.verify_audit().as_dict()
+
+
+def run_history(args: argparse.Namespace, log) -> dict:
+    with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
+        if args.model not in sandbox.model_names():
+            raise ConfigurationError(f"The registry has no model '{args.model}'.",
+                                     hint=f"Registered models: {', '.join(sandbox.model_names()) or 'none'}.")
+        periods, mismatch = sandbox.history(args.model)
+        verification = sandbox.verify_audit()
+    return {"model": args.model, "periods": [p.__dict__ for p in periods], "registry_disagrees": mismatch,
+            "chain": verification.as_dict()}
 
 
 def gate_text(summary: dict) -> str:
@@ -253,6 +331,25 @@ def gate_text(summary: dict) -> str:
              f"(policy '{summary['policy']['name']}', sha256 {summary['policy']['sha256'][:12]})"]
     lines += [f"  {check['status']:<13} {check['name']}: {check['sentence']}" for check in summary["checks"]]
     return "\n".join(lines)
+
+
+def plain_text(command: str, summary: dict) -> str:
+    """What promote, rollback, audit verify and history say to a person at a terminal."""
+    if command == "audit":
+        return summary["sentence"] if summary["ok"] else "\n".join(["The audit log does not verify:",
+                                                                      *(f"  {p}" for p in summary["problems"])])
+    if command == "history":
+        lines = [f"Champion of {summary['model']} over time (newest last); chain: {summary['chain']['sentence']}"]
+        for p in summary["periods"]:
+            lines.append(f"  v{p['version']}: from {p['since'] or 'before the records'} until {p['until'] or 'now'}"
+                         f" ({p['action']}{', ' + p['reviewer'] if p['reviewer'] else ''}"
+                         f"{': ' + p['reason'] if p['reason'] else ''}; gate {p['verdict'] or '—'}"
+                         f"{'; overridden' if p['override'] else ''})")
+        if summary["registry_disagrees"]:
+            lines.append(f"  note: {summary['registry_disagrees']}")
+        return "\n".join(lines)
+    return (f"{summary['status']}: {summary['model']}@champion v{summary['from_version']} -> v{summary['to_version']} "
+            f"(record {summary['id']}, hash {summary['hash'][:12]})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,8 +362,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
-                    "gate": run_gate}
+                    "gate": run_gate, "promote": run_promote, "rollback": run_rollback, "audit": run_audit,
+                    "history": run_history}
         summary = commands[args.command](args, log)
+    except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
     except StagingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.detail:
@@ -275,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gate":
         print(json.dumps(summary) if quiet else gate_text(summary))
         return 0 if summary["passed"] else 1
+    if args.command in ("promote", "rollback", "audit", "history"):
+        print(json.dumps(summary) if quiet else plain_text(args.command, summary))
+        return 1 if args.command == "audit" and not summary["ok"] else 0
     if quiet:
         print(json.dumps(summary))
     else:

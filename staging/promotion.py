@@ -2,20 +2,23 @@
 
 The gate (`staging.gate`) turns a run's evidence into a verdict under a policy. A promotion
 needs a verdict with no failed check (or an explicit override with a reason), a named
-reviewer, a reason, and a confirmation; the evidence must still describe the current
-aliases. Only then does the `champion` alias move, and the decision, with the verdict and
-the policy's text and SHA-256, is appended to the audit log under the sandbox home and
-written as a tag on the model version. Rollback moves the alias back to the version the
-last promotion replaced, and is recorded the same way.
+reviewer, a reason, and a confirmation. It then runs under the audit chain's lock: the chain
+must verify (in the file and against the registry's anchors), and the evidence must still
+describe the current aliases, or the promotion is refused (a conflict names the record that
+won). Only then does the `champion` alias move; the version is tagged with the decision and
+the record's hash (its anchor), and the record, with the verdict, the policy's text and
+SHA-256 and the report's SHA-256, is sealed into the chain (`staging.audit`). If the tags
+cannot be written after the alias moved, the record says so. Rollback moves the alias back to
+the version the last promotion replaced, and is recorded the same way.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 import uuid
+from typing import Any
 
+from .audit import ANCHOR_PREFIX, AuditChain
 from .errors import PromotionError, RegistryError
 from .evidence import RunEvidence
 from .gate import GateVerdict
@@ -25,26 +28,7 @@ from .registry import Registry
 from .roles import CHALLENGER, CHAMPION
 
 
-class AuditLog:
-    """Append-only JSON Lines file of promotions and rollbacks."""
-
-    def __init__(self, home: SandboxHome) -> None:
-        self.path = home.ensure().audit_log
-
-    def append(self, record: dict) -> None:
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, default=str) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    def records(self, model_name: str | None = None) -> list[dict]:
-        if not self.path.exists():
-            return []
-        rows = [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [r for r in rows if model_name is None or r.get("model") == model_name]
-
-
-def _require_signoff(reviewer: str, reason: str, confirmed: bool) -> None:
+def require_signoff(reviewer: str, reason: str, confirmed: bool) -> None:
     missing = [name for name, value in (("reviewer", reviewer.strip()), ("reason", reason.strip())) if not value]
     if missing:
         raise PromotionError(f"The sign-off is missing: {', '.join(missing)}.",
@@ -53,35 +37,61 @@ def _require_signoff(reviewer: str, reason: str, confirmed: bool) -> None:
         raise PromotionError("The promotion was not confirmed.", hint="Tick the confirmation box to go ahead.")
 
 
+def new_record_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def _record(action: str, model: str, from_version: str, to_version: str, reviewer: str, reason: str,
-            **extra) -> dict:
-    return {"id": uuid.uuid4().hex[:12], "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "action": action,
+            record_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"id": record_id or new_record_id(), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "action": action,
             "model": model, "from_version": from_version, "to_version": to_version,
             "reviewer": reviewer.strip(), "reason": reason.strip(), **extra}
 
 
-def _move_and_record(registry: Registry, audit: AuditLog, model: str, version: str, previous: str,
-                     record: dict) -> dict:
+def _verified(chain: AuditChain, registry: Registry) -> None:
+    verification = chain.verify(registry.audit_anchors)
+    if not verification.ok:
+        raise PromotionError(verification.sentence(),
+                             hint="Nothing was moved. Restore the audit log from a backup, or have the change "
+                                  "explained, before promoting or rolling back again (python -m staging audit verify).")
+
+
+def _move_and_record(registry: Registry, chain: AuditChain, model: str, version: str, previous: str,
+                     record: dict[str, Any]) -> dict[str, Any]:
+    """Move the alias, tag the version (decision and anchor) and seal the record into the chain.
+    Called under the chain's lock."""
+    sealed = chain.seal(record)
     registry.set_alias(model, CHAMPION, version)
+    ref = ModelRef(model, version)
     try:
-        audit.append(record)
+        registry.tag_version(ref, f"sandbox.{record['action']}.{record['id']}",
+                             f"{record['reviewer']}: {record['reason']}"[:4000])
+        registry.tag_version(ref, f"{ANCHOR_PREFIX}{record['id']}", sealed["hash"])
+    except RegistryError as exc:  # the alias has moved: the record says the tags failed, never hides it
+        sealed = chain.seal({**record, "tag_error": exc.message})
+    try:
+        chain.append(sealed)
     except OSError as exc:
         registry.set_alias(model, CHAMPION, previous)
-        raise PromotionError(f"The audit record could not be written ({exc}); the alias was put back.",
-                             hint=f"Check that {audit.path} is writable.") from exc
-    try:
-        registry.tag_version(ModelRef(model, version), f"sandbox.{record['action']}.{record['id']}",
-                             f"{record['reviewer']}: {record['reason']}"[:4000])
-    except RegistryError as exc:  # the alias has moved and the record is written: say so, do not hide it
-        return {**record, "tag_error": exc.message}
-    return record
+        raise PromotionError(f"The audit record could not be written ({exc}); the alias was put back to v{previous}.",
+                             hint=f"Check that {chain.path} is writable.") from exc
+    return sealed
+
+
+def _winner(chain: AuditChain, model: str, version: str | None) -> str:
+    moved = [r for r in chain.records(model) if r.get("to_version") == version]
+    if not moved:
+        return "it was moved outside the sandbox"
+    last = moved[-1]
+    return f"record {last['id']}, a {last['action']} by {last['reviewer']} at {last['at']}, moved it"
 
 
 def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, reviewer: str, reason: str,
-            confirmed: bool, override: bool = False) -> dict:
+            confirmed: bool, override: bool = False, record_id: str | None = None,
+            report: dict[str, str] | None = None) -> dict[str, Any]:
     """Move `champion` to the run's challenger version on a verdict of its gate; returns the
-    audit record."""
-    _require_signoff(reviewer, reason, confirmed)
+    sealed audit record."""
+    require_signoff(reviewer, reason, confirmed)
     if verdict.run_id != evidence.manifest.run_id:
         raise PromotionError("The gate's verdict is for another run than the evidence.",
                              hint="Evaluate the gate on this run and try again.")
@@ -89,42 +99,50 @@ def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, revi
         raise PromotionError("The promotion gate did not pass: " + " ".join(verdict.reasons()),
                              hint="Fix the cause and replay again, or override with a stated reason.")
     registry = Registry(home)
+    chain = AuditChain(home)
     manifest = evidence.manifest
     champion, challenger = manifest.champion, manifest.challenger
     name = champion.name
-    aliases = registry.aliases(name)
-    if aliases.get(CHAMPION) != champion.version or aliases.get(CHALLENGER) != challenger.version:
-        raise PromotionError(
-            f"The aliases moved since this run: champion is now v{aliases.get(CHAMPION)}, challenger "
-            f"v{aliases.get(CHALLENGER)}; the run compared v{champion.version} with v{challenger.version}.",
-            hint="Replay again so the evidence matches the registry.")
-    record = _record("promote", name, champion.version, challenger.version, reviewer,
-                     reason, run_id=manifest.run_id, gate=verdict.as_dict(), policy=verdict.policy.as_record(),
-                     override=override)
-    return _move_and_record(registry, AuditLog(home), name, challenger.version, champion.version, record)
+    with chain.locked():
+        _verified(chain, registry)
+        aliases = registry.aliases(name)
+        if aliases.get(CHAMPION) != champion.version or aliases.get(CHALLENGER) != challenger.version:
+            raise PromotionError(
+                f"Conflict: the aliases moved since this run (champion is now v{aliases.get(CHAMPION)}, challenger "
+                f"v{aliases.get(CHALLENGER)}; the run compared v{champion.version} with v{challenger.version}): "
+                f"{_winner(chain, name, aliases.get(CHAMPION))}.",
+                hint="Nothing was moved. Replay again so the evidence matches the registry.")
+        record = _record("promote", name, champion.version, challenger.version, reviewer, reason, record_id,
+                         run_id=manifest.run_id, gate=verdict.as_dict(), policy=verdict.policy.as_record(),
+                         override=override, report=report or {})
+        return _move_and_record(registry, chain, name, challenger.version, champion.version, record)
 
 
-def last_promotion(home: SandboxHome, model_name: str) -> dict | None:
+def last_promotion(home: SandboxHome, model_name: str) -> dict[str, Any] | None:
     """The latest promotion of this model that has not been rolled back."""
-    records = AuditLog(home).records(model_name)
-    undone = {r.get("undoes") for r in records if r["action"] == "rollback"}
-    promotions = [r for r in records if r["action"] == "promote" and r["id"] not in undone]
+    records = AuditChain(home).records(model_name)
+    undone = {r.get("undoes") for r in records if r.get("action") == "rollback"}
+    promotions = [r for r in records if r.get("action") == "promote" and r.get("id") not in undone]
     return promotions[-1] if promotions else None
 
 
-def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict:
-    """Put `champion` back on the version the last promotion replaced."""
-    _require_signoff(reviewer, reason, confirmed)
-    promotion = last_promotion(home, model_name)
-    if promotion is None:
-        raise PromotionError(f"There is no promotion of '{model_name}' to roll back.",
-                             hint="Rollback undoes the last promotion made in this sandbox.")
+def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict[str, Any]:
+    """Put `champion` back on the version the last promotion replaced, as the verified chain says."""
+    require_signoff(reviewer, reason, confirmed)
     registry = Registry(home)
-    current = registry.aliases(model_name).get(CHAMPION)
-    if current is None or current != promotion["to_version"]:
-        raise PromotionError(f"The champion is v{current}, not v{promotion['to_version']} as the last promotion "
-                             "left it; someone moved it since.", hint="Check the registry before rolling back.")
-    registry.require_version(model_name, promotion["from_version"])
-    record = _record("rollback", model_name, current, promotion["from_version"], reviewer, reason,
-                     undoes=promotion["id"])
-    return _move_and_record(registry, AuditLog(home), model_name, promotion["from_version"], current, record)
+    chain = AuditChain(home)
+    with chain.locked():
+        _verified(chain, registry)
+        promotion = last_promotion(home, model_name)
+        if promotion is None:
+            raise PromotionError(f"There is no promotion of '{model_name}' to roll back.",
+                                 hint="Rollback undoes the last promotion made in this sandbox.")
+        current = registry.aliases(model_name).get(CHAMPION)
+        if current is None or current != promotion["to_version"]:
+            raise PromotionError(f"Conflict: the champion is v{current}, not v{promotion['to_version']} as the last "
+                                 f"promotion left it: {_winner(chain, model_name, current)}.",
+                                 hint="Nothing was moved. Check the registry before rolling back.")
+        registry.require_version(model_name, promotion["from_version"])
+        record = _record("rollback", model_name, current, promotion["from_version"], reviewer, reason,
+                         undoes=promotion["id"])
+        return _move_and_record(registry, chain, model_name, promotion["from_version"], current, record)

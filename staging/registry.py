@@ -7,6 +7,8 @@ and a report always name the exact version they used, even after the alias moves
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
@@ -97,3 +99,26 @@ class Registry:
             outputs = tuple(getattr(col.type, "name", None) or f"tensor:{getattr(col, 'type', col)}"
                             for col in signature.outputs.inputs)
         return inputs, outputs
+
+    def audit_anchors(self, prefix: str = "sandbox.audit.") -> dict[str, tuple[str, str, str]]:
+        """record id -> (model, version, hash) for every audit anchor tag on every model version."""
+        anchors = {}
+        with map_exceptions(MLFLOW_ERRORS, "Could not read the audit anchors from the registry"):
+            for name in self.model_names():
+                for version in self.client.search_model_versions(f"name='{name}'"):
+                    for key, value in (version.tags or {}).items():
+                        if key.startswith(prefix):
+                            anchors[key[len(prefix):]] = (name, str(version.version), str(value))
+        return anchors
+
+    def log_report(self, ref: ModelRef, files: list[Path], folder: str) -> str | None:
+        """Log files as artifacts of the run that produced this version (under `folder`), so the
+        registry's page of the version leads to them; the artifact URI, or None when the version
+        names no run."""
+        with map_exceptions(MLFLOW_ERRORS, f"Could not log the report on {ref.uri}"):
+            run_id = self.client.get_model_version(ref.name, ref.version).run_id
+            if not run_id:
+                return None
+            for path in files:
+                self.client.log_artifact(run_id, str(path), artifact_path=folder)
+            return f"runs:/{run_id}/{folder}"

@@ -10,6 +10,7 @@ context manager: leaving it cancels the replay and stops the servers.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,17 +20,20 @@ import pandas as pd
 from . import promotion
 from .analytics.drift import feature_drift
 from .analytics.drift_samples import reference_profile
+from .audit import AuditChain, Verification
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RegistryError, RunError, TrafficError
 from .evidence import RunEvidence, reference_for, stored_evidence
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
+from .history import ChampionPeriod, champion_history, consistency
 from .home import SandboxHome
 from .refs import ModelRef
 from .registry import Registry
 from .replay.handle import ReplayHandle, start_replay
 from .replay.plan import send_offsets, stable_share
 from .replay.settings import ReplaySettings
+from .report import ReportFiles, write_report
 from .roles import CHAMPION, REPLICA, ROLES
 from .runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRecord
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
@@ -340,17 +344,60 @@ class Sandbox:
         policy = policy or self.policy_for(evidence.manifest.model_name)
         return evaluate_gate(evidence, policy, self.signatures(evidence.manifest))
 
+    def report(self, evidence: RunEvidence, policy: GatePolicy | None = None,
+               folder: Path | None = None) -> ReportFiles:
+        """The run's offline report and evidence file (in its run folder unless `folder` is given)."""
+        verdict = self.gate(evidence, policy)
+        target = folder or self.store.folder(evidence.manifest.run_id)
+        return write_report(Path(target), "report", evidence, verdict, self.signatures(evidence.manifest))
+
     def promote(self, evidence: RunEvidence, reviewer: str, reason: str, confirmed: bool,
                 override: bool = False, policy: GatePolicy | None = None) -> dict:
-        """Move `champion` to the run's challenger on the gate's verdict under `policy`."""
-        return promotion.promote(self.home, self.gate(evidence, policy), evidence, reviewer, reason, confirmed,
-                                 override)
+        """Move `champion` to the run's challenger on the gate's verdict under `policy`. The decision
+        report is written first and its SHA-256 sealed into the record; afterwards it is logged as an
+        artifact of the challenger's version in the registry (a failure there is returned as
+        `report_error`, the promotion stands)."""
+        promotion.require_signoff(reviewer, reason, confirmed)
+        manifest = evidence.manifest
+        verdict = self.gate(evidence, policy)
+        record_id = promotion.new_record_id()
+        decision = {"record": record_id, "action": "promote", "reviewer": reviewer.strip(), "reason": reason.strip(),
+                    "override": override, "gate": verdict.status, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "moves": f"{manifest.model_name}@champion from v{manifest.champion.version} to "
+                             f"v{manifest.challenger.version}"}
+        files = write_report(self.store.folder(manifest.run_id) / "decisions", record_id, evidence, verdict,
+                             self.signatures(manifest), decision)
+        try:
+            record = promotion.promote(self.home, verdict, evidence, reviewer, reason, confirmed, override,
+                                       record_id=record_id, report=files.as_record())
+        except BaseException:
+            files.html.unlink(missing_ok=True)
+            files.json.unlink(missing_ok=True)
+            raise
+        challenger = ModelRef(manifest.challenger.name, manifest.challenger.version)
+        try:
+            uri = self.registry.log_report(challenger, [files.html, files.json], f"sandbox-reports/{manifest.run_id}")
+            if uri:
+                self.registry.tag_version(challenger, f"sandbox.report.{manifest.run_id}", uri)
+            return {**record, "report_uri": uri}
+        except RegistryError as exc:
+            return {**record, "report_error": exc.message}
 
     def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict:
         return promotion.rollback(self.home, model_name, reviewer, reason, confirmed)
 
     def audit(self, model_name: str | None = None) -> list[dict]:
-        return promotion.AuditLog(self.home).records(model_name)
+        """The audit records (of one model, when named), oldest first."""
+        return AuditChain(self.home).records(model_name)
+
+    def verify_audit(self) -> Verification:
+        """The audit chain checked in the file and against the registry's anchors."""
+        return AuditChain(self.home).verify(self.registry.audit_anchors)
+
+    def history(self, model_name: str) -> tuple[list[ChampionPeriod], str | None]:
+        """Who was champion when (from the chain), and a sentence if the registry disagrees."""
+        periods = champion_history(self.audit(model_name))
+        return periods, consistency(periods, self.aliases(model_name).get(CHAMPION))
 
     def last_promotion(self, model_name: str) -> dict | None:
         return promotion.last_promotion(self.home, model_name)

@@ -7,6 +7,7 @@ import pytest
 
 from staging import TrafficSelection
 from staging.errors import ConfigurationError, TrafficError
+from staging.gate import parse_policy
 from staging.replay import ReplaySettings
 from staging.replay.plan import CanaryGates, ab_targets, canary_steps, check_gates, send_offsets
 from staging.roles import CHALLENGER, CHAMPION
@@ -33,6 +34,10 @@ def test_ab_split_is_sticky_by_key(sandbox):
     analysis = sandbox.evidence(run_id)
     assert "A/B run" in analysis.agreement_sentence()
     assert analysis.quality.loc[CHAMPION, "labelled"] + analysis.quality.loc[CHALLENGER, "labelled"] > 0
+    assert set(analysis.differences["method"]) == {"unpaired bootstrap (each model's own requests)"}
+    lenient = parse_policy("min_labelled = 10\n", "lenient.toml")  # 120 requests: judge quality anyway
+    quality = [c for c in sandbox.gate(analysis, lenient).checks if c.name.startswith("quality")]
+    assert quality and all("unpaired" in c.sentence and c.numbers["paired"] is False for c in quality)
 
 
 def test_canary_ramps_through_its_steps_when_the_gates_pass(sandbox):

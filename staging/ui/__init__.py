@@ -2,18 +2,19 @@
 
     common.py       the process-wide Sandbox, `guard`, page headers, notices, the model picker
     runs.py         the run picker and a run's cached evidence (Compare, Drift, Promote)
-    charts.py       every chart, with the conventions they share
     overview.py     the demo in one click, the registered models
     environment.py  backend picker, starting servers, the live server table
     replay.py       traffic form, replay settings, live progress
     compare.py      the Compare page's metric lists and number formats
     drift.py        the drift table's columns and the test/threshold editor
-    promote.py      the gate's checks and the audit table
+    promote.py      the policy, the gate's checks, the report downloads, the chain's state, the audit table
+    history.py      the champion's periods, "champion as of", each entry's run and report
 
-Pages import `from staging import ui` and use only what `__all__` lists.
+Pages import `from staging import ui` and use only what `__all__` lists; `ui.charts` is
+`staging.charts`, which the offline report draws with too.
 """
 
-from . import charts
+from .. import charts
 from .common import (
                      MODEL_KEY,
                      PAGES,
@@ -31,8 +32,9 @@ from .common import (
 from .compare import LATENCY_FORMAT, quality_metrics
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import backend_picker, live_server_table, start_servers_live
+from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, registered_models, run_demo
-from .promote import audit_table, policy_picker, show_verdict
+from .promote import audit_table, chain_state, move_done, policy_picker, report_downloads, show_verdict
 from .replay import TrafficForm, replay_progress, replay_settings, traffic_form
 from .runs import chosen_run, evidence, run_evidence, run_label, run_picker, run_status_note
 
@@ -44,27 +46,33 @@ __all__ = [
     "PAGES",
     "RUN_KEY",
     "TrafficForm",
+    "as_of",
     "audit_table",
     "backend_picker",
+    "chain_state",
     "charts",
     "chosen_run",
     "current_model",
     "dataset_drift",
     "drift_choices",
     "drift_sentence",
+    "entry_links",
     "evidence",
     "flash",
     "go",
     "guard",
     "live_server_table",
     "model_picker",
+    "move_done",
     "page_header",
     "percent",
+    "periods_table",
     "policy_picker",
     "quality_metrics",
     "registered_models",
     "replay_progress",
     "replay_settings",
+    "report_downloads",
     "run_demo",
     "run_evidence",
     "run_label",

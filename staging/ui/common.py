@@ -38,6 +38,7 @@ PAGES = {
     "compare": "pages/compare.py",
     "drift": "pages/drift.py",
     "promote": "pages/promote.py",
+    "history": "pages/history.py",
 }
 
 

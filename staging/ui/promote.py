@@ -6,13 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from ..audit import Verification
 from ..errors import StagingError
 from ..gate import FAILED, NOT_EVALUATED, PASSED, WARNED, GatePolicy, GateVerdict, parse_policy
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import show_error
 
-AUDIT_COLUMNS = ["at", "action", "from_version", "to_version", "reviewer", "reason", "run_id", "id"]
+AUDIT_COLUMNS = ["at", "action", "from_version", "to_version", "reviewer", "reason", "run_id", "gate", "override", "id"]
 STATUS_MARKS = {PASSED: "✅ passed", WARNED: "⚠️ warned", FAILED: "❌ failed", NOT_EVALUATED: "➖ not evaluated"}
 HEADLINES = {PASSED: "Gate: :green[passed]", WARNED: "Gate: :orange[passed with warnings]",
              FAILED: "Gate: :red[not passed]"}
@@ -52,6 +53,48 @@ def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
 
 
 def audit_table(records: list[dict]) -> pd.DataFrame:
-    """The audit records, newest first, with the columns a reviewer reads."""
-    table = pd.DataFrame(records)
+    """The audit records, newest first, with the columns a reviewer reads (the gate's verdict as a word)."""
+    table = pd.DataFrame([{**r, "gate": (r.get("gate") or {}).get("status", "—") if r.get("action") == "promote"
+                           else "—", "override": "yes" if r.get("override") else ""} for r in records])
     return table.reindex(columns=[c for c in AUDIT_COLUMNS if c in table.columns]).iloc[::-1]
+
+
+def chain_state(verification: Verification) -> None:
+    """The audit chain's state, in one line: verified, or the first thing wrong with it."""
+    if verification.ok:
+        st.success(f"Audit chain verified: {verification.sentence()}", icon=":material/verified:")
+    else:
+        st.error(verification.sentence() + " Promotions and rollbacks are refused until it is explained.",
+                 icon=":material/gpp_bad:")
+
+
+@st.cache_data(show_spinner="Writing the offline report…", max_entries=8)
+def _report_files(_box: Sandbox, run_id: str, status: str, ended_at: float | None, policy_text: str,
+                  policy_source: str) -> tuple[bytes, bytes]:
+    files = _box.report(_box.evidence(run_id), parse_policy(policy_text, policy_source))
+    return files.html.read_bytes(), files.json.read_bytes()
+
+
+def report_downloads(box: Sandbox, manifest: RunManifest, policy: GatePolicy) -> None:
+    """The run's offline report (HTML, opens with no network) and its evidence file (JSON)."""
+    html_bytes, json_bytes = _report_files(box, manifest.run_id, manifest.status, manifest.ended_at, policy.text,
+                                           policy.source)
+    left, right = st.columns(2)
+    left.download_button("Download the report (HTML)", html_bytes, file_name=f"report-{manifest.run_id}.html",
+                         mime="text/html", help="One self-contained file: it opens with no network, for a release "
+                                                "ticket.")
+    right.download_button("Download the evidence (JSON)", json_bytes, file_name=f"evidence-{manifest.run_id}.json",
+                          mime="application/json")
+
+
+def move_done(box: Sandbox, manifest: RunManifest) -> str | None:
+    """A sentence when the registry's aliases no longer match this run (its move was made, or
+    others moved since); None while the run's move is still on offer."""
+    aliases = box.aliases(manifest.model_name)
+    if (aliases.get("champion"), aliases.get("challenger")) == (manifest.champion.version, manifest.challenger.version):
+        return None
+    if aliases.get("champion") == manifest.challenger.version:
+        return (f"This run's move is done: v{manifest.challenger.version} is the champion now. Roll back below, "
+                "or replay a new challenger.")
+    return (f"The aliases moved since this run (champion v{aliases.get('champion')}, challenger "
+            f"v{aliases.get('challenger')}); replay again to judge the current pair.")

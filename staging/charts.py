@@ -1,4 +1,5 @@
-"""Altair charts for the pages, always drawn from small aggregated frames (never raw rows)."""
+"""Altair charts for the pages and the offline report, always drawn from small aggregated frames
+(never raw rows)."""
 
 from __future__ import annotations
 
