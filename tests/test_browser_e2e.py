@@ -51,6 +51,14 @@ action = "warn"
 """
 
 
+def _settled(page, timeout_s: float = 90) -> None:
+    """Wait until Streamlit's rerun is over: no element is left marked stale from the last run."""
+    deadline = time.monotonic() + timeout_s
+    page.wait_for_timeout(500)
+    while page.locator("[data-stale='true']").count() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -128,6 +136,7 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         assert page.get_by_text("Gate: not passed").count() == 0
         page.screenshot(path=SHOTS / "5c-promote-relaxed-policy.png", full_page=True)
         # the report leaves as one file a release ticket can hold; it opens with every request blocked
+        _settled(page)  # the download button of the previous policy may still be on screen while the page reruns
         with page.expect_download(timeout=120_000) as download:
             page.get_by_role("button", name="Download the report (HTML)").click()
         report = SHOTS / "report.html"
