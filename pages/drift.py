@@ -25,22 +25,27 @@ with ui.guard():
                 st.caption("Each window of the replayed traffic against the training data: a dot marks drift, and "
                            "the first dotted column is when it started. A window holds few requests, so each cell "
                            "uses a p-value test (KS, chi-squared or Z), adjusted for the many cells "
-                           "(Benjamini-Hochberg).")
+                           "(Benjamini-Hochberg). The colour is the evidence: 0.05 divided by the adjusted p, so 1 is "
+                           "the edge of significance and darker is stronger.")
             st.write(ui.drift_sentence(drift))
-            st.caption("Black ticks mark each test's threshold. Distances (Wasserstein, Jensen-Shannon) drift at or "
-                       "above it; p-value tests (KS, chi-squared, Z) drift below it.")
+            st.caption("Each bar is a feature's drift score on one scale: a distance (Wasserstein, Jensen-Shannon) "
+                       "divided by its threshold, or for a p-value test (KS, chi-squared, Z) the threshold divided by "
+                       "the p-value. Past the dashed line at 1, the test's own rule calls it drift; the colour is the "
+                       "sandbox's verdict, which also asks for a correction for many tests and a real effect.")
             overruled = drift[drift["evidently_drifted"] & ~drift["drifted"]]
             if not overruled.empty:
                 st.info(f"Evidently's rule alone would also flag {', '.join(overruled['feature'])}; the sandbox does "
-                        "not, and the table's 'why' column says why for each.")
-            st.dataframe(drift[ui.DRIFT_COLUMNS], hide_index=True)
-            st.caption("'evidently_drifted' is Evidently's verdict on its own rule, 'drifted' the sandbox's. They "
+                        "not, and the table's \"why they differ\" column says why for each.")
+            st.dataframe(ui.readable(drift[ui.DRIFT_COLUMNS]), hide_index=True,
+                         column_config={"why they differ": st.column_config.TextColumn(width="large")})
+            st.caption("\"Evidently's rule: drifted\" is Evidently's verdict on its own rule, \"drifted (sandbox)\" "
+                       "the sandbox's. They "
                        "differ only where a p-value test is not significant once corrected for the number of tests "
-                       "(q), or its effect is too small to matter at this many rows, or a distance on few rows is "
-                       "within what random samples of the training data show ('noise').")
+                       "(the adjusted p), or its effect is too small to matter at this many rows, or a distance on "
+                       "few rows is within what random samples of the training data show (the noise column).")
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
             st.altair_chart(ui.charts.score_distributions(result.score_histograms))
-            st.dataframe(result.prediction_drift, hide_index=True)
+            st.dataframe(ui.readable(result.prediction_drift), hide_index=True)
             st.caption("Each model's answers on a sample of its training data against its answers on the replayed "
                        "traffic: a model whose scores move is seeing a different world, even before labels arrive.")

@@ -1,29 +1,34 @@
-"""Overview: what the sandbox does, the registered models and aliases, and the demo."""
+"""Overview: what the sandbox does, the demo in one click to a verdict, the latest run, and the
+registered models."""
 
 import streamlit as st
 
 from staging import SCENARIOS, ui
 
-ui.page_header("Staging sandbox", "Judge a new model on last week's real traffic, side by side with the one in production, "
-               "before anyone promotes it.")
+ui.page_header("Staging sandbox", "Judge a new model on last week's real traffic, side by side with the one in "
+                                  "production, before anyone promotes it.")
 
 with ui.guard():
     box = ui.sandbox()
-    st.info(box.backend_notice)
-    if box.swept:
-        st.caption(f"Stopped {len(box.swept)} model server(s) left behind by an earlier app: {', '.join(box.swept)}.")
+    latest = ui.latest_run(box, ui.current_model())
+    if latest is not None and latest.finished:
+        ui.verdict_card(box, latest.run_id)
+        ui.latest_run_line(box, latest)
 
     st.subheader("The demo")
     st.write(SCENARIOS["credit"].story)
     left, right = st.columns(2)
-    if left.button("▶ Run the demo", type="primary", help="Registers the demo models, starts both servers and "
-                   f"replays {ui.DEMO_REQUESTS:,} recorded requests. About a minute."):
+    if left.button("▶ Run the demo", type="primary", help="Registers the demo models, starts both servers, "
+                   f"replays {ui.DEMO_REQUESTS:,} recorded requests and shows the verdict. About half a minute."):
         ui.run_demo(box)
     if right.button("Load the demo models only", help="Train and register the models; start nothing."):
         loaded = box.load_demo()
         ui.flash("Demo models ready: " + ", ".join(
             f"{m.champion.name} (champion v{m.champion.version}, challenger v{m.challenger.version})" for m in loaded))
         st.rerun()
+    st.caption(box.backend_notice)
+    if box.swept:
+        st.caption(f"Stopped {len(box.swept)} model server(s) left behind by an earlier app: {', '.join(box.swept)}.")
 
     st.subheader("Registered models")
     models = ui.registered_models(box)
@@ -31,5 +36,6 @@ with ui.guard():
         st.write("The registry is empty. Run the demo, or register a model with aliases `champion` and `challenger`.")
     else:
         st.dataframe(models, hide_index=True)
-    st.markdown("**Next steps:** start the servers on **Environment**, replay traffic on **Replay**, read the "
-                "evidence on **Compare** and **Drift**, then sign off on **Promote**.")
+    if latest is None:
+        st.markdown("**Next steps:** start the servers on **Environment**, replay traffic on **Replay**, read the "
+                    "evidence on **Compare** and **Drift**, then sign off on **Promote**.")

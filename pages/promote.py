@@ -63,4 +63,4 @@ if model:
         audit = box.audit(model)
         if audit:
             st.subheader("Audit log")
-            st.dataframe(ui.audit_table(audit), hide_index=True)
+            st.dataframe(ui.readable(ui.audit_table(audit)), hide_index=True)

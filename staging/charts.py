@@ -1,44 +1,82 @@
 """Altair charts for the pages and the offline report, always drawn from small aggregated frames
-(never raw rows)."""
+(never raw rows). Every chart keeps these conventions, and the next one should too:
+
+- **One colour per role, everywhere**: champion blue, challenger orange, the champion's replica
+  grey (`ROLE_SCALE`). Drift verdicts: drifted red, stable grey-blue (`VERDICT_SCALE`).
+- **Axis titles say what is plotted, with the unit**; a legend's title says what its colours are.
+- **Labels are never cut** (`labelLimit=0`); long feature names get the room they need.
+- **Lower-is-better metrics (log loss, MAE, RMSE) get their own panel**, never an axis shared
+  with higher-is-better ones.
+- **Histograms cover the whole range** of what they count (the last bin holds the maximum).
+- **No interval is drawn for a maximum** (a bootstrap cannot say more than the largest value seen),
+  and a small-sample interval shows its count in the tooltip.
+"""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-MODEL_COLORS = alt.Scale(domain=["champion", "challenger"], range=["#4c78a8", "#f58518"])
+from .analytics.drift import drift_strength
+
+ROLE_ORDER = ["champion", "challenger", "champion_replica"]
+ROLE_SCALE = alt.Scale(domain=ROLE_ORDER, range=["#4c78a8", "#f58518", "#9d9d9d"])
+MODEL_COLORS = ROLE_SCALE  # the name the pages knew
+VERDICT_SCALE = alt.Scale(domain=["drifted", "stable"], range=["#e45756", "#9ecae9"])
+LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
+NO_CUT = alt.Axis(labelLimit=0)
 
 
-def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart:
+def role_color(title: str = "model") -> alt.Color:
+    return alt.Color("model:N", scale=ROLE_SCALE, title=title, sort=ROLE_ORDER)
+
+
+def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart | alt.HConcatChart:
+    """Each metric's value per model; higher-is-better and lower-is-better metrics on their own panels."""
     long = quality.reset_index().melt(id_vars="model", value_vars=metrics, var_name="metric", value_name="value")
-    return alt.Chart(long).mark_bar().encode(
-        x=alt.X("model:N", title=None, axis=None, sort=["champion", "challenger"]),
-        y=alt.Y("value:Q", title=None),
-        color=alt.Color("model:N", scale=MODEL_COLORS, title="model"),
-        column=alt.Column("metric:N", title=None),
-        tooltip=["model", "metric", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(width=90, height=180)
+    long = long.dropna(subset=["value"])
+
+    def panel(frame: pd.DataFrame, title: str) -> alt.Chart:
+        return alt.Chart(frame).mark_bar().encode(
+            x=alt.X("model:N", title=None, axis=None, sort=ROLE_ORDER),
+            y=alt.Y("value:Q", title=title),
+            color=role_color(),
+            column=alt.Column("metric:N", title=None, header=alt.Header(labelLimit=0)),
+            tooltip=["model", "metric", alt.Tooltip("value:Q", format=".3f")],
+        ).properties(width=90, height=180)
+
+    higher = long[~long["metric"].isin(LOWER_IS_BETTER)]
+    lower = long[long["metric"].isin(LOWER_IS_BETTER)]
+    panels = [panel(part, title) for part, title in ((higher, "value (higher is better)"),
+                                                     (lower, "value (lower is better)")) if not part.empty]
+    return panels[0] if len(panels) == 1 else alt.hconcat(*panels)
 
 
 def latency_histogram(hist: pd.DataFrame) -> alt.Chart:
+    """Answers per latency bin, per model (the bins reach the slowest answer)."""
     return alt.Chart(hist).mark_area(opacity=0.5, interpolate="step-after").encode(
-        x=alt.X("bin_start_ms:Q", title="latency (ms)"),
-        y=alt.Y("requests:Q", title="requests", stack=None),
-        color=alt.Color("model:N", scale=MODEL_COLORS),
-        tooltip=["model", alt.Tooltip("bin_start_ms:Q", format=".1f"), "requests"],
+        x=alt.X("bin_start_ms:Q", title="latency of a successful answer (ms)"),
+        y=alt.Y("requests:Q", title="answers", stack=None),
+        color=role_color(),
+        tooltip=["model", alt.Tooltip("bin_start_ms:Q", format=".1f", title="from (ms)"),
+                 alt.Tooltip("bin_end_ms:Q", format=".1f", title="to (ms)"), alt.Tooltip("requests:Q", title="answers")],
     ).properties(height=220)
 
 
-def drift_bars(drift: pd.DataFrame) -> alt.Chart:
+def drift_bars(drift: pd.DataFrame) -> alt.LayerChart:
+    """Each feature's drift on one scale (1 = its test's threshold, above 1 = drifted by the test's
+    own rule), coloured by the sandbox's verdict, so bar length and colour can be read together."""
     frame = drift.assign(verdict=drift["drifted"].map({True: "drifted", False: "stable"}))
+    frame = frame.assign(strength=[drift_strength(t, s, th) for t, s, th in zip(frame["test"], frame["score"],
+                                                                          frame["threshold"])])
     bars = alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("feature:N", sort="-x", title=None),
-        x=alt.X("score:Q", title="drift score (distance; for p-value tests, the p-value)"),
-        color=alt.Color("verdict:N", scale=alt.Scale(domain=["drifted", "stable"], range=["#e45756", "#9ecae9"])),
+        y=alt.Y("feature:N", sort="-x", title=None, axis=NO_CUT),
+        x=alt.X("strength:Q", title="drift score ÷ the test's threshold (p-value tests: threshold ÷ p)",
+                scale=alt.Scale(domainMax=5, clamp=True)),
+        color=alt.Color("verdict:N", scale=VERDICT_SCALE, title="the sandbox's verdict"),
         tooltip=["feature", "test", alt.Tooltip("score:Q", format=".4f"), "threshold", "reference", "current"],
     )
-    ticks = alt.Chart(frame).mark_tick(color="black", thickness=2, size=18).encode(
-        y=alt.Y("feature:N", sort="-x"), x="threshold:Q")
+    ticks = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="black", strokeDash=[4, 3]).encode(x="x:Q")
     return (bars + ticks).properties(height=28 * len(frame) + 20)
 
 
@@ -48,12 +86,12 @@ def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> 
     return alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("week:T", title="week of the recorded traffic", axis=alt.Axis(format="%b %d", tickCount="week")),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None),
+        color=alt.Color("series:N", title="what each line is", legend=alt.Legend(labelLimit=0)),
         tooltip=[alt.Tooltip("week:T"), "series", alt.Tooltip("value:Q", format=".3f")],
     ).properties(height=220)
 
 
-def flip_heatmap(matrix: pd.DataFrame) -> alt.Chart:
+def flip_heatmap(matrix: pd.DataFrame) -> alt.LayerChart:
     long = matrix.reset_index().melt(id_vars="champion", var_name="challenger", value_name="requests")
     base = alt.Chart(long).encode(x=alt.X("challenger:N", title="challenger's class"),
                                   y=alt.Y("champion:N", title="champion's class"))
@@ -69,27 +107,35 @@ def delta_histogram(deltas: pd.DataFrame, title: str) -> alt.Chart:
     ).properties(height=200)
 
 
-def interval_points(intervals: pd.DataFrame) -> alt.Chart:
-    base = alt.Chart(intervals).encode(y=alt.Y("percentile:N", sort=["p50_ms", "p90_ms", "p95_ms", "p99_ms"]),
-                                       yOffset="model:N", color=alt.Color("model:N", scale=MODEL_COLORS))
-    rules = base.mark_rule(strokeWidth=3).encode(x=alt.X("low:Q", title="latency (ms), 95% interval"), x2="high:Q")
-    return (rules + base.mark_point(filled=True, size=60).encode(
-        x="estimate:Q", tooltip=["model", "percentile", alt.Tooltip("estimate:Q", format=".1f"),
-                                 alt.Tooltip("low:Q", format=".1f"), alt.Tooltip("high:Q", format=".1f")])
-            ).properties(height=220)
+def interval_points(intervals: pd.DataFrame) -> alt.LayerChart:
+    """Percentiles with their 95% intervals; the maximum as a point alone (no interval can be
+    drawn for it); the number of answers in every tooltip."""
+    frame = intervals.copy()
+    frame["percentile"] = frame["percentile"].str.replace("_ms", "")
+    if "answers" not in frame.columns:
+        frame["answers"] = pd.NA
+    base = alt.Chart(frame).encode(y=alt.Y("percentile:N", sort=["p50", "p90", "p95", "p99", "max"],
+                                           title="percentile of latency"),
+                                   yOffset=alt.YOffset("model:N", sort=ROLE_ORDER), color=role_color())
+    tooltip = ["model", "percentile", alt.Tooltip("estimate:Q", format=".1f", title="ms"),
+               alt.Tooltip("low:Q", format=".1f", title="95% low (ms)"),
+               alt.Tooltip("high:Q", format=".1f", title="95% high (ms)"), alt.Tooltip("answers:Q", title="answers")]
+    rules = base.mark_rule(strokeWidth=3).transform_filter("datum.percentile != 'max'").encode(
+        x=alt.X("low:Q", title="latency (ms): a dot, and its 95% interval"), x2="high:Q")
+    return (rules + base.mark_point(filled=True, size=60).encode(x="estimate:Q", tooltip=tooltip)).properties(height=220)
 
 
-def drift_heatmap(timeline: pd.DataFrame) -> alt.Chart:
+def drift_heatmap(timeline: pd.DataFrame) -> alt.LayerChart:
     """Feature against time window, coloured by drift strength (1 = the test's threshold)."""
     base = alt.Chart(timeline).encode(
         x=alt.X("window:O", title="window of the recorded traffic", timeUnit="yearmonthdate",
                 axis=alt.Axis(format="%b %d", labelAngle=0)),
-        y=alt.Y("feature:N", title=None))
+        y=alt.Y("feature:N", title=None, axis=NO_CUT))
     cells = base.mark_rect().encode(
-        color=alt.Color("strength:Q", title="0.05 ÷ adjusted p",
+        color=alt.Color("strength:Q", title="evidence of drift (1 = significant)",
                         scale=alt.Scale(domain=[0, 1, 5], range=["#f7fbff", "#fdd0a2", "#d94801"])),
         tooltip=[alt.Tooltip("window:T"), "feature", "test", alt.Tooltip("score:Q", format=".3g", title="p-value"),
-                 alt.Tooltip("q_value:Q", format=".3g"), "drifted", "rows"])
+                 alt.Tooltip("q_value:Q", format=".3g", title="adjusted p"), "drifted", "rows"])
     marks = base.mark_text(text="●", color="black").transform_filter("datum.drifted")
     return (cells + marks).properties(height=24 * timeline["feature"].nunique() + 30)
 
@@ -97,7 +143,7 @@ def drift_heatmap(timeline: pd.DataFrame) -> alt.Chart:
 def latency_lines(timeline: pd.DataFrame) -> alt.Chart:
     return alt.Chart(timeline).mark_line().encode(
         x=alt.X("second:Q", title="seconds into the replay"), y=alt.Y("p95_ms:Q", title="p95 latency (ms)"),
-        color=alt.Color("model:N", scale=MODEL_COLORS),
+        color=role_color(),
         tooltip=["model", alt.Tooltip("second:Q", format=".0f"), alt.Tooltip("p50_ms:Q", format=".1f"),
                  alt.Tooltip("p95_ms:Q", format=".1f")],
     ).properties(height=200)
@@ -107,8 +153,9 @@ def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
     return alt.Chart(histograms).mark_line(interpolate="step-after").encode(
         x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)"),
         y=alt.Y("share:Q", title="share of answers", axis=alt.Axis(format="%")),
-        color=alt.Color("source:N", title=None, scale=alt.Scale(domain=["training reference", "replayed traffic"],
-                                                                 range=["#7f7f7f", "#e45756"])),
-        column=alt.Column("model:N", title=None, sort=["champion", "challenger"]),
+        color=alt.Color("source:N", title="answers on", scale=alt.Scale(domain=["training reference",
+                                                                               "replayed traffic"],
+                                                                       range=["#7f7f7f", "#e45756"])),
+        column=alt.Column("model:N", title=None, sort=ROLE_ORDER),
         tooltip=["model", "source", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=300, height=180)

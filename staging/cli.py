@@ -15,6 +15,7 @@
     python -m staging rollback --model NAME --reviewer WHO --reason WHY --yes [--home DIR] [--json]
     python -m staging audit verify [--home DIR] [--json]
     python -m staging history --model NAME [--home DIR] [--json]
+    python -m staging prune [--keep 3] [--json]
     python -m staging base-image [--force]
     python -m staging app-image
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import sys
 import time
@@ -119,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (promote, rollback, audit, history):
         sub.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
         sub.add_argument("--json", action="store_true", help="one JSON object")
+    prune = commands.add_parser("prune", help="remove model images but those of each model's newest versions")
+    prune.add_argument("--keep", type=int, default=3, help="versions kept per model (default 3)")
+    prune.add_argument("--json", action="store_true", help="one JSON object")
     base = commands.add_parser("base-image", help="build the containers' base image from Debian's packages")
     base.add_argument("--force", action="store_true", help="rebuild even if the image exists")
     commands.add_parser("app-image", help="build the app's image for compose.yaml (hermetic, from a wheelhouse)")
@@ -134,6 +139,15 @@ def build_app(args: argparse.Namespace, log) -> dict:
     client = docker_client()
     image = client.images.get(build_app_image(client, Path(__file__).resolve().parent.parent, log))
     return {"image": image.tags, "size_mb": round(image.attrs["Size"] / 1e6)}
+
+
+def prune_images(args: argparse.Namespace, log) -> dict:
+    from .backends.docker_backend import docker_client
+    from .backends.images import prune_model_images
+
+    result = prune_model_images(docker_client(), args.keep, log)
+    log(f"removed {len(result['removed'])} model image(s), {result['freed_mb']} MB freed")
+    return result
 
 
 def build_base(args: argparse.Namespace, log) -> dict:
@@ -352,10 +366,27 @@ def plain_text(command: str, summary: dict) -> str:
             f"(record {summary['id']}, hash {summary['hash'][:12]})")
 
 
+def quiet_libraries(home_option: str | None) -> None:
+    """MLflow's and other libraries' warnings and log lines go to HOME/logs/cli.log, not to the
+    terminal: stderr carries the command's own progress and its one-line errors only."""
+    try:
+        logs = SandboxHome.from_env(home_option).ensure().logs_dir
+        handler: logging.Handler = logging.FileHandler(logs / "cli.log", encoding="utf-8")
+    except (StagingError, OSError):
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.captureWarnings(True)
+    for name in ("py.warnings", "mlflow", "alembic", "urllib3", "docker"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet = getattr(args, "json", False)
     started = time.monotonic()
+    quiet_libraries(getattr(args, "home", None))
 
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
@@ -363,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
                     "gate": run_gate, "promote": run_promote, "rollback": run_rollback, "audit": run_audit,
-                    "history": run_history}
+                    "history": run_history, "prune": prune_images}
         summary = commands[args.command](args, log)
     except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
         print(f"refused: {exc}", file=sys.stderr)

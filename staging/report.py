@@ -16,6 +16,7 @@ import hashlib
 import html
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ def _svg(chart) -> str:
 
 def _figures(evidence: RunEvidence) -> list[tuple[str, str]]:
     """(title, inline SVG) for each chart the evidence can draw."""
-    wanted = []
+    wanted: list[tuple[str, Callable[[], Any]]] = []
     if evidence.quality is not None:
         metrics = (["mae", "rmse"] if evidence.task == "regression" else ["accuracy", "precision", "recall", "f1",
                                                                            "roc_auc"])

@@ -24,7 +24,7 @@ from .audit import AuditChain, Verification
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .errors import BackendError, RegistryError, RunError, TrafficError
-from .evidence import RunEvidence, reference_for, stored_evidence
+from .evidence import RunEvidence, evidence_summary, reference_for, stored_evidence
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .history import ChampionPeriod, champion_history, consistency
 from .home import SandboxHome
@@ -306,6 +306,11 @@ class Sandbox:
     def evidence(self, run_id: str) -> RunEvidence:
         """The run's evidence, stored in its folder once computed (see `stored_evidence`)."""
         return stored_evidence(self.store, run_id)
+
+    def labelled(self, run_id: str) -> int | None:
+        """How many of the run's requests had a label when its evidence was last computed."""
+        summary = evidence_summary(self.store, run_id)
+        return None if summary is None else int(summary.get("labelled", 0))
 
     def uploads_dir(self) -> Path:
         """Where files uploaded in the app are kept, under the sandbox home."""

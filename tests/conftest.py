@@ -18,6 +18,32 @@ from staging.scenarios import CREDIT
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def remove_the_images_the_tests_build():
+    """The suite leaves the Docker engine with the images it found: model and app images built
+    during the session are removed at its end (the base image is scripts/test's to remove)."""
+    try:
+        from staging.backends.docker_backend import docker_client
+
+        client = docker_client()
+        client.api.timeout = 300  # a busy engine lists and removes slowly; the ping above was quick
+        before = {image.id for image in client.images.list(all=True)}
+    except Exception:  # noqa: BLE001 - no engine: nothing will be built, nothing to remove
+        yield
+        return
+    yield
+    try:
+        for image in client.images.list(name="staging-sandbox"):
+            if image.id not in before and not any(t.startswith("staging-sandbox/python") for t in image.tags):
+                try:
+                    client.images.remove(image.id, force=True)
+                except Exception:  # noqa: BLE001 - an image a leftover container uses stays, and says so
+                    print(f"could not remove {image.tags or image.id}")
+        client.images.prune(filters={"dangling": True})
+    except Exception as exc:  # noqa: BLE001 - cleaning up must not turn a passing run into an error
+        print(f"could not clean up the images the tests built: {exc}")
+
+
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory) -> SandboxHome:
     """A sandbox home with both demo scenarios registered; STAGING_HOME points at it."""

@@ -104,7 +104,10 @@ def test_percentile_intervals_bracket_the_estimate():
     frame = rows("champion", ["1"] * 500, [0.5] * 500, list(rng.gamma(2, 5, 500)))
     table = latency.percentile_intervals(frame, n_boot=400)
     assert list(table["percentile"]) == ["p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
-    assert (table["low"] <= table["estimate"]).all() and (table["estimate"] <= table["high"]).all()
+    bounded = table[table["percentile"] != "max_ms"]
+    assert (bounded["low"] <= bounded["estimate"]).all() and (bounded["estimate"] <= bounded["high"]).all()
+    top = table.set_index("percentile").loc["max_ms"]  # no interval is claimed for the maximum
+    assert np.isnan(top["low"]) and np.isnan(top["high"]) and (table["answers"] == 500).all()
     assert table.loc[0, "estimate"] == pytest.approx(np.percentile(frame["latency_ms"], 50))
 
 
@@ -136,5 +139,7 @@ def test_exact_percentile_interval_equals_a_simulated_bootstrap(q):
     assert abs(low - expected_low) < 0.1 * spread and abs(high - expected_high) < 0.1 * spread
     frame = rows("champion", ["1"] * 3000, [0.5] * 3000, list(values))
     table = latency.percentile_intervals(frame).set_index("percentile")
-    name = "max_ms" if q == 100 else f"p{q}_ms"
-    assert (table.loc[name, "low"], table.loc[name, "high"]) == (low, high)
+    if q == 100:
+        assert np.isnan(table.loc["max_ms", "low"])  # the maximum's row carries no interval
+    else:
+        assert (table.loc[f"p{q}_ms", "low"], table.loc[f"p{q}_ms", "high"]) == (low, high)

@@ -100,7 +100,7 @@ def test_without_an_engine_auto_falls_back_to_processes_and_says_so(tmp_path, mo
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     backend, notice = choose_backend("auto", SandboxHome(tmp_path))
     assert isinstance(backend, ProcessBackend)
-    assert "No Docker engine answered" in notice and "process backend is in use" in notice
+    assert "No Docker engine answered" in notice and notice.startswith("Models run as local processes")
     with pytest.raises(BackendError, match="No Docker engine answered"):
         choose_backend("docker", SandboxHome(tmp_path))
 
@@ -114,3 +114,15 @@ def test_the_headless_demo_runs_on_containers(client, tmp_path):
     assert summary["champion"]["error_rate"] == 0.0 and summary["challenger"]["p50_ms"] > 0
     home_label = f"{LABEL}.home={_home_label(SandboxHome(tmp_path))}"
     assert client.containers.list(all=True, filters={"label": home_label}) == []  # the demo cleaned up
+
+
+def test_prune_keeps_images_in_use_and_removes_the_rest(client, demo_home, running):
+    from staging.backends.images import prune_model_images
+
+    _, server, _ = running
+    unused, built = ensure_model_image(client, demo_home, ModelRef("credit-default", "1"))
+    result = prune_model_images(client, keep=0)
+    removed = {r["image"] for r in result["removed"]}
+    assert unused in removed and server.container.image not in removed
+    assert result["freed_bytes"] > 0 and result["freed_mb"] == round(result["freed_bytes"] / 1e6, 1)
+    assert client.images.get(server.container.image)  # the running container's image is still there

@@ -127,3 +127,73 @@ def test_replay_page_offers_modes_and_timings_and_explains_bad_settings(app):
     percent = next(n for n in app.number_input if n.label == "Keep this percent of requests")
     percent.set_value(10.0).run()
     _no_failure(app)
+
+
+RAW = __import__("re").compile(r"(?<![\w-])(nan|NaN|None|inf|-inf|nanx)(?![\w-])")  # not a user's "NaN-ish"
+
+
+def _all_text(at) -> list[str]:
+    """Everything a person reads on the page: titles, sentences, alerts, metrics and table cells."""
+    texts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error",
+                 "success"):
+        texts += [str(e.value) for e in getattr(at, kind)]
+    texts += [f"{m.label} {m.value}" for m in at.metric]
+    for frame in at.dataframe:
+        value = frame.value
+        texts += [str(c) for c in value.columns] + [str(v) for v in value.astype(str).to_numpy().ravel()]
+    return texts
+
+
+def _synthetic_all_errors_run(sandbox, like: str) -> str:
+    """A finished run in which every answer failed, written as the worker writes one."""
+    import pandas as pd
+
+    from staging.runs import read_manifest, write_manifest
+
+    store = sandbox.store
+    source = store.folder(like)
+    requests = store.requests(like).head(50)
+    manifest = read_manifest(source)
+    folder = store.create(manifest.replace(run_id=f"{like}-errors"), requests, pd.DataFrame(columns=["reason"]))
+    rows = [{"run_id": folder.name, "request_id": rid, "target": role, "intended_send": 1.0, "actual_send": 1.0,
+             "latency_ms": 3.0, "service_ms": 3.0, "status": 500, "prediction": None, "score": float("nan"),
+             "probabilities": "", "error": "HTTP 500: the model server failed"}
+            for rid in requests["request_id"] for role in ("champion", "challenger")]
+    pd.DataFrame(rows).astype({"prediction": "str"}).to_parquet(folder / "results.parquet", index=False)
+    (folder / "results.jsonl").touch()
+    write_manifest(folder, store.manifest(folder.name).replace(status="finished", ended_at=2.0, rows=len(rows)))
+    return folder.name
+
+
+@pytest.fixture(scope="module")
+def four_runs(sandbox, finished_run):
+    from staging import ReplaySettings, TrafficSelection
+    from staging.scenarios import CREDIT
+
+    def replay(settings, requests):
+        handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(requests), settings)
+        handle.wait()
+        assert handle.error is None, handle.error
+        return handle.run_id
+
+    return {"normal": finished_run,
+            "canary": replay(ReplaySettings(mode="canary", canary_steps=(20, 100), canary_min_answers=5), 80),
+            "all errors": _synthetic_all_errors_run(sandbox, finished_run),
+            "30 requests": replay(ReplaySettings(), 30)}
+
+
+@pytest.mark.parametrize("kind", ["normal", "canary", "all errors", "30 requests"])
+def test_no_page_shows_a_raw_nan_none_or_inf(four_runs, kind, monkeypatch):
+    """What a stakeholder reads has words and units: never nan, None, NaN or inf."""
+    monkeypatch.chdir(ROOT)
+    for page in ("overview", "compare", "drift", "promote", "history", "replay"):
+        at = AppTest.from_file(APP, default_timeout=300)
+        at.session_state["staging.model_name"] = "credit-default"
+        at.session_state[RUN_KEY] = four_runs[kind]
+        at.run()
+        if page != "overview":
+            at.switch_page(PAGES[page]).run()
+        assert not at.exception, (kind, page, [e.value for e in at.exception])
+        raw = [t for t in _all_text(at) if RAW.search(t)]
+        assert not raw, (kind, page, raw[:5])

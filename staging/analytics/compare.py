@@ -86,6 +86,31 @@ def disagreements(pairs: pd.DataFrame, requests: pd.DataFrame, task: str, limit:
     return differ[keep].merge(requests, on="request_id", how="left")
 
 
+def with_outcomes(table: pd.DataFrame, labels: pd.DataFrame | None, target: str | None, task: str) -> pd.DataFrame:
+    """The disagreements with the true outcome where it is known, and who was right (for a
+    regression, who was closer); both columns empty where no label has arrived."""
+    if labels is None or target is None or target not in labels.columns or table.empty:
+        return table.assign(true_outcome=None, who_was_right=None)
+    truth = labels[["request_id", target]].dropna().drop_duplicates("request_id")
+    merged = table.merge(truth.rename(columns={target: "true_outcome"}), on="request_id", how="left")
+    known = merged["true_outcome"].notna()
+    if task == "regression":
+        champion_gap = (merged[f"{CHAMPION}_score"] - merged["true_outcome"]).abs()
+        challenger_gap = (merged[f"{CHALLENGER}_score"] - merged["true_outcome"]).abs()
+        right = pd.Series(["challenger (closer)" if c < a else "champion (closer)" if a < c else "as close"
+                           for a, c in zip(champion_gap, challenger_gap)], index=merged.index)
+    else:
+        truth_text = merged["true_outcome"].map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
+                                                else str(v))
+        champion_ok = merged[f"{CHAMPION}_prediction"].astype(str) == truth_text
+        challenger_ok = merged[f"{CHALLENGER}_prediction"].astype(str) == truth_text
+        right = pd.Series(["both" if a and c else "champion" if a else "challenger" if c else "neither"
+                           for a, c in zip(champion_ok, challenger_ok)], index=merged.index)
+        merged["true_outcome"] = truth_text.where(known)
+    merged["who_was_right"] = right.where(known)
+    return merged
+
+
 def flip_matrix(pairs: pd.DataFrame) -> pd.DataFrame:
     """Counts of (champion's class, challenger's class) over requests both answered."""
     both = answered_by_both(pairs)

@@ -353,7 +353,7 @@ def drift_sentence(table: pd.DataFrame) -> str:
     """The drift table in one plain sentence."""
     drifted = table.loc[table["drifted"], "feature"].tolist()
     if not drifted:
-        return f"None of the {len(table)} features looks different from the training data."
+        return f"No feature looks different from the training data ({len(table)} checked)."
     verdict = "has drifted" if dataset_drift(table) else "has not drifted"
     return (f"{len(drifted)} of {len(table)} features look different from the training data "
             f"({', '.join(drifted)}). The traffic as a whole {verdict} (the rule: at least half of the features).")

@@ -33,11 +33,12 @@ def latency_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def latency_histogram(results: pd.DataFrame, bins: int = 40) -> pd.DataFrame:
-    """Counts per latency bin and model, shared bin edges up to the 99.5th percentile."""
+    """Counts per latency bin and model, shared bin edges from 0 to the slowest answer (the
+    last bin holds the maximum: a histogram covers everything it counts)."""
     ok = results[results["status"].eq(200)].dropna(subset=["latency_ms"])
     if ok.empty:
         return pd.DataFrame(columns=["model", "bin_start_ms", "bin_end_ms", "requests"])
-    upper = float(np.percentile(ok["latency_ms"], 99.5))
+    upper = float(ok["latency_ms"].max())
     edges = np.linspace(0, max(upper, 1e-3), bins + 1)
     frames = []
     for role, part in ok.groupby("target"):
@@ -68,9 +69,11 @@ def percentile_intervals(results: pd.DataFrame, n_boot: int = 1000, seed: int = 
                 low, high = np.percentile(boot, 2.5), np.percentile(boot, 97.5)
             else:
                 low, high = order_statistic_interval(values, q)
+            if name == "max_ms":  # no bootstrap can say more than the largest value seen: no interval
+                low = high = float("nan")
             rows.append({"model": role, "percentile": name, "estimate": float(np.percentile(values, q)),
-                         "low": float(low), "high": float(high)})
-    return pd.DataFrame(rows, columns=["model", "percentile", "estimate", "low", "high"])
+                         "low": float(low), "high": float(high), "answers": int(values.size)})
+    return pd.DataFrame(rows, columns=["model", "percentile", "estimate", "low", "high", "answers"])
 
 
 def order_statistic_interval(sorted_values: np.ndarray, q: float) -> tuple[float, float]:

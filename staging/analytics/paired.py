@@ -63,13 +63,14 @@ def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
         return {"differences": _with_method(table), "wilcoxon_p": wilcoxon}
     truth = label_text(rows[target])
     predicted = {role: rows[f"{role}_prediction"].astype(str) for role in (CHAMPION, CHALLENGER)}
+    counts = _based_on(truth, predicted)
     if large:
         positive = positive_class(truth)
         table = classification_differences(
             truth == positive, predicted[CHAMPION] == positive, predicted[CHALLENGER] == positive,
             predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth,
             rows[f"{CHAMPION}_score"].to_numpy(float), rows[f"{CHALLENGER}_score"].to_numpy(float))
-        return {"differences": _with_method(table)}
+        return {"differences": _with_method(table, counts)}
     positive = positive_class(truth)
     scores = {role: rows[f"{role}_score"].to_numpy(float) for role in (CHAMPION, CHALLENGER)}
     labels = {role: predicted[role].to_numpy(str) for role in (CHAMPION, CHALLENGER)}
@@ -84,11 +85,24 @@ def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
         a, b = base[CHAMPION][name], base[CHALLENGER][name]
         table.append({"metric": name, "champion": a, "challenger": b, "difference": b - a, "low": float(low),
                       "high": float(high)})
-    return {"differences": _with_method(table)}
+    return {"differences": _with_method(table, counts)}
 
 
-def _with_method(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{"method": "bootstrap over requests", **row} for row in rows])
+def _based_on(truth: pd.Series, predicted: dict[str, pd.Series]) -> dict[str, str]:
+    """What each classification metric is computed on, as counts a reader can weigh an interval by:
+    precision on the requests each model called positive, recall on the truly positive ones."""
+    positive = positive_class(truth)
+    said = {role: int((p == positive).sum()) for role, p in predicted.items()}
+    actual = int((truth == positive).sum())
+    everything = f"{len(truth):,} labelled requests"
+    return {"accuracy": everything, "roc_auc": everything, "log_loss": everything, "f1": everything,
+            "precision": f"{said[CHAMPION]:,} / {said[CHALLENGER]:,} called positive",
+            "recall": f"{actual:,} truly positive"}
+
+
+def _with_method(rows: list[dict], based_on: dict[str, str] | None = None) -> pd.DataFrame:
+    return pd.DataFrame([{"method": "bootstrap over requests", **row,
+                          **({"based on": based_on.get(row["metric"], "")} if based_on else {})} for row in rows])
 
 
 def unpaired_difference_table(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> dict:

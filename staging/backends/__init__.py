@@ -35,15 +35,24 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
         return EndpointBackend(home, urls), ("Models are served elsewhere: " +
                                              ", ".join(f"{r} at {u}" for r, u in urls.items()) + ".")
     from .docker_backend import DockerBackend, docker_client
-    from .images import resolve_base_image
+    from .images import build_base_image_in_background, resolve_base_image
 
     try:
         client = docker_client()
+    except BackendError as exc:
+        if name == "docker":
+            raise
+        return ProcessBackend(home), f"Models run as local processes ({exc.message.rstrip('.')})."
+    try:
         base = resolve_base_image(client, wanted=settings.base_image)
     except BackendError as exc:
         if name == "docker":
             raise
-        return ProcessBackend(home), f"{exc.message} So the process backend is in use. {exc.hint}"
+        if not settings.base_image and build_base_image_in_background(client, home.logs_dir / "base-image.log"):
+            return ProcessBackend(home), ("Models run as local processes for now: the Docker engine has no base "
+                                          "image yet, and one is being built in the background (about a minute); "
+                                          "the next start uses containers.")
+        return ProcessBackend(home), f"Models run as local processes: {exc.message} {exc.hint}"
     backend = DockerBackend(home, client, limits=settings.limits, log=log, network=settings.docker_network,
                             base_image=settings.base_image)
     limits = backend.limits

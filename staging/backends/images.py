@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ import tomllib
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import mlflow
 
@@ -129,6 +131,33 @@ def build_base_image(client, log: Log = print, mirror: str = DEBIAN_MIRROR) -> s
     return BUILT_BASE_IMAGE
 
 
+_background: dict[str, Any] = {"thread": None}
+
+
+def build_base_image_in_background(client, log_path: Path) -> bool:
+    """Start building the base image in a thread of this process (once), logging to `log_path`;
+    False when it cannot be built here (no debootstrap, not root), so nothing was started."""
+    import threading
+
+    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+        return False
+    thread = _background["thread"]
+    if thread is not None and thread.is_alive():
+        return True
+
+    def work() -> None:
+        with open(log_path, "a", encoding="utf-8") as log:
+            try:
+                build_base_image(client, lambda line: print(line, file=log, flush=True))
+            except Exception as exc:  # noqa: BLE001 - a background build reports in its log, never on a page
+                print(f"the base image could not be built: {exc}", file=log, flush=True)
+
+    thread = threading.Thread(target=work, name="base-image", daemon=True)
+    _background["thread"] = thread
+    thread.start()
+    return True
+
+
 def _requirements(model_dir: Path) -> list[str]:
     """The model's pinned requirements, with the scoring server's: full `mlflow` becomes
     `mlflow-skinny` (the scoring server needs no tracking server or UI: 510 MB, not 850)."""
@@ -212,6 +241,37 @@ def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _qui
             raise BackendError(f"The image for {ref.uri} failed to build: {chunk['error'].strip()}",
                                hint="The build log tail is below.", detail="\n".join(lines[-30:]))
     return tag, True
+
+
+def prune_model_images(client, keep: int = 3, log: Log = _quiet) -> dict:
+    """Remove the sandbox's model images except those of each model's `keep` newest versions
+    (and those a running container uses); returns what was removed and the space freed."""
+    import docker.errors
+
+    if keep < 0:
+        raise ConfigurationError("--keep must be 0 or more.", hint="For example --keep 3.")
+    images = client.images.list(name=IMAGE_REPOSITORY)
+    in_use = {c.image.id for c in client.containers.list(all=True) if c.image is not None}
+    by_model: dict[str, list] = {}
+    for image in images:
+        labels = image.labels or {}
+        by_model.setdefault(labels.get(f"{LABEL}.model", "?"), []).append(image)
+    removed, freed = [], 0
+    for model, group in by_model.items():
+        versions = sorted({int(i.labels.get(f"{LABEL}.version", 0) or 0) for i in group}, reverse=True)[:keep]
+        for image in group:
+            if int(image.labels.get(f"{LABEL}.version", 0) or 0) in versions or image.id in in_use:
+                continue
+            size = int(image.attrs.get("Size", 0))
+            try:
+                client.images.remove(image.id, force=False)
+            except docker.errors.APIError as exc:  # shared layers or a tag in use: say so, keep going
+                log(f"kept {image.tags or image.id[:19]}: {exc.explanation or exc}")
+                continue
+            removed.append({"model": model, "version": image.labels.get(f"{LABEL}.version"),
+                            "image": (image.tags or [image.id[:19]])[0], "bytes": size})
+            freed += size
+    return {"removed": removed, "freed_bytes": freed, "freed_mb": round(freed / 1e6, 1), "kept_versions": keep}
 
 
 APP_IMAGE = "staging-sandbox/app:latest"

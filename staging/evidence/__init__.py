@@ -5,8 +5,16 @@
     cache.py    stored_evidence: computed once per finished run and kept in its folder
 """
 
-from .cache import EVIDENCE_FILE, stored_evidence
+from .cache import EVIDENCE_FILE, evidence_summary, stored_evidence
 from .compute import compute_evidence, read_table, reference_for
 from .value import RunEvidence
 
-__all__ = ["EVIDENCE_FILE", "RunEvidence", "compute_evidence", "read_table", "reference_for", "stored_evidence"]
+__all__ = [
+    "EVIDENCE_FILE",
+    "RunEvidence",
+    "compute_evidence",
+    "evidence_summary",
+    "read_table",
+    "reference_for",
+    "stored_evidence",
+]

@@ -23,6 +23,7 @@ from .compute import compute_evidence
 from .value import RunEvidence
 
 EVIDENCE_FILE = "evidence.pkl"
+SUMMARY_FILE = "evidence-summary.json"  # a few counts for run lists, readable without unpickling
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +66,18 @@ def stored_evidence(store: RunStore, run_id: str) -> RunEvidence:
         handle.write(json.dumps({"fingerprint": fingerprint}).encode() + b"\n")
         pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(partial, path)
+    summary = store.folder(run_id) / SUMMARY_FILE
+    summary.write_text(json.dumps({"labelled": result.labelled, "fingerprint": fingerprint}))
     return result
+
+
+def evidence_summary(store: RunStore, run_id: str) -> dict | None:
+    """The counts kept beside a finished run's evidence (labelled requests), or None before it
+    was first computed."""
+    try:
+        return json.loads((store.folder(run_id) / SUMMARY_FILE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _load(path: Path, fingerprint: str) -> RunEvidence | None:

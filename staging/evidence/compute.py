@@ -16,6 +16,7 @@ from ..analytics.compare import (
     paired,
     replica_agreement,
     score_deltas,
+    with_outcomes,
 )
 from ..analytics.drift import dataset_drift, drift_over_time, feature_drift, prediction_drift, score_histograms
 from ..analytics.drift_samples import ReferenceProfile, reference_profile
@@ -102,7 +103,7 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
         paired_stats["score_histograms"] = score_histograms(reference_scores, results)
     return RunEvidence(manifest, task, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
-                       disagreements(pairs, requests, task), right_share,
+                       with_outcomes(disagreements(pairs, requests, task), labels, target, task), right_share,
                        weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task),
                        **paired_stats, **latency_views)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..analytics.compare import Agreement, flip_sentence
@@ -74,8 +75,12 @@ class RunEvidence:
 
     def latency_sentence(self) -> str:
         champion, challenger = self.latency.loc[CHAMPION], self.latency.loc[CHALLENGER]
-        if pd.isna(champion["p95_ms"]) or pd.isna(challenger["p95_ms"]):
-            return "Latency cannot be compared: one model answered no request successfully."
+        if not champion["requests"] and not challenger["requests"]:
+            return "No request was replayed, so there is no latency to compare."
+        if pd.isna(champion["p95_ms"]) or pd.isna(challenger["p95_ms"]) or not champion["p95_ms"]:
+            errors = (f" Errors: the challenger failed {challenger['errors']:,} of {challenger['requests']:,} requests, "
+                      f"the champion {champion['errors']:,} of {champion['requests']:,}.")
+            return "Latency cannot be compared: one model answered no request successfully." + errors
         ratio = challenger["p95_ms"] / champion["p95_ms"]
         speed = "slower" if ratio > 1 else "faster"
         return (f"95% of the challenger's answers took at most {challenger['p95_ms']:.1f} ms against "
@@ -91,7 +96,8 @@ class RunEvidence:
                 f"{self.labelled:,} labelled requests. McNemar's exact test gives p = {self.mcnemar_p:.3g}: "
                 + ("the difference is unlikely to be chance." if significant else
                    "a difference this size could be chance.")
-                + f" Cohen's kappa between the two models is {self.kappa:.2f}.")
+                + (f" Cohen's kappa between the two models is {self.kappa:.2f}." if self.kappa is not None and
+                   np.isfinite(self.kappa) else ""))
 
     def segment_sentence(self) -> str | None:
         return None if self.segments is None else worst_segment_sentence(self.segments)
@@ -104,6 +110,8 @@ class RunEvidence:
         if ratio is None:
             return None
         challenger_ratio = self.latency.loc[CHALLENGER, "p95_ms"] / self.latency.loc[CHAMPION, "p95_ms"]
+        if not (np.isfinite(ratio) and np.isfinite(challenger_ratio) and np.isfinite(self.agreement.rate)):
+            return None
         disagreement = 1 - self.agreement.rate
         floor = 1 - self.noise_floor.rate
         labels = "a real difference" if disagreement > floor else "within the noise floor"
@@ -114,7 +122,8 @@ class RunEvidence:
 
     def replica_p95_ratio(self) -> float | None:
         """The champion replica's p95 over the champion's: how much latency moves by itself."""
-        if REPLICA not in self.latency.index or not self.latency.loc[CHAMPION, "p95_ms"]:
+        if REPLICA not in self.latency.index or not self.latency.loc[CHAMPION, "p95_ms"] or pd.isna(
+                self.latency.loc[CHAMPION, "p95_ms"]) or pd.isna(self.latency.loc[REPLICA, "p95_ms"]):
             return None
         return float(self.latency.loc[REPLICA, "p95_ms"] / self.latency.loc[CHAMPION, "p95_ms"])
 

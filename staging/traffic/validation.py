@@ -59,7 +59,8 @@ class ValidationReport:
             text += f" Not in the signature, not sent: {', '.join(self.extra_columns)}."
         if self.out_of_range:
             text += (" Outside what the training data held (kept and replayed): "
-                     + ", ".join(f"{column} {rows:,} rows" for column, rows in self.out_of_range.items()) + ".")
+                     + ", ".join(f"{column} {rows:,} row{'s' if rows != 1 else ''}"
+                                 for column, rows in self.out_of_range.items()) + ".")
         return text
 
 

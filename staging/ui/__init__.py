@@ -30,10 +30,11 @@ from .common import (
                      show_error,
 )
 from .compare import LATENCY_FORMAT, quality_metrics
+from .display import number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import backend_picker, live_server_table, start_servers_live
 from .history import as_of, entry_links, periods_table
-from .overview import DEMO_REQUESTS, registered_models, run_demo
+from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
 from .promote import audit_table, chain_state, move_done, policy_picker, report_downloads, show_verdict
 from .replay import TrafficForm, replay_progress, replay_settings, traffic_form
 from .runs import chosen_run, evidence, run_evidence, run_label, run_picker, run_status_note
@@ -61,14 +62,18 @@ __all__ = [
     "flash",
     "go",
     "guard",
+    "latest_run",
+    "latest_run_line",
     "live_server_table",
     "model_picker",
     "move_done",
+    "number",
     "page_header",
     "percent",
     "periods_table",
     "policy_picker",
     "quality_metrics",
+    "readable",
     "registered_models",
     "replay_progress",
     "replay_settings",
@@ -83,4 +88,5 @@ __all__ = [
     "show_verdict",
     "start_servers_live",
     "traffic_form",
+    "verdict_card",
 ]

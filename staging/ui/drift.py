@@ -9,6 +9,7 @@ import streamlit as st
 from ..analytics.drift import STAT_TESTS, dataset_drift, drift_sentence
 
 DEFAULT_TEST = "default (Evidently's choice)"
+DEFAULT_THRESHOLD = "the test's default"
 
 
 DRIFT_COLUMNS = ["feature", "type", "test", "score", "threshold", "drifted", "evidently_drifted", "why", "q_value",
@@ -18,17 +19,31 @@ DRIFT_COLUMNS = ["feature", "type", "test", "score", "threshold", "drifted", "ev
 def drift_choices(drift: pd.DataFrame) -> dict[str, tuple[str | None, float | None]]:
     """An editable table of each column's test and threshold; returns only what was changed."""
     with st.expander("Choose the test or threshold of a column"):
-        table = pd.DataFrame({"feature": drift["feature"], "test": DEFAULT_TEST, "threshold": None})
+        table = pd.DataFrame({"feature": drift["feature"], "test": DEFAULT_TEST, "threshold": DEFAULT_THRESHOLD})
         edited = st.data_editor(
             table, hide_index=True, disabled=["feature"], key="drift-choices",
             column_config={"test": st.column_config.SelectboxColumn(options=[DEFAULT_TEST, *STAT_TESTS]),
-                           "threshold": st.column_config.NumberColumn(min_value=0.0, max_value=10.0, step=0.01)})
-    choices = {}
+                           "threshold": st.column_config.TextColumn(
+                               help="A number: a p-value below it, or a distance at or above it, is drift.")})
+    choices, refused = {}, []
     for row in edited.to_dict("records"):
-        test = None if row["test"] == DEFAULT_TEST else row["test"]
-        threshold = None if pd.isna(row["threshold"]) else float(row["threshold"])
+        test = None if row["test"] in (DEFAULT_TEST, None) else row["test"]
+        text = str(row["threshold"] or "").strip()
+        threshold = None
+        if text and text != DEFAULT_THRESHOLD:
+            try:
+                threshold = float(text)
+            except ValueError:
+                refused.append(f"{row['feature']}: '{text}'")
+            else:
+                if not 0 < threshold < 10:
+                    refused.append(f"{row['feature']}: {text}")
+                    threshold = None
         if test is not None or threshold is not None:
             choices[row["feature"]] = (test, threshold)
+    if refused:
+        st.warning("These thresholds are not numbers between 0 and 10, so the test's default is kept: "
+                   + "; ".join(refused) + ".")
     return choices
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ..backends import BACKEND_NAMES
 from ..sandbox import Sandbox
+from .display import readable
 
 
 def start_servers_live(box: Sandbox, model: str, replica: bool = False) -> None:
@@ -67,5 +68,6 @@ def live_server_table(box: Sandbox) -> None:
     if rows.empty:
         st.write("No model server is running.")
         return
-    st.dataframe(rows[[c for c in STATUS_COLUMNS if c in rows.columns]], hide_index=True)
-    st.caption(f"Refreshed {time.strftime('%H:%M:%S')}; CPU is a share of one core.")
+    st.dataframe(readable(rows[[c for c in STATUS_COLUMNS if c in rows.columns]]), hide_index=True)
+    usage = "; CPU is a share of one core" if "cpu_percent" in rows.columns else ""
+    st.caption(f"Refreshed {time.strftime('%H:%M:%S')}{usage}.")

@@ -1,32 +1,89 @@
-"""The Overview page's widgets: the demo in one click, and the registered models with their aliases."""
+"""The Overview page's widgets: the demo in one click, all the way to a verdict card; the card
+itself (the gate's verdict, agreement, quality, latency and drift, one sentence each, each
+leading to its page); the latest run; and the registered models with their aliases."""
 
 from __future__ import annotations
+
+import time
 
 import pandas as pd
 import streamlit as st
 
+from ..gate import FAILED, WARNED
+from ..runs import RunManifest
 from ..sandbox import Sandbox
 from ..scenarios import SCENARIOS
-from .common import MODEL_KEY, go
+from .common import MODEL_KEY, PAGES, RUN_KEY
 from .environment import start_servers_live
+from .promote import HEADLINES
+from .runs import evidence, run_label
 
 DEMO_REQUESTS = 1000
 
 
 def run_demo(box: Sandbox) -> None:
-    """Register the demo models, start both servers and begin the replay, saying each step,
-    then go to the Replay page, which follows it."""
+    """Register the demo models, start both servers, replay, and follow the replay to its end,
+    saying each step in plain words; the page then opens on the verdict card."""
     scenario = SCENARIOS["credit"]
     with st.status("Running the demo…", expanded=True) as status:
         st.write("Registering champion and challenger in the MLflow registry…")
         box.load_demo()
-        st.write("Starting both model servers (MLflow scoring server)…")
+        st.write(f"Starting both model servers (MLflow's scoring server). {box.backend_notice}")
         start_servers_live(box, scenario.model_name)
-        st.write(f"Replaying {DEMO_REQUESTS:,} recorded requests against both…")
-        box.begin_demo_replay(scenario.key, DEMO_REQUESTS)
-        status.update(label="Demo started", state="complete")
+        handle = box.begin_demo_replay(scenario.key, DEMO_REQUESTS)
+        bar = st.progress(0.0, text="Replaying recorded requests against both models…")
+        while not handle.done:
+            progress = handle.progress
+            bar.progress(progress.fraction, text=f"Replaying: {progress.completed:,} of {progress.total:,} requests "
+                                                 f"answered by both models…")
+            time.sleep(0.5)
+        progress = handle.wait()
+        bar.progress(1.0, text=f"Replayed {progress.completed:,} requests. Reading the evidence…")
+        if handle.error is not None:
+            raise handle.error
+        status.update(label="Demo done: the verdict is below", state="complete", expanded=False)
     st.session_state[MODEL_KEY] = scenario.model_name
-    go("replay")
+    st.session_state[RUN_KEY] = handle.run_id
+    st.rerun()
+
+
+def verdict_card(box: Sandbox, run_id: str) -> None:
+    """The run in five sentences, each leading to the page that holds its evidence."""
+    result = evidence(box, run_id)
+    verdict = box.gate(result)
+    failed = [c.name for c in verdict.checks if c.status == FAILED]
+    warned = [c.name for c in verdict.checks if c.status == WARNED]
+    with st.container(border=True):
+        st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
+        gate_text = (f"Under the policy '{verdict.policy.name}', {len(verdict.checks)} checks: "
+                     + (f"failed: {', '.join(failed)}. " if failed else "none failed. ")
+                     + (f"Warnings: {', '.join(warned)}." if warned else "No warnings."))
+        _line(gate_text, "promote", "The gate's checks and the sign-off")
+        _line(result.agreement_sentence(), "compare", "Agreement, flips and the requests they disagree on")
+        quality = result.quality_sentence() or ("No labels for this run yet, so quality cannot be judged."
+                                                if not result.labelled else "Quality on each model's own requests.")
+        _line(quality, "compare", "Quality, with intervals, week by week and by segment")
+        _line(result.latency_sentence(), "compare", "Latency and errors")
+        _line(result.drift_sentence(), "drift", "Data and prediction drift")
+
+
+def _line(sentence: str, page: str, label: str) -> None:
+    left, right = st.columns([4, 1])
+    left.text(sentence)
+    right.page_link(PAGES[page], label=label)
+
+
+def latest_run(box: Sandbox, model: str | None) -> RunManifest | None:
+    """The run to show first: the one chosen in this session, else the model's newest."""
+    runs = box.runs(model) if model else box.runs()
+    if not runs:
+        return None
+    chosen = st.session_state.get(RUN_KEY)
+    return next((r for r in runs if r.run_id == chosen), runs[0])
+
+
+def latest_run_line(box: Sandbox, run: RunManifest) -> None:
+    st.text(f"Latest run: {run_label(run, box)}")
 
 
 def registered_models(box: Sandbox) -> pd.DataFrame:

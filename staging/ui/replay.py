@@ -14,6 +14,7 @@ from ..replay import ReplaySettings, parse_canary_steps
 from ..sandbox import Sandbox, TrafficSelection
 from ..traffic import ValidatedTraffic
 from .common import RUN_KEY, go, show_error
+from .display import readable
 
 
 def saved_upload(box: Sandbox, upload) -> Path:
@@ -67,7 +68,7 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     (st.warning if report.rows_quarantined else st.success)(report.summary())
     if report.rows_quarantined:
         with st.expander(f"Quarantined rows ({report.rows_quarantined:,}): kept aside, not replayed"):
-            st.dataframe(validated.quarantine.head(200), hide_index=True)
+            st.dataframe(readable(validated.quarantine.head(200)), hide_index=True)
     if not report.rows_valid:
         st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
         return None

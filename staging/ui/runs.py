@@ -13,6 +13,7 @@ from ..evidence import RunEvidence
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import RUN_KEY, current_model
+from .display import readable
 
 
 def chosen_run(box: Sandbox) -> tuple[str | None, str | None]:
@@ -36,7 +37,7 @@ def run_picker(box: Sandbox, model_name: str) -> str | None:
     if not runs:
         st.info("No replay run for this model yet. Start one on the Replay page.")
         return None
-    labels = {r.run_id: run_label(r) for r in runs}
+    labels = {r.run_id: run_label(r, box) for r in runs}
     ids = list(labels)
     current = st.session_state.get(RUN_KEY)
     index = ids.index(current) if current in ids else 0
@@ -45,10 +46,15 @@ def run_picker(box: Sandbox, model_name: str) -> str | None:
     return choice
 
 
-def run_label(manifest: RunManifest) -> str:
+def run_label(manifest: RunManifest, box: Sandbox | None = None) -> str:
+    """Enough to tell two runs apart: time, versions, traffic file, mode, requests, labels,
+    status and a short id."""
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.started_at))
     versions = " vs ".join(f"v{manifest.version(r)}" for r in ("champion", "challenger") if r in manifest.models)
-    return f"{started} · {versions} · {manifest.traffic.replayed} requests · {manifest.status}"
+    labelled = box.labelled(manifest.run_id) if box is not None else None
+    labels = f"{labelled:,} labelled" if labelled is not None else "labels not read yet"
+    return (f"{started} · {versions} · {manifest.traffic.name} · {manifest.mode} · {manifest.traffic.replayed:,} "
+            f"requests · {labels} · {manifest.status} · #{manifest.run_id[-6:]}")
 
 
 @st.cache_data(show_spinner="Reading the run…", max_entries=16)
@@ -79,4 +85,4 @@ def canary_report(manifest: RunManifest) -> None:
         return
     (st.error if manifest.status == "aborted" else st.success)(
         manifest.end_reason or f"The canary went through all {len(steps)} steps; every gate passed.")
-    st.dataframe(pd.DataFrame([dict(step) for step in steps]), hide_index=True)
+    st.dataframe(readable(pd.DataFrame([dict(step) for step in steps])), hide_index=True)

@@ -1,0 +1,127 @@
+"""Time to first insight: from the click on **Run the demo** to the verdict card on screen, in
+Debian's Chromium driven by Playwright, on a fresh sandbox home, per backend; and the analysis
+of a 1,000-request run.
+
+    python bench/first_insight.py [--backends process,docker]
+
+Prints one JSON object:
+- `demo_click_to_verdict_s_process` (goal <= 30 s) and `demo_click_to_verdict_s_docker` (goal
+  <= 45 s with the base image cached; model images are built in the run when the engine does
+  not have them yet, and `docker_model_images_cached` says which). A backend that cannot run
+  here is null, with the reason beside it.
+- `analysis_1k_s` (goal <= 1 s): computing the evidence of that 1,000-request demo run once
+  more from its files (the stored copy removed), the median of three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def click_to_verdict(backend: str, home: Path) -> float:
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    log = open(home.parent / f"streamlit-{backend}.log", "wb")
+    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
+                           cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home), "STAGING_BACKEND": backend},
+                           stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.3)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            page.goto(url)
+            button = page.get_by_role("button", name="▶ Run the demo")
+            button.wait_for(timeout=90_000)
+            began = time.monotonic()
+            button.click()
+            page.get_by_text("The verdict:").wait_for(timeout=600_000)
+            elapsed = time.monotonic() - began
+            browser.close()
+        return elapsed
+    finally:
+        os.killpg(app.pid, 15)
+        app.wait(60)
+
+
+def analysis_seconds(home: Path) -> float:
+    from staging import SandboxHome
+    from staging.evidence import EVIDENCE_FILE, compute_evidence
+    from staging.runs import RunStore
+
+    store = RunStore(SandboxHome(home))
+    run = store.list_runs()[0]
+    (store.folder(run.run_id) / EVIDENCE_FILE).unlink(missing_ok=True)
+    times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        compute_evidence(store, run.run_id)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def docker_ready() -> tuple[bool, str, bool]:
+    try:
+        from staging.backends.docker_backend import docker_client
+        from staging.backends.images import IMAGE_REPOSITORY, resolve_base_image
+
+        client = docker_client()
+        resolve_base_image(client)
+        return True, "", bool(client.images.list(name=IMAGE_REPOSITORY))
+    except Exception as exc:  # noqa: BLE001 - the reason is printed
+        return False, str(exc)[:200], False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="process,docker")
+    args = parser.parse_args()
+    result: dict = {}
+    with tempfile.TemporaryDirectory(prefix="bench-first-insight-") as folder:
+        for backend in args.backends.split(","):
+            key = f"demo_click_to_verdict_s_{backend}"
+            if backend == "docker":
+                ready, why, cached = docker_ready()
+                result["docker_model_images_cached"] = cached
+                if not ready:
+                    result[key], result[f"{key}_why_not"] = None, why
+                    continue
+            home = Path(folder) / f"home-{backend}"
+            result[key] = round(click_to_verdict(backend, home), 1)
+            if backend == "process":
+                result["analysis_1k_s"] = round(analysis_seconds(home), 3)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
