@@ -79,6 +79,7 @@ class Registry:
             self.client.set_model_version_tag(ref.name, ref.version, key, value)
 
     def signature(self, ref: ModelRef) -> ModelSignature:
+        configure_mlflow(self.home)  # MLflow resolves models:/ URIs through its process-wide registry URI
         with map_exceptions(MLFLOW_ERRORS, f"Cannot read the model files of {ref.uri}"):
             info = mlflow.models.get_model_info(ref.uri)
         if info.signature is None:

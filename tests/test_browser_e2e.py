@@ -186,7 +186,7 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         page.screenshot(path=SHOTS / "7-rolled-back.png", full_page=True)
         page.get_by_role("link", name="History").click()
         page.get_by_text("Audit chain verified").wait_for(timeout=60_000)
-        page.get_by_text("Rehearsing the rollback.").first.wait_for(timeout=30_000)
+        page.get_by_text("by rollback (Rita Reviewer: Rehearsing the rollback.)").wait_for(timeout=30_000)
         page.screenshot(path=SHOTS / "7b-history-after-rollback.png", full_page=True)
         assert page.get_by_text("Traceback").count() == 0
 

@@ -206,8 +206,8 @@ def latency_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]
         numbers = {"ratio": float(row["estimate"]), "low": float(row["low"]), "high": float(row["high"]),
                    "allowed": allowed, "policy_allowed": allowed_by_policy, "noise_floor_high": floor,
                    "answers": int(row["answers"]), "method": str(row["method"])}
-        noise = (f"; the champion's own copy measured up to {floor:.2f}x, so {allowed:.2f}x is allowed"
-                 if floor is not None and floor > allowed_by_policy else "")
+        noise = "" if floor is None else (f"; the champion's own copy measured up to {floor:.2f}x"
+                                          + (f", so {allowed:.2f}x is allowed" if floor > allowed_by_policy else ""))
         text = (f"The challenger's {name} is {row['estimate']:.2f}x the champion's (95% CI {row['low']:.2f}x to "
                 f"{row['high']:.2f}x; allowed {allowed_by_policy:.2f}x{noise})")
         if row["high"] <= allowed:
