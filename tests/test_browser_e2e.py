@@ -113,11 +113,10 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
                       "Challenger accuracy minus champion accuracy", "95% CI", "of the challenger's answers took",
                       "features look different from the training data"):
             assert card.get_by_text(words).count() >= 1, words
-        for link in ("Agreement, flips", "Quality, with intervals", "Latency and errors", "Data and prediction drift",
-                     "The gate's checks"):
+        for link in ("Agreement →", "Quality →", "Latency →", "Drift →", "Gate checks →"):
             assert card.get_by_role("link", name=link).count() == 1, link
         assert page.get_by_text("Latest run:").count() == 1
-        card.get_by_role("link", name="Agreement, flips").click()
+        card.get_by_role("link", name="Agreement →").click()
         page.get_by_text("The challenger agrees with the champion on").wait_for(timeout=60_000)
         page.get_by_text("Where they disagree").wait_for()
         page.wait_for_timeout(1500)  # let the charts draw

@@ -163,6 +163,14 @@ def percentile_ratios(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
                 index = rng.integers(0, a.size, size=(n_boot, a.size))
                 boot = np.percentile(b[index], q, axis=1) / np.percentile(a[index], q, axis=1)
                 estimate, method = np.percentile(b, q) / np.percentile(a, q), "paired bootstrap over requests"
+            elif min(v.size for v in own.values()) > paired_up_to:
+                # large runs: each model's exact percentile interval (no resampling), combined so that
+                # the ratio's interval covers both (conservative)
+                a, b = np.sort(own[CHAMPION]), np.sort(own[other])
+                low_a, high_a = order_statistic_interval(a, q)
+                low_b, high_b = order_statistic_interval(b, q)
+                boot = np.array([low_b / high_a, high_b / low_a])
+                estimate, method = np.percentile(b, q) / np.percentile(a, q), "exact percentile intervals, combined"
             elif min(v.size for v in own.values()) >= 2:
                 a, b = own[CHAMPION], own[other]
                 boot = (np.array([np.percentile(b[rng.integers(0, b.size, b.size)], q) for _ in range(n_boot)]) /
@@ -170,7 +178,7 @@ def percentile_ratios(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
                 estimate, method = np.percentile(b, q) / np.percentile(a, q), "bootstrap of each model's answers"
             else:
                 continue
-            low, high = np.percentile(boot, [2.5, 97.5])
+            low, high = (boot[0], boot[1]) if method.startswith("exact") else np.percentile(boot, [2.5, 97.5])
             rows.append({"percentile": name, "model": other, "estimate": float(estimate), "low": float(low),
                          "high": float(high), "answers": int(min(v.size for v in own.values())), "method": method})
     return pd.DataFrame(rows, columns=["percentile", "model", "estimate", "low", "high", "answers", "method"])

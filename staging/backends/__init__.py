@@ -39,10 +39,10 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
 
     try:
         client = docker_client()
-    except BackendError as exc:
+    except BackendError:
         if name == "docker":
             raise
-        return ProcessBackend(home), f"Models run as local processes ({exc.message.rstrip('.')})."
+        return ProcessBackend(home), "Models run as local processes: no Docker engine answered."
     try:
         base = resolve_base_image(client, wanted=settings.base_image)
     except BackendError as exc:

@@ -58,13 +58,13 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
         gate_text = (f"Under the policy '{verdict.policy.name}', {len(verdict.checks)} checks: "
                      + (f"failed: {', '.join(failed)}. " if failed else "none failed. ")
                      + (f"Warnings: {', '.join(warned)}." if warned else "No warnings."))
-        _line(gate_text, "promote", "The gate's checks and the sign-off")
-        _line(result.agreement_sentence(), "compare", "Agreement, flips and the requests they disagree on")
+        _line(gate_text, "promote", "Gate checks →")
+        _line(result.agreement_sentence(), "compare", "Agreement →")
         quality = result.quality_sentence() or ("No labels for this run yet, so quality cannot be judged."
                                                 if not result.labelled else "Quality on each model's own requests.")
-        _line(quality, "compare", "Quality, with intervals, week by week and by segment")
-        _line(result.latency_sentence(), "compare", "Latency and errors")
-        _line(result.drift_sentence(), "drift", "Data and prediction drift")
+        _line(quality, "compare", "Quality →")
+        _line(result.latency_sentence(), "compare", "Latency →")
+        _line(result.drift_sentence(), "drift", "Drift →")
 
 
 def _line(sentence: str, page: str, label: str) -> None:
