@@ -78,13 +78,8 @@ def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
     # every resample at once (the same draws as `metric_differences` makes, 500 of them)
     boot = classification_bootstrap(truth.to_numpy(str), labels[CHAMPION], labels[CHALLENGER], scores[CHAMPION],
                                     scores[CHALLENGER], positive, n_boot=BOOTSTRAP_RESAMPLES)
-    table = []
-    for name, gaps in boot.items():
-        gaps = gaps[~np.isnan(gaps)]
-        low, high = np.percentile(gaps, [2.5, 97.5]) if gaps.size else (np.nan, np.nan)
-        a, b = base[CHAMPION][name], base[CHALLENGER][name]
-        table.append({"metric": name, "champion": a, "challenger": b, "difference": b - a, "low": float(low),
-                      "high": float(high)})
+    table = difference_rows({name: base[CHAMPION][name] for name in boot},
+                            {name: base[CHALLENGER][name] for name in boot}, boot)
     return {"differences": _with_method(table, counts)}
 
 

@@ -95,6 +95,12 @@ def metric_differences(y_true, champion, challenger, metrics, n_boot: int = 500,
         a, b = metrics(y_true[index], champion[index]), metrics(y_true[index], challenger[index])
         for name in boot:
             boot[name].append(b[name] - a[name])
+    return difference_rows(base_a, base_b, boot)
+
+
+def difference_rows(base_a: dict, base_b: dict, boot: dict) -> list[dict]:
+    """One row per metric: both values, the difference and the 2.5th/97.5th percentiles of its
+    resampled differences (NaN resamples left out)."""
     rows = []
     for name in base_a:
         values = np.asarray(boot[name], float)
@@ -132,11 +138,4 @@ def unpaired_metric_differences(truth_a, pred_a, truth_b, pred_b, metrics, n_boo
         a, b = metrics(truth_a[ia], pred_a[ia]), metrics(truth_b[ib], pred_b[ib])
         for name in boot:
             boot[name].append(b[name] - a[name])
-    rows = []
-    for name in base_a:
-        values = np.asarray(boot[name], float)
-        values = values[~np.isnan(values)]
-        low, high = np.percentile(values, [2.5, 97.5]) if values.size else (np.nan, np.nan)
-        rows.append({"metric": name, "champion": base_a[name], "challenger": base_b[name],
-                     "difference": base_b[name] - base_a[name], "low": float(low), "high": float(high)})
-    return rows
+    return difference_rows(base_a, base_b, boot)
