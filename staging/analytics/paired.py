@@ -14,7 +14,14 @@ from .bootstrap import classification_bootstrap
 from .compare import agree_mask
 from .large_sample import LARGE_SAMPLE, classification_differences, regression_differences
 from .quality import classification_metrics, label_text, positive_class, regression_metrics
-from .uncertainty import cohens_kappa, mcnemar_exact, metric_differences, paired_difference_ci, unpaired_metric_differences
+from .uncertainty import (
+    cohens_kappa,
+    difference_rows,
+    mcnemar_exact,
+    metric_differences,
+    paired_difference_ci,
+    unpaired_metric_differences,
+)
 
 
 def paired_correctness(both: pd.DataFrame, target: str) -> dict:
