@@ -114,7 +114,7 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
                       "features look different from the training data"):
             assert card.get_by_text(words).count() >= 1, words
         for link in ("Agreement →", "Quality →", "Latency →", "Drift →", "Gate checks →"):
-            assert card.get_by_role("link", name=link).count() == 1, link
+            card.get_by_role("link", name=link).wait_for(timeout=30_000)  # each sentence leads to its page
         assert page.get_by_text("Latest run:").count() == 1
         card.get_by_role("link", name="Agreement →").click()
         page.get_by_text("The challenger agrees with the champion on").wait_for(timeout=60_000)
