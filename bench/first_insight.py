@@ -6,9 +6,11 @@ of a 1,000-request run.
 
 Prints one JSON object:
 - `demo_click_to_verdict_s_process` (goal <= 30 s) and `demo_click_to_verdict_s_docker` (goal
-  <= 45 s with the base image cached; model images are built in the run when the engine does
-  not have them yet, and `docker_model_images_cached` says which). A backend that cannot run
-  here is null, with the reason beside it.
+  <= 45 s with the base image cached). The fresh home trains its own demo models, so their
+  model images are always built in the run; the runtime image under them (the requirements'
+  venv, built once per requirement set, and warmed in the background after the base image)
+  may be cached or not, and `docker_runtime_image_cached` says which. A backend that cannot
+  run here is null, with the reason beside it.
 - `analysis_1k_s` (goal <= 1 s): computing the evidence of that 1,000-request demo run once
   more from its files (the stored copy removed), the median of three.
 """
@@ -93,11 +95,11 @@ def analysis_seconds(home: Path) -> float:
 def docker_ready() -> tuple[bool, str, bool]:
     try:
         from staging.backends.docker_backend import docker_client
-        from staging.backends.images import IMAGE_REPOSITORY, resolve_base_image
+        from staging.backends.images import RUNTIME_REPOSITORY, resolve_base_image
 
         client = docker_client()
         resolve_base_image(client)
-        return True, "", bool(client.images.list(name=IMAGE_REPOSITORY))
+        return True, "", bool(client.images.list(name=RUNTIME_REPOSITORY))
     except Exception as exc:  # noqa: BLE001 - the reason is printed
         return False, str(exc)[:200], False
 
@@ -112,7 +114,7 @@ def main() -> None:
             key = f"demo_click_to_verdict_s_{backend}"
             if backend == "docker":
                 ready, why, cached = docker_ready()
-                result["docker_model_images_cached"] = cached
+                result["docker_runtime_image_cached"] = cached
                 if not ready:
                     result[key], result[f"{key}_why_not"] = None, why
                     continue

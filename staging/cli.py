@@ -366,6 +366,13 @@ def plain_text(command: str, summary: dict) -> str:
             f"(record {summary['id']}, hash {summary['hash'][:12]})")
 
 
+def cli_log_path(home_option: str | None) -> str:
+    try:
+        return str(SandboxHome.from_env(home_option).logs_dir / "cli.log")
+    except StagingError:
+        return "the home's logs/cli.log"
+
+
 def quiet_libraries(home_option: str | None) -> None:
     """MLflow's and other libraries' warnings and log lines go to HOME/logs/cli.log, not to the
     terminal: stderr carries the command's own progress and its one-line errors only."""
@@ -376,7 +383,7 @@ def quiet_libraries(home_option: str | None) -> None:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     logging.captureWarnings(True)
-    for name in ("py.warnings", "mlflow", "alembic", "urllib3", "docker"):
+    for name in ("py.warnings", "mlflow", "alembic", "urllib3", "docker", "staging"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]
         logger.propagate = False
@@ -404,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
         if exc.detail:
             print(exc.detail, file=sys.stderr)
         return 2
+    except Exception as exc:
+        logging.getLogger("staging.cli").exception("%s failed", args.command)
+        print(f"failed: {type(exc).__name__}: {str(exc)[:200]}. This is a fault of the sandbox or of a service it "
+              f"uses, not of your input; the traceback is in {cli_log_path(getattr(args, 'home', None))}.",
+              file=sys.stderr)
+        return 3
     if args.command == "gate":
         print(json.dumps(summary) if quiet else gate_text(summary))
         return 0 if summary["passed"] else 1

@@ -24,6 +24,7 @@ class SandboxHome:
 
     root: Path
     remote_tracking_uri: str | None = None  # an MLflow tracking server instead of the home's sqlite store
+    wheel_cache: Path | None = None  # wheelhouses shared by the machine's homes; None: inside this home
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).expanduser().resolve())
@@ -32,7 +33,8 @@ class SandboxHome:
     def from_env(cls, explicit: str | os.PathLike | None = None, settings: Settings | None = None) -> SandboxHome:
         settings = settings or Settings.from_env()
         raw = explicit or settings.home
-        return cls(Path(raw).expanduser().resolve(), settings.tracking_uri)
+        cache = Path(settings.wheel_cache).expanduser() if settings.wheel_cache else None
+        return cls(Path(raw).expanduser().resolve(), settings.tracking_uri, cache)
 
     @classmethod
     def with_runs_dir(cls, runs_dir: Path) -> SandboxHome:
@@ -62,6 +64,11 @@ class SandboxHome:
     @property
     def servers_dir(self) -> Path:
         return self.root / "servers"
+
+    @property
+    def wheelhouses_dir(self) -> Path:
+        """Wheels downloaded on the host for model images, one folder per requirement set."""
+        return self.wheel_cache or self.root / "wheelhouses"
 
     @property
     def policies_dir(self) -> Path:

@@ -9,6 +9,8 @@ starts, into one frozen value; no other module reads the environment for them.
     STAGING_CONTAINER_CPUS     each model container's CPUs (default 1)
     STAGING_CONTAINER_PIDS     each model container's process limit (default 256)
     STAGING_DOCKER_NETWORK     a Docker network for the model containers (compose sets it)
+    STAGING_WHEEL_CACHE        where model images' wheelhouses are kept, shared by every home
+                               (default $XDG_CACHE_HOME/staging-sandbox/wheelhouses, else ~/.cache/…)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ MEMORY_ENV = "STAGING_CONTAINER_MEMORY"
 CPUS_ENV = "STAGING_CONTAINER_CPUS"
 PIDS_ENV = "STAGING_CONTAINER_PIDS"
 NETWORK_ENV = "STAGING_DOCKER_NETWORK"
+WHEEL_CACHE_ENV = "STAGING_WHEEL_CACHE"
 DEFAULT_HOME = ".staging"
 
 
@@ -48,6 +51,7 @@ class Settings:
     base_image: str | None = None
     limits: ContainerLimits = ContainerLimits()
     docker_network: str | None = None
+    wheel_cache: str | None = None  # None: the home's own `wheelhouses/` folder
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -57,7 +61,14 @@ class Settings:
                    limits=ContainerLimits(memory=env.get(MEMORY_ENV) or "1g",
                                           cpus=_number(env, CPUS_ENV, "1.0", float),
                                           pids=_number(env, PIDS_ENV, "256", int)),
-                   docker_network=env.get(NETWORK_ENV) or None)
+                   docker_network=env.get(NETWORK_ENV) or None,
+                   wheel_cache=env.get(WHEEL_CACHE_ENV) or _default_wheel_cache(env))
+
+
+def _default_wheel_cache(env: Mapping[str, str]) -> str:
+    """Wheels of pinned requirements never change, so every home on the machine shares them."""
+    cache = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "staging-sandbox", "wheelhouses")
 
 
 def _number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str], Any]) -> Any:

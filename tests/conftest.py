@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session", autouse=True)
 def remove_the_images_the_tests_build():
-    """The suite leaves the Docker engine with the images it found: model and app images built
-    during the session are removed at its end (the base image is scripts/test's to remove)."""
+    """The suite leaves the Docker engine with the images it found: model, runtime and app images
+    built during the session are removed at its end, models before the runtimes they stand on
+    (the base image is scripts/test's to remove)."""
     try:
         from staging.backends.docker_backend import docker_client
 
@@ -33,12 +34,14 @@ def remove_the_images_the_tests_build():
         return
     yield
     try:
-        for image in client.images.list(name="staging-sandbox"):
-            if image.id not in before and not any(t.startswith("staging-sandbox/python") for t in image.tags):
-                try:
-                    client.images.remove(image.id, force=True)
-                except Exception:  # noqa: BLE001 - an image a leftover container uses stays, and says so
-                    print(f"could not remove {image.tags or image.id}")
+        built = [image for image in client.images.list(name="staging-sandbox/*")
+                 if image.id not in before and not any(t.startswith("staging-sandbox/python") for t in image.tags)]
+        built.sort(key=lambda image: any(t.startswith("staging-sandbox/runtime") for t in image.tags))  # models first
+        for image in built:
+            try:
+                client.images.remove(image.id, force=True)
+            except Exception:  # noqa: BLE001 - an image a leftover container uses stays, and says so
+                print(f"could not remove {image.tags or image.id}")
         client.images.prune(filters={"dangling": True})
     except Exception as exc:  # noqa: BLE001 - cleaning up must not turn a passing run into an error
         print(f"could not clean up the images the tests built: {exc}")

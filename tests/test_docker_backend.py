@@ -116,6 +116,17 @@ def test_the_headless_demo_runs_on_containers(client, tmp_path):
     assert client.containers.list(all=True, filters={"label": home_label}) == []  # the demo cleaned up
 
 
+def test_warming_builds_every_champion_and_challenger_image(client, demo_home):
+    from staging.backends.images import warm_model_images
+
+    lines: list[str] = []
+    tags = warm_model_images(client, demo_home, lines.append)
+    wanted = [ensure_model_image(client, demo_home, ModelRef(name, version))
+              for name in ("credit-default", "delivery-time") for version in ("1", "2")]
+    assert sorted(tags) == sorted(tag for tag, _ in wanted)
+    assert not any(built for _, built in wanted)  # warmed: the next start reuses them
+
+
 def test_prune_keeps_images_in_use_and_removes_the_rest(client, demo_home, running):
     from staging.backends.images import prune_model_images
 

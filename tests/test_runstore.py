@@ -127,3 +127,16 @@ def test_a_damaged_manifest_is_a_clear_error(tmp_path):
         RunStore(SandboxHome(tmp_path)).manifest("broken")
     (folder / "manifest.json").write_text('{"run_id": "brok')
     assert RunStore(SandboxHome(tmp_path)).list_runs() == []
+
+
+def test_wheelhouses_are_shared_by_the_machines_homes(tmp_path):
+    from staging.settings import Settings
+
+    env = {"STAGING_HOME": str(tmp_path / "a"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = SandboxHome.from_env(settings=Settings.from_env(env))
+    second = SandboxHome.from_env(settings=Settings.from_env({**env, "STAGING_HOME": str(tmp_path / "b")}))
+    assert first.root != second.root
+    assert first.wheelhouses_dir == second.wheelhouses_dir == tmp_path / "cache" / "staging-sandbox" / "wheelhouses"
+    chosen = Settings.from_env({**env, "STAGING_WHEEL_CACHE": str(tmp_path / "wheels")})
+    assert SandboxHome.from_env(settings=chosen).wheelhouses_dir == tmp_path / "wheels"
+    assert SandboxHome(tmp_path / "c").wheelhouses_dir == tmp_path / "c" / "wheelhouses"  # a bare home keeps its own

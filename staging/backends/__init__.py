@@ -35,7 +35,7 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
         return EndpointBackend(home, urls), ("Models are served elsewhere: " +
                                              ", ".join(f"{r} at {u}" for r, u in urls.items()) + ".")
     from .docker_backend import DockerBackend, docker_client
-    from .images import build_base_image_in_background, resolve_base_image
+    from .images import build_base_image_in_background, resolve_base_image, warm_model_images
 
     try:
         client = docker_client()
@@ -48,7 +48,8 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
     except BackendError as exc:
         if name == "docker":
             raise
-        if not settings.base_image and build_base_image_in_background(client, home.logs_dir / "base-image.log"):
+        warm = lambda log: warm_model_images(client, home, log)  # so the next start finds the images
+        if not settings.base_image and build_base_image_in_background(client, home.logs_dir / "base-image.log", warm):
             return ProcessBackend(home), ("Models run as local processes for now: the Docker engine has no base "
                                           "image yet, and one is being built in the background (about a minute); "
                                           "the next start uses containers.")
