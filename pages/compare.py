@@ -56,6 +56,8 @@ with ui.guard():
                 st.caption("Week by week: each model's accuracy on the labelled requests of the week, and how often "
                            "the two agree. A model whose line falls is meeting a world it was not trained on.")
 
+        ui.estimated_quality_section(result)
+
         if result.segments is not None and not result.segments.empty:
             st.subheader("By segment: where the challenger does worse")
             st.write(result.segment_sentence())

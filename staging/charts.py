@@ -159,3 +159,23 @@ def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
         column=alt.Column("model:N", title=None, sort=ROLE_ORDER),
         tooltip=["model", "source", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=300, height=180)
+
+
+def estimate_lines(by_week: pd.DataFrame, metric: str) -> alt.LayerChart:
+    """Per week and model: the estimate on every request (solid line), the value the labels gave
+    (dashed, with points) and the estimate's band on the labelled requests (shaded)."""
+    frame = by_week.copy()
+    frame["week"] = pd.to_datetime(frame["window"].str.replace("week of ", "", regex=False), errors="coerce")
+    frame = frame.dropna(subset=["week"])
+    long = pd.concat([frame.assign(kind="estimated, all requests", value=frame["estimated"]),
+                      frame.assign(kind="realised, labelled requests", value=frame["realised"])]).dropna(subset=["value"])
+    x = alt.X("week:T", title="week of the recorded traffic", axis=alt.Axis(format="%b %d", tickCount="week"))
+    band = alt.Chart(frame).mark_area(opacity=0.15).encode(
+        x=x, y=alt.Y("band_low:Q", title=f"{metric} (estimated and realised)", scale=alt.Scale(zero=False)),
+        y2="band_high:Q", color=role_color())
+    lines = alt.Chart(long).mark_line(point=True).encode(
+        x=x, y=alt.Y("value:Q", scale=alt.Scale(zero=False)), color=role_color(),
+        strokeDash=alt.StrokeDash("kind:N", title="line", legend=alt.Legend(labelLimit=0)),
+        tooltip=["model", "kind", alt.Tooltip("week:T"), alt.Tooltip("value:Q", format=".3f"),
+                 alt.Tooltip("labelled:Q", title="labelled requests")])
+    return (band + lines).properties(height=240)

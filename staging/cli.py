@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 import time
 from pathlib import Path
@@ -43,6 +42,7 @@ from pathlib import Path
 from .backends import BACKEND_NAMES
 from .errors import ConfigurationError, PromotionError, StagingError
 from .home import SandboxHome
+from .jsonable import plain
 from .replay import MODES, TIMINGS, ReplaySettings, parse_canary_steps
 from .replay.handle import follow
 from .runs import UNFINISHED_OUTCOMES
@@ -163,16 +163,6 @@ def build_base(args: argparse.Namespace, log) -> dict:
     return {"image": BUILT_BASE_IMAGE, "id": image.id, "size_mb": round(image.attrs["Size"] / 1e6)}
 
 
-def _clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 def run_demo(args: argparse.Namespace, log) -> dict:
     scenario = SCENARIOS[args.scenario]
     if args.requests < 1 or args.concurrency < 1:
@@ -191,7 +181,7 @@ def run_demo(args: argparse.Namespace, log) -> dict:
         if handle.error is not None:
             raise handle.error
         evidence = sandbox.evidence(handle.run_id)
-    return _clean({"backend": sandbox.backend.name, "run_id": handle.run_id,
+    return plain({"backend": sandbox.backend.name, "run_id": handle.run_id,
                    "status": evidence.manifest.status, "requests": handle.progress.completed,
                    "agreement": evidence.agreement.rate, "drifted_features": evidence.drifted_features,
                    "dataset_drift": evidence.dataset_drift, "labelled": evidence.labelled,
@@ -254,7 +244,7 @@ def run_replay(args: argparse.Namespace, log) -> dict:
         evidence = sandbox.evidence(handle.run_id)
         run_folder = sandbox.store.folder(handle.run_id)
     manifest = evidence.manifest
-    return _clean({"run_id": handle.run_id, "status": manifest.status, "reason": manifest.end_reason,
+    return plain({"run_id": handle.run_id, "status": manifest.status, "reason": manifest.end_reason,
                    "mode": settings.mode, "timing": settings.timing,
                    "canary": [dict(step) for step in manifest.summary.canary] or None,
                    "backend": sandbox.backend.name, "traffic": manifest.traffic.validation,
@@ -287,11 +277,19 @@ def run_gate(args: argparse.Namespace, log) -> dict:
                                          hint="Give a run id that `python -m staging replay` printed, or --run latest.")
         evidence = sandbox.evidence(run_id)
         verdict = sandbox.gate(evidence, policy)
-        summary = {**verdict.as_dict(), "model": args.model}
+        summary = {**verdict.as_dict(), "model": args.model, "quality": plain(_realised_quality(evidence)),
+                   "estimated_quality": plain(evidence.estimated.as_dict()) if evidence.estimated else None}
         if args.report:
             files = sandbox.report(evidence, policy, Path(args.report))
             summary["report"] = files.as_record()
     return summary
+
+
+def _realised_quality(evidence) -> dict | None:
+    """Quality on the labelled requests, per model, beside the estimate in `gate --json`."""
+    if evidence.quality is None:
+        return None
+    return {"labelled": evidence.labelled, "per_model": evidence.quality.reset_index().to_dict("records")}
 
 
 def _known_run(sandbox: Sandbox, model: str, run_id: str) -> str:

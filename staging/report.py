@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 from . import charts
 from .evidence import RunEvidence
 from .gate import GateVerdict
+from .jsonable import plain
 from .roles import CHALLENGER, CHAMPION
 from .signatures import SignaturePair
 
@@ -58,28 +58,12 @@ def _iso(seconds: float | None) -> str | None:
     return None if not seconds else pd.Timestamp(seconds, unit="s", tz="UTC").isoformat(timespec="seconds")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return _plain(value.reset_index().to_dict("records") if value.index.name else value.to_dict("records"))
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def evidence_document(evidence: RunEvidence, verdict: GateVerdict, signatures: SignaturePair | None,
                       decision: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the report shows, as JSON-ready values (the evidence file is exactly this)."""
     manifest = evidence.manifest
     segments = evidence.segments.head(20) if evidence.segments is not None else None
-    return _plain({
+    return plain({
         "run": {"run_id": manifest.run_id, "model": manifest.model_name, "status": manifest.status,
                 "end_reason": manifest.end_reason, "started_at": _iso(manifest.started_at),
                 "ended_at": _iso(manifest.ended_at),
@@ -105,6 +89,7 @@ def evidence_document(evidence: RunEvidence, verdict: GateVerdict, signatures: S
         "drift": evidence.drift, "dataset_drift": evidence.dataset_drift, "drift_sentence": evidence.drift_sentence(),
         "prediction_drift": evidence.prediction_drift, "segments": segments,
         "segment_sentence": evidence.segment_sentence(),
+        "estimated_quality": evidence.estimated.as_dict() if evidence.estimated is not None else None,
         "decision": decision,
     })
 
@@ -179,6 +164,17 @@ def report_html(document: dict[str, Any], figures: list[tuple[str, str]]) -> str
         parts.append(f"<p>{e(document['quality_sentence'])}</p>")
     parts += [_table(document["quality"]), "<p>Challenger minus champion, with 95% intervals:</p>",
               _table(document["quality_differences"])]
+    estimate = document.get("estimated_quality")
+    parts.append("<h2>Quality estimated before the labels</h2>")
+    if estimate:
+        parts += [f"<p>{e(estimate['sentence'])}</p>",
+                  "<p>Estimated and realised, per week (the band is the estimate on the labelled requests "
+                  "± 3 sampling errors):</p>", _table(estimate["by_week"]),
+                  "<p>Whole run, every metric:</p>", _table(estimate["whole_run"]),
+                  "<p>Assumptions, checked on this run:</p>", _table(estimate["assumptions"])]
+    else:
+        parts.append('<p class="note">No estimate: it needs a shadow run and a training reference that holds '
+                     "the outcome.</p>")
     parts += ["<h2>Latency and errors</h2>", f"<p>{e(document['latency_sentence'])}</p>", _table(document["latency"]),
               _table(document["latency_ratios"])]
     parts += ["<h2>Data drift</h2>", f"<p>{e(document['drift_sentence'])}</p>",

@@ -35,6 +35,7 @@ from ..analytics.segments import segment_table
 from ..analytics.timeline import weekly_summary
 from ..runs import RunManifest, RunStore
 from ..tables import read_table as read_table_file
+from .estimated import EstimatedQuality, estimate_quality, reference_rows
 from .value import RunEvidence
 
 
@@ -56,6 +57,20 @@ def reference_for(manifest: RunManifest) -> ReferenceProfile | None:
     if not path or not Path(path).exists():
         return None
     return reference_profile(path, manifest.numeric, manifest.categorical)
+
+
+def estimated_quality(manifest: RunManifest, pairs: pd.DataFrame, requests: pd.DataFrame, labels: pd.DataFrame | None,
+                      reference_scores: pd.DataFrame | None, drifted: list[str]) -> EstimatedQuality | None:
+    """Both models' quality estimated without labels, when the run is a shadow run whose
+    training reference holds the outcome and was scored by both models; else None."""
+    reference = read_table(manifest.reference_path)
+    target = manifest.target
+    if manifest.split or reference is None or reference_scores is None or not target or target not in reference:
+        return None
+    rows = reference_rows(reference, reference_scores)
+    if rows is None:
+        return None
+    return estimate_quality(pairs, requests, labels, target, manifest.task, rows, list(manifest.features), drifted)
 
 
 def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
@@ -101,6 +116,9 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     if reference_scores is not None:
         paired_stats["prediction_drift"] = prediction_drift(reference_scores, results)
         paired_stats["score_histograms"] = score_histograms(reference_scores, results)
+    paired_stats["estimated"] = estimated_quality(manifest, pairs, requests, labels, reference_scores,
+                                                  drift.loc[drift["drifted"], "feature"].tolist() if drift is not None
+                                                  else [])
     return RunEvidence(manifest, task, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        with_outcomes(disagreements(pairs, requests, task), labels, target, task), right_share,

@@ -17,6 +17,7 @@ from ..analytics.segments import worst_segment_sentence
 from ..analytics.uncertainty import Interval
 from ..roles import CHALLENGER, CHAMPION, REPLICA
 from ..runs import RunManifest
+from .estimated import EstimatedQuality
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class RunEvidence:
     errors: pd.DataFrame | None = None  # failed answers by kind
     flips: pd.DataFrame | None = None  # champion's class x challenger's class (classifiers)
     score_gaps: pd.DataFrame | None = None  # histogram of challenger score minus champion score
+    estimated: EstimatedQuality | None = None  # CBPE / DLE before the labels land, with its back-test
 
     @property
     def drifted_features(self) -> list[str]:

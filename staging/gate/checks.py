@@ -15,7 +15,6 @@ A verdict passes when no check failed; warnings are shown and recorded.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 
 from ..analytics.uncertainty import newcombe_difference
 from ..evidence import RunEvidence
+from ..jsonable import plain
 from ..roles import CHALLENGER, CHAMPION, REPLICA
 from ..signatures import SignaturePair, compare_signatures
 from .policy import GatePolicy, MetricRule
@@ -71,7 +71,7 @@ class GateVerdict:
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "status": self.status, "passed": self.passed,
                 "policy": {"name": self.policy.name, "source": self.policy.source, "sha256": self.policy.sha256},
-                "checks": [_clean(asdict(c)) for c in self.checks]}
+                "checks": [plain(asdict(c)) for c in self.checks]}
 
 
 def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None) -> GateVerdict:
@@ -79,7 +79,7 @@ def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: Signatu
     checks += quality_checks(evidence, policy)
     checks += [error_check(evidence, policy), *latency_checks(evidence, policy), drift_check(evidence, policy),
                critical_drift_check(evidence, policy), prediction_drift_check(evidence, policy),
-               segment_check(evidence, policy), signature_check(signatures, policy)]
+               segment_check(evidence, policy), estimate_check(evidence, policy), signature_check(signatures, policy)]
     return GateVerdict(checks, policy, evidence.manifest.run_id)
 
 
@@ -155,6 +155,36 @@ def metric_check(rule: MetricRule, row: pd.Series, unpaired: bool) -> GateCheck:
     return GateCheck(f"quality: {rule.metric}", PASSED if ok else FAILED,
                      f"Challenger minus champion {rule.metric}: {interval}. The policy needs it {better_word} by more "
                      f"than {needed:.4g}; the interval {'clears' if ok else 'does not clear'} that.", numbers)
+
+
+def estimate_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
+    """The first quality rule on the estimated difference for the requests without a label."""
+    name = "estimated quality (unlabelled)"
+    estimated = evidence.estimated
+    if policy.estimated_quality == "ignore":
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy ignores the estimate.")
+    if estimated is None:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the estimate needs a shadow run and a training reference "
+                                              "that holds the outcome column.")
+    difference = estimated.difference
+    numbers = {"method": estimated.method, "metric": estimated.metric, "unlabelled": estimated.unlabelled,
+               "backtest_passed": estimated.usable, "failed_windows": estimated.backtest["failed_windows"],
+               "mean_absolute_gap": estimated.backtest["mean_absolute_gap"]}
+    if not estimated.unlabelled:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: every answered request has its label.", numbers)
+    if not estimated.usable:
+        return GateCheck(name, NOT_EVALUATED, f"Not evaluated: {estimated.backtest['why']}.", numbers)
+    rules = [r for r in policy.rules_for(evidence.task) if r.metric == estimated.metric]
+    if not rules:
+        return GateCheck(name, NOT_EVALUATED, f"Not evaluated: the policy has no rule for {estimated.metric}.", numbers)
+    whole = estimated.whole_run.set_index(["model", "metric"])["estimated_unlabelled"]
+    row = pd.Series({"champion": whole[(CHAMPION, estimated.metric)], "challenger": whole[(CHALLENGER, estimated.metric)],
+                     "difference": difference["difference"], "low": difference["low"], "high": difference["high"],
+                     "method": f"{estimated.method} estimate"})
+    check = metric_check(rules[0], row, unpaired=False)
+    status = check.status if check.status != FAILED else ACTION_STATUS[policy.estimated_quality]
+    return GateCheck(name, status, f"Estimated on {estimated.unlabelled:,} unlabelled requests ({estimated.method}, "
+                                   f"back-test passed): {check.sentence}", {**check.numbers, **numbers})
 
 
 # -- errors and latency ----------------------------------------------------------------------
@@ -310,16 +340,3 @@ def signature_check(signatures: SignaturePair | None, policy: GatePolicy) -> Gat
                          {"problems": problems})
     return GateCheck(name, PASSED, "The challenger accepts every input the champion accepts and answers with the "
                                    "same kind of output.", {"problems": []})
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become None, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -55,6 +55,7 @@ class GatePolicy:
     critical_features: tuple[str, ...] = ()
     critical_drift: str = "fail"
     prediction_drift: str = "warn"
+    estimated_quality: str = "warn"  # the estimate on unlabelled requests, used only when its back-test passed
     segments: str = "fail"
     segment_margin: float = 0.02
     segment_min_size: int = 50
@@ -102,7 +103,8 @@ def parse_policy(text: str, source: str = "(pasted)") -> GatePolicy:
 
 
 def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
-    known = {"name", "min_labelled", "quality", "errors", "latency", "drift", "segments", "signature", "canary"}
+    known = {"name", "min_labelled", "quality", "errors", "latency", "drift", "segments", "signature", "canary",
+             "estimate"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are {', '.join(sorted(known))}")
@@ -131,6 +133,7 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
         segment_min_size=_count(segments.get("min_size", 50), "segments.min_size"),
         signature=_action(data.get("signature", {}).get("action", "fail"), "signature.action"),
         canary_min_answers=_count(data.get("canary", {}).get("min_answers", 30), "canary.min_answers"),
+        estimated_quality=_action(data.get("estimate", {}).get("action", "warn"), "estimate.action"),
     )
 
 

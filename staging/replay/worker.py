@@ -37,6 +37,11 @@ from .progress import ReplayProgress
 REFERENCE_SAMPLE = 2000
 
 
+def reference_sample(reference: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the reference both models score (a fixed sample), in the order of their answers."""
+    return reference.sample(n=min(REFERENCE_SAMPLE, len(reference)), random_state=0)
+
+
 def score_reference(store: RunStore, manifest: RunManifest, endpoints: dict[str, Endpoint]) -> None:
     """Each model's answers on a sample of the training reference, for prediction drift.
     Computed once per model version and reference file, cached under the sandbox home, and
@@ -54,8 +59,7 @@ def score_reference(store: RunStore, manifest: RunManifest, endpoints: dict[str,
         try:
             if not cached.exists():
                 reference = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
-                sample = reference.sample(n=min(REFERENCE_SAMPLE, len(reference)), random_state=0)
-                sample = sample[list(manifest.features)]
+                sample = reference_sample(reference)[list(manifest.features)]
                 answers = [p for start in range(0, len(sample), 500)
                            for p in endpoint.invoke(sample.iloc[start:start + 500], timeout=120)]
                 pd.DataFrame({"prediction": [a.label for a in answers], "score": [a.score for a in answers]}

@@ -6,6 +6,7 @@
     environment.py  backend picker, starting servers, the live server table
     replay.py       traffic form, replay settings, live progress
     compare.py      the Compare page's metric lists and number formats
+    estimate.py     the Compare page's section on quality estimated before the labels land
     drift.py        the drift table's columns and the test/threshold editor
     promote.py      the policy, the gate's checks, the report downloads, the chain's state, the audit table
     history.py      the champion's periods, "champion as of", each entry's run and report
@@ -33,6 +34,7 @@ from .compare import LATENCY_FORMAT, quality_metrics
 from .display import number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import backend_picker, live_server_table, start_servers_live
+from .estimate import estimated_quality_section
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
 from .promote import audit_table, chain_state, move_done, policy_picker, report_downloads, show_verdict
@@ -58,6 +60,7 @@ __all__ = [
     "drift_choices",
     "drift_sentence",
     "entry_links",
+    "estimated_quality_section",
     "evidence",
     "flash",
     "go",
