@@ -37,3 +37,12 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+REFERENCE_SAMPLE = 2000  # rows of a training reference both models score before a replay
+
+
+def reference_sample(reference: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a reference both models score (a fixed sample), in the order of their answers:
+    prediction drift compares against them, and the estimate before labels calibrates on them."""
+    return reference.sample(n=min(REFERENCE_SAMPLE, len(reference)), random_state=0)

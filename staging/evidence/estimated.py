@@ -3,7 +3,7 @@ estimates per week and for the whole run, the estimated difference with its inte
 back-test against the labels that arrived, and the assumptions checked on the run.
 
 The labelled reference is the run's reference file: the same sample of it that the worker
-scored with both models before the replay (`replay.worker.reference_sample`), so each model's
+scored with both models before the replay (`tables.reference_sample`), so each model's
 answers on it line up with the reference's own outcomes.
 """
 
@@ -30,6 +30,7 @@ from ..analytics.estimation import (
 )
 from ..analytics.quality import label_text, positive_class
 from ..roles import CHALLENGER, CHAMPION
+from ..tables import reference_sample
 
 ROLES = (CHAMPION, CHALLENGER)
 
@@ -88,8 +89,6 @@ class EstimatedQuality:
 
 def reference_rows(reference: pd.DataFrame, reference_scores: pd.DataFrame) -> dict[str, pd.DataFrame] | None:
     """Per model, the scored reference sample with its outcome beside the model's answers."""
-    from ..replay.worker import reference_sample
-
     sample = reference_sample(reference).reset_index(drop=True)
     out = {}
     for role in ROLES:

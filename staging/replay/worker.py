@@ -28,18 +28,11 @@ import pandas as pd
 
 from ..endpoints import Endpoint
 from ..runs import RunManifest, RunStore, RunSummary, RunWriter, read_manifest
-from ..tables import read_parquet_lean, sha256_of
+from ..tables import read_parquet_lean, reference_sample, sha256_of
 from .bodies import request_units
 from .engine import ReplayEngine
 from .plan import send_offsets
 from .progress import ReplayProgress
-
-REFERENCE_SAMPLE = 2000
-
-
-def reference_sample(reference: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the reference both models score (a fixed sample), in the order of their answers."""
-    return reference.sample(n=min(REFERENCE_SAMPLE, len(reference)), random_state=0)
 
 
 def score_reference(store: RunStore, manifest: RunManifest, endpoints: dict[str, Endpoint]) -> None:
