@@ -28,6 +28,7 @@ from .evidence import RunEvidence, evidence_summary, reference_for, stored_evide
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .history import ChampionPeriod, champion_history, consistency
 from .home import SandboxHome
+from .protocols import metadata_inputs, metadata_mismatch
 from .refs import ModelRef
 from .registry import Registry
 from .replay.handle import ReplayHandle, start_replay
@@ -132,9 +133,11 @@ class Sandbox:
 
     # -- servers --------------------------------------------------------------------------
     def start_servers(self, model_name: str, progress=None, timeout: float = 120.0,
-                      replica: bool = False) -> dict[str, ManagedServer]:
+                      replica: bool = False, runtimes: dict[str, str] | None = None) -> dict[str, ManagedServer]:
         """Start champion and challenger in parallel, replacing any servers already running;
-        with `replica`, a second champion too, whose differences from the first are the noise floor."""
+        with `replica`, a second champion too, whose differences from the first are the noise floor
+        (on another runtime, say MLServer, that floor is the runtime's own effect). `runtimes`:
+        role -> `mlflow` or `mlserver` ("*" for every role)."""
         refs = self.resolve_pair(model_name)
         if replica:
             refs[REPLICA] = refs[CHAMPION]
@@ -142,7 +145,7 @@ class Sandbox:
             self._stop_all()
             if progress is not None:
                 self.backend.set_build_log(lambda line: progress("image", line))
-            self.servers = start_pair(self.backend, refs, progress, timeout)
+            self.servers = start_pair(self.backend, refs, progress, timeout, runtimes)
         return self.servers
 
     def stop_servers(self) -> None:
@@ -229,6 +232,7 @@ class Sandbox:
             raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
                                hint="Choose one of its columns (a customer id, say), or leave the key empty to "
                                     "split by request id.")
+        self._check_v2_metadata(validated.features)
         requests = select_requests(validated.requests, selection)
         if requests.empty:
             raise TrafficError("No request falls inside the chosen time window.",
@@ -248,6 +252,23 @@ class Sandbox:
         self.replay = start_replay(folder, total=len(requests), targets=targets)
         return self.replay
 
+    def _check_v2_metadata(self, features: list[str] | tuple[str, ...]) -> None:
+        """A model that speaks V2 publishes its inputs: traffic it cannot take is refused here,
+        before any request, naming the columns."""
+        for role, server in self.servers.items():
+            metadata = server.endpoint.metadata()
+            if not metadata:
+                continue
+            missing, unknown = metadata_mismatch(list(features), metadata_inputs(metadata))
+            if missing or unknown:
+                raise TrafficError(
+                    f"The {role}'s V2 metadata at {server.endpoint.url} does not match the traffic: "
+                    + "; ".join(part for part in (
+                        f"it needs {', '.join(missing)}, which the traffic lacks" if missing else "",
+                        f"the traffic has {', '.join(unknown)}, which it does not take" if unknown else "") if part)
+                    + ".", hint="Replay traffic recorded for this model, or point the endpoint at the model it was "
+                                "recorded for.")
+
     def _manifest(self, model_name: str, traffic_path: str | Path, validated: ValidatedTraffic,
                   requests: pd.DataFrame, selection: TrafficSelection, settings: ReplaySettings,
                   scenario: Scenario | None, labels_path: str | None, reference_path: str | None) -> RunManifest:
@@ -257,7 +278,8 @@ class Sandbox:
             run_id="", model_name=model_name,
             models={role: ModelEntry(name=server.model.name, version=server.model.version,
                                      alias=CHAMPION if role == REPLICA else role, uri=server.model.uri,
-                                     endpoint=server.endpoint.url) for role, server in self.servers.items()},
+                                     endpoint=server.endpoint.url, protocol=server.endpoint.protocol,
+                                     runtime=server.runtime) for role, server in self.servers.items()},
             backend=self.backend.name, features=tuple(validated.features),
             task=scenario.task if scenario else "classification",
             target=scenario.target if scenario else None,

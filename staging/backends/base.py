@@ -40,6 +40,7 @@ class ManagedServer:
     started_at: float
     pid: int | None = None  # a local process's id
     container: ContainerRef | None = None  # a container's identity on the engine
+    runtime: str = "mlflow"  # what serves it: mlflow (`mlflow models serve`), mlserver, or "" (someone else's)
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines)
@@ -57,8 +58,9 @@ class Backend(Protocol):
 
     name: str
 
-    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
-        """Start one model and wait until it answers /ping; a `BackendError` says why not."""
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0, runtime: str = "mlflow") -> ManagedServer:
+        """Start one model on `runtime` (MLflow's scoring server, or MLServer speaking V2) and
+        wait until it answers; a `BackendError` says why not."""
         ...
 
     def stop(self, server: ManagedServer) -> None:
@@ -92,14 +94,18 @@ ProgressCallback = Callable[[str, str], None]  # (role, message)
 
 
 def start_pair(backend: Backend, refs: dict[str, ModelRef], progress: ProgressCallback | None = None,
-               timeout: float = 120.0) -> dict[str, ManagedServer]:
-    """Start one server per role in parallel; if any fails, stop the others and re-raise."""
+               timeout: float = 120.0, runtimes: dict[str, str] | None = None) -> dict[str, ManagedServer]:
+    """Start one server per role in parallel, each on its runtime (`runtimes`: role -> name, "*"
+    for every role; MLflow's server by default); if any fails, stop the others and re-raise."""
+    from .mlserver import runtime_for
+
     notify = progress or (lambda role, message: None)
 
     def launch(role: str) -> ManagedServer:
-        notify(role, f"starting {refs[role].uri}")
+        runtime = runtime_for(runtimes or {}, role)
+        notify(role, f"starting {refs[role].uri}" + (f" on {runtime}" if runtime != "mlflow" else ""))
         began = time.monotonic()
-        server = backend.start(refs[role], role, timeout=timeout)
+        server = backend.start(refs[role], role, timeout=timeout, runtime=runtime)
         notify(role, f"ready in {time.monotonic() - began:.1f} s at {server.endpoint.url}")
         return server
 

@@ -64,7 +64,7 @@ class DockerBackend(Backend):
         return {f"{LABEL}.home": _home_label(self.home), f"{LABEL}.owner_pid": str(os.getpid()),
                 f"{LABEL}.owner_host": socket.gethostname(), **{f"{LABEL}.{k}": v for k, v in extra.items()}}
 
-    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0, runtime: str = "mlflow") -> ManagedServer:
         image, _ = ensure_model_image(self.client, self.home, ref, self.log, base_image=self.base_image)
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         name = f"staging-{ref.name}-v{ref.version}-{server_id}"

@@ -19,7 +19,7 @@ class EndpointBackend(Backend):
         self.home = home.ensure()
         self.urls = {role: url.rstrip("/") for role, url in urls.items() if url}
 
-    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0, runtime: str = "mlflow") -> ManagedServer:
         url = self.urls.get(role)
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"No URL was given for the {role} endpoint.",

@@ -1,8 +1,10 @@
-"""The process backend: each model is MLflow's own scoring server in a child process.
+"""The process backend: each model is MLflow's own scoring server in a child process, or
+MLServer (V2) in a venv of its own (`mlserver`).
 
 `mlflow models serve --env-manager local` with one uvicorn worker (more workers made each
 keep-alive request slower here) on a free 127.0.0.1 port, in its own process group so it
-stops with all its children. Each server leaves a record under the sandbox home naming
+stops with all its children; `mlserver start` likewise, from the environment the sandbox
+made for it, its model's files downloaded under the home. Each server leaves a record under the sandbox home naming
 the app process that owns it; `sweep_leftovers` stops servers whose owner has died.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,6 +25,7 @@ from ..errors import ServerStartError
 from ..home import SandboxHome
 from ..refs import ModelRef
 from .base import Backend, ManagedServer, await_ready, tail
+from .mlserver import MLSERVER_RUNTIME, check_runtime, mlserver_venv, server_folder
 
 STOP_GRACE_S = 10.0
 
@@ -49,7 +53,8 @@ def _alive(pid: int) -> bool:
 def _is_model_server(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return b"mlflow" in handle.read()
+            command = handle.read()
+            return b"mlflow" in command or b"mlserver" in command
     except OSError:
         return False
 
@@ -61,30 +66,51 @@ class ProcessBackend(Backend):
         self.home = home.ensure()
         self.workers = workers
         self._processes: dict[str, subprocess.Popen] = {}
+        self.build_log = lambda line: None  # where making MLServer's environment reports
 
-    def start(self, ref: ModelRef, role: str, timeout: float = 120.0) -> ManagedServer:
+    def start(self, ref: ModelRef, role: str, timeout: float = 120.0, runtime: str = "mlflow") -> ManagedServer:
+        check_runtime(runtime)
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         log_path = self.home.logs_dir / f"{server_id}.log"
         port = free_port()
-        command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", ref.uri, "--env-manager", "local",
-                   "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
-        env = {**os.environ, **self.home.mlflow_env(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
-               # the server runs its own tools (uvicorn) by name: find them beside this interpreter
-               "PATH": os.pathsep.join(p for p in (os.path.dirname(sys.executable), os.environ.get("PATH")) if p)}
+        env = {**os.environ, **self.home.mlflow_env(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        if runtime == MLSERVER_RUNTIME:
+            command, url, bin_dir = self._mlserver_command(ref, server_id, port)
+        else:
+            command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", ref.uri, "--env-manager", "local",
+                       "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
+            url, bin_dir = f"http://127.0.0.1:{port}", os.path.dirname(sys.executable)
+        # the server runs its own tools (uvicorn) by name: find them beside its interpreter
+        env["PATH"] = os.pathsep.join(p for p in (bin_dir, os.environ.get("PATH")) if p)
         with open(log_path, "wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True, stdin=subprocess.DEVNULL)
         self._processes[server_id] = process
-        endpoint = Endpoint(role=role, url=f"http://127.0.0.1:{port}", backend=self.name, model=ref)
-        server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(), process.pid)
+        endpoint = Endpoint(role=role, url=url, backend=self.name, model=ref)
+        server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(), process.pid,
+                               runtime=runtime)
         self._write_record(server)
         return await_ready(self, server, timeout, process.poll, lambda what: self._start_failure(server, what))
+
+    def _mlserver_command(self, ref: ModelRef, server_id: str, port: int) -> tuple[list[str], str, str]:
+        """(command, V2 base URL, bin folder) for MLServer serving `ref`: its venv made (or found),
+        the model's files downloaded, its settings written beside them."""
+        from .images import _requirements, model_files
+
+        model_dir = model_files(self.home, ref) / "model"
+        venv = mlserver_venv(self.home, _requirements(model_dir), self.build_log)
+        folder = server_folder(self.home.servers_dir / server_id, ref, model_dir, port, free_port())
+        return ([str(venv / "bin" / "mlserver"), "start", str(folder)], f"http://127.0.0.1:{port}/v2/models/{ref.name}",
+                str(venv / "bin"))
+
+    def set_build_log(self, log) -> None:
+        self.build_log = log
 
     def _start_failure(self, server: ManagedServer, what: str) -> ServerStartError:
         log = tail(server.log_path, 30)
         in_use = "address already in use" in log.lower()
         return ServerStartError(
-            f"The {server.role} model server for {server.model.uri} {what} ({server.endpoint.url}/ping).",
+            f"The {server.role} model server for {server.model.uri} {what} ({server.endpoint.ready_url}).",
             hint=("Its port was taken by another program; start it again to pick a new port." if in_use else
                   "The last lines of its log are below; the full log is " + str(server.log_path) + "."),
             detail=log,
@@ -101,6 +127,7 @@ class ProcessBackend(Backend):
         if server.pid is not None:
             _stop_group(server.pid, process)
         (self.home.servers_dir / f"{server.server_id}.json").unlink(missing_ok=True)
+        shutil.rmtree(self.home.servers_dir / server.server_id, ignore_errors=True)  # MLServer's settings
 
     def _write_record(self, server: ManagedServer) -> None:
         record = {"server_id": server.server_id, "pid": server.pid, "owner_pid": os.getpid(),

@@ -28,6 +28,7 @@ import yarl
 
 from ..endpoints import JSON_HEADERS, Endpoint
 from ..predictions import PredictionFormatError, parse_prediction_columns
+from ..protocols import V2, v2_predictions
 from ..runs import RunWriter
 from .plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
 from .progress import ReplayProgress
@@ -59,6 +60,7 @@ class ReplayEngine:
         self.cancel = cancel
         self.connection_failures = {role: 0 for role in endpoints}
         self.urls = {role: yarl.URL(endpoint.invocations_url) for role, endpoint in endpoints.items()}  # parsed once
+        self.protocols = {role: endpoint.protocol for role, endpoint in endpoints.items()}
         roles = list(endpoints)
         self._rotations = [roles[turn:] + roles[:turn] for turn in range(len(roles))]
         self.canary_report: list[dict] = []
@@ -148,9 +150,10 @@ class ReplayEngine:
 
     async def _warm_up(self, session: aiohttp.ClientSession, bodies: list[bytes]) -> None:
         for body in bodies[: self.settings.warmup_requests]:
-            for endpoint in self.endpoints.values():
+            for role, endpoint in self.endpoints.items():
                 try:
-                    async with session.post(endpoint.invocations_url, data=body, headers=JSON_HEADERS) as response:
+                    async with session.post(endpoint.invocations_url, data=self._body(body, role),
+                                            headers=JSON_HEADERS) as response:
                         await response.read()
                 except (TimeoutError, aiohttp.ClientError):
                     pass
@@ -173,7 +176,11 @@ class ReplayEngine:
             self.progress.errors += len(request_ids) if shared["error"] else 0
         self.progress.completed += len(request_ids)
 
-    async def _send(self, session, role: str, request_ids: list[str], body: bytes,
+    def _body(self, body: bytes | dict[str, bytes], role: str) -> bytes:
+        """The request as this role's model reads it: a body per protocol when the two differ."""
+        return body if isinstance(body, bytes) else body[self.protocols[role]]
+
+    async def _send(self, session, role: str, request_ids: list[str], body: bytes | dict[str, bytes],
                     intended: float | None) -> tuple[dict, dict[str, list]]:
         """One request to one model: (what its rows share, per-row columns). A batch's rows share
         the request's latency, status and error; each has its own prediction."""
@@ -183,7 +190,7 @@ class ReplayEngine:
                "latency_ms": math.nan, "service_ms": math.nan, "status": 0, "error": ""}
         clock = {"began": time.perf_counter()}
         try:
-            async with session.post(self.urls[role], data=body, headers=JSON_HEADERS,
+            async with session.post(self.urls[role], data=self._body(body, role), headers=JSON_HEADERS,
                                     trace_request_ctx=clock) as response:
                 payload = await response.read()
                 row["service_ms"] = (time.perf_counter() - clock["began"]) * 1000
@@ -199,7 +206,10 @@ class ReplayEngine:
                 row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
         if not row["error"]:
             try:
-                labels, scores, probabilities = parse_prediction_columns(json.loads(payload), len(request_ids))
+                answer = json.loads(payload)
+                if self.protocols[role] == V2:
+                    answer = v2_predictions(answer)
+                labels, scores, probabilities = parse_prediction_columns(answer, len(request_ids))
                 if len(labels) != len(request_ids):
                     raise PredictionFormatError(f"{len(labels)} predictions for {len(request_ids)} rows")
                 return row, {"request_id": request_ids, "prediction": labels, "score": scores,

@@ -27,12 +27,21 @@ from typing import Any
 import pandas as pd
 
 from ..endpoints import Endpoint
+from ..protocols import V2, V2Encoder
 from ..runs import RunManifest, RunStore, RunSummary, RunWriter, read_manifest
 from ..tables import read_parquet_lean, reference_sample, sha256_of
 from .bodies import request_units
 from .engine import ReplayEngine
 from .plan import send_offsets
 from .progress import ReplayProgress
+
+
+def v2_encoder(endpoints: dict[str, Endpoint], requests: pd.DataFrame, features: tuple[str, ...]) -> V2Encoder | None:
+    """How the traffic goes over V2 when a model speaks it (typed by the first V2 model's metadata)."""
+    speaking = [endpoint for endpoint in endpoints.values() if endpoint.protocol == V2]
+    if not speaking:
+        return None
+    return V2Encoder.for_frame(requests, features, speaking[0].v2_inputs())
 
 
 def score_reference(store: RunStore, manifest: RunManifest, endpoints: dict[str, Endpoint]) -> None:
@@ -92,7 +101,8 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     engine = ReplayEngine(endpoints, writer, settings, progress, cancel)
     status, reason = "finished", ""
     try:
-        units, bodies, first_rows = request_units(requests, manifest.features, settings.batch_size)
+        units, bodies, first_rows = request_units(requests, manifest.features, settings.batch_size,
+                                                  v2_encoder(endpoints, requests, manifest.features))
         offsets = send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed,
                                settings.rate_per_s)
         keys = (requests[settings.split_key].to_numpy()[first_rows].tolist()

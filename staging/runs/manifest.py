@@ -35,12 +35,15 @@ class ModelEntry:
     alias: str | None
     uri: str
     endpoint: str
+    protocol: str = "mlflow"  # the wire protocol it answered in: mlflow (scoring server) or v2 (Open Inference)
+    runtime: str = ""  # what served it: mlflow models serve, mlserver, or "" when unknown (an external endpoint)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ModelEntry:
         return cls(name=str(data["name"]), version=str(data["version"]), alias=data.get("alias"),
                    uri=str(data.get("uri") or f"models:/{data['name']}/{data['version']}"),
-                   endpoint=str(data.get("endpoint", "")))
+                   endpoint=str(data.get("endpoint", "")), protocol=str(data.get("protocol") or "mlflow"),
+                   runtime=str(data.get("runtime") or ""))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,101 @@
+"""MLServer as a second real runtime and V2 as a second protocol: a shadow replay with the
+champion on MLflow's scoring server and the challenger on MLServer gives, for both, the answers
+of MLflow's own `pyfunc.predict` on the same rows; the same with both on MLServer given to the
+endpoint backend by KServe-style V2 URLs, in batch mode too; and a V2 endpoint whose metadata
+disagrees with the traffic is refused before any request, naming the columns."""
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from staging import ReplaySettings, Sandbox, TrafficSelection
+from staging.backends.process import ProcessBackend
+from staging.errors import TrafficError
+from staging.registry import configure_mlflow
+from staging.roles import CHALLENGER, CHAMPION, ROLES
+from staging.scenarios import CREDIT, DELIVERY
+
+
+def local_predictions(home, uri: str, requests: pd.DataFrame) -> pd.DataFrame:
+    configure_mlflow(home)
+    model = mlflow.pyfunc.load_model(uri)
+    out = model.predict(requests[list(CREDIT.features)])
+    return pd.DataFrame({"request_id": requests["request_id"].to_numpy(), "label": out["label"].astype(str).to_numpy(),
+                         "score": out["probability_1"].to_numpy()})
+
+
+def assert_answers_equal_pyfunc(box: Sandbox, run_id: str) -> None:
+    manifest = box.store.manifest(run_id)
+    results, requests = box.store.results(run_id), box.store.requests(run_id)
+    assert manifest.status == "finished" and (results["status"] == 200).all()
+    for role in ROLES:
+        theirs = local_predictions(box.home, manifest.models[role].uri, requests)
+        ours = results.loc[results["target"] == role, ["request_id", "prediction", "score"]].merge(
+            theirs, on="request_id", suffixes=("", "_pyfunc"))
+        assert len(ours) == len(requests)
+        assert (ours["prediction"] == ours["label"]).all(), role
+        np.testing.assert_allclose(ours["score"], ours["score_pyfunc"], atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def mixed(demo_home):
+    """Champion on `mlflow models serve`, challenger on MLServer (V2), both local processes."""
+    box = Sandbox(demo_home, backend="process")
+    box.start_servers(CREDIT.model_name, runtimes={CHALLENGER: "mlserver"})
+    yield box
+    box.close()
+
+
+def test_a_shadow_replay_across_runtimes_equals_pyfunc_for_both(mixed):
+    assert mixed.servers[CHAMPION].endpoint.protocol == "mlflow"
+    assert mixed.servers[CHALLENGER].endpoint.protocol == "v2"
+    handle = mixed.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=300),
+                                ReplaySettings(concurrency=2))
+    handle.wait(300)
+    manifest = mixed.store.manifest(handle.run_id)
+    assert (manifest.models[CHAMPION].protocol, manifest.models[CHAMPION].runtime) == ("mlflow", "mlflow")
+    assert (manifest.models[CHALLENGER].protocol, manifest.models[CHALLENGER].runtime) == ("v2", "mlserver")
+    assert_answers_equal_pyfunc(mixed, handle.run_id)
+
+
+@pytest.fixture(scope="module")
+def v2_endpoints(demo_home):
+    """Both models on MLServer, started outside the sandbox; the sandbox gets their V2 URLs."""
+    outside = ProcessBackend(demo_home)
+    refs = Sandbox(demo_home, backend="process").resolve_pair(CREDIT.model_name)
+    servers = [outside.start(refs[role], role, runtime="mlserver") for role in ROLES]
+    urls = {server.role: server.endpoint.url for server in servers}
+    assert all("/v2/models/credit-default" in url for url in urls.values())
+    yield demo_home, urls
+    for server in servers:
+        outside.stop(server)
+
+
+@pytest.mark.parametrize("batch_size", [1, 50], ids=["one row a request", "batches of 50"])
+def test_the_endpoint_backend_replays_over_v2_urls(v2_endpoints, batch_size):
+    home, urls = v2_endpoints
+    box = Sandbox(home, backend="endpoint", endpoint_urls=urls)
+    try:
+        box.start_servers(CREDIT.model_name)
+        handle = box.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=200),
+                                  ReplaySettings(concurrency=2, batch_size=batch_size))
+        handle.wait(300)
+        assert_answers_equal_pyfunc(box, handle.run_id)
+    finally:
+        box.close()
+
+
+def test_metadata_that_disagrees_with_the_traffic_is_refused_before_any_request(v2_endpoints):
+    home, urls = v2_endpoints  # the credit model's MLServer servers...
+    box = Sandbox(home, backend="endpoint", endpoint_urls=urls)
+    try:
+        box.start_servers(DELIVERY.model_name)  # ...given as the delivery model's
+        runs_before = len(box.store.list_runs())
+        with pytest.raises(TrafficError) as refused:
+            box.begin_replay(DELIVERY.model_name, DELIVERY.file("traffic"), TrafficSelection(sample_size=50))
+        message = str(refused.value)
+        assert "V2 metadata" in message and "age" in message and "distance_km" in message
+        assert len(box.store.list_runs()) == runs_before  # nothing was created, so nothing was sent
+    finally:
+        box.close()
