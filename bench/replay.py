@@ -6,6 +6,8 @@ Prints one JSON object:
                                 (median of three rounds interleaved with wrk); latency is timed from
                                 the moment the request is handed to the socket, as wrk times it
   wrk_overhead_p50_ms           the same for wrk
+  v2_overhead_p50_ms            the engine's overhead speaking V2 (the same rows as one-row V2 tensors
+                                to the stub's /v2/models/stub/infer), in the same interleaved rounds
   mlflow_throughput_ratio_vs_wrk  engine req/s over wrk's against a real MLflow scoring server
   schedule_p99_ms               p99 of actual minus intended send time, open loop at 200 req/s
   batch_1m_rows_s               1,000,000 recorded rows through both real models in batch mode,
@@ -39,6 +41,7 @@ import requests
 
 from staging import Sandbox, SandboxHome, TrafficSelection
 from staging.endpoints import Endpoint
+from staging.protocols import V2Encoder
 from staging.replay import ReplayProgress, ReplaySettings
 from staging.replay.bodies import request_bodies
 from staging.replay.engine import ReplayEngine
@@ -192,16 +195,24 @@ def main() -> None:
                 result.update(stub_wrk_rps=round(wrk_rps), stub_engine_rps=round(engine_rps),
                               stub_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
 
-            ours, theirs = [], []
+            ours, theirs, v2 = [], [], []
+            one = sample[features].astype(object).where(sample[features].notna(), None)
+            v2_body = V2Encoder.for_frame(sample, features).body([tuple(one.iloc[0])])
             # interleaved rounds; this machine is shared, so the median of three
             for _ in range(3 if "overhead" in parts else 0):
                 theirs.append(run_wrk(slow_url, body, 1, args.seconds, folder)["p50_ms"] - 5.0)
                 _, results = engine_run(home, {"champion": slow_url}, [body] * 1500, ReplaySettings(concurrency=1))
                 ours.append(float(results["latency_ms"].median()) - 5.0)
+                _, results = engine_run(home, {"champion": f"{slow_url}/v2/models/stub"}, [v2_body] * 1500,
+                                        ReplaySettings(concurrency=1))
+                assert (results["status"] == 200).all() and (results["prediction"] == "0").all()
+                v2.append(float(results["latency_ms"].median()) - 5.0)
             if ours:
                 result.update(overhead_p50_ms=round(float(np.median(ours)), 3),
+                              v2_overhead_p50_ms=round(float(np.median(v2)), 3),
                               wrk_overhead_p50_ms=round(float(np.median(theirs)), 3),
-                              overhead_p50_ms_rounds=[round(v, 3) for v in ours])
+                              overhead_p50_ms_rounds=[round(v, 3) for v in ours],
+                              v2_overhead_p50_ms_rounds=[round(v, 3) for v in v2])
 
             if "schedule" in parts:
                 rate = ReplaySettings(timing="rate", rate_per_s=200, warmup_requests=0)

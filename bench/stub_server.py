@@ -1,6 +1,7 @@
 """A stub scoring server for the replay benches: uvicorn with one worker, the same HTTP stack
 MLflow's scoring server runs on here, answering POST /invocations with a fixed MLflow-style
-prediction (one per row sent) after an optional sleep, and GET /ping.
+prediction (one per row sent) after an optional sleep, POST /v2/models/NAME/infer with the same
+as V2 output tensors, and GET /ping.
 
 It stands in for a model server only where the bench measures the client, so the server
 costs as little as this stack allows; the MLflow figures use MLflow's real server.
@@ -17,6 +18,8 @@ import time
 import uvicorn
 
 ROW = b'{"label": 0, "probability_0": 0.9, "probability_1": 0.1}'
+V2_ANSWER = (b'{"model_name": "stub", "outputs": [{"name": "label", "datatype": "INT64", "shape": [ROWS, 1], '
+             b'"data": [ZEROS]}, {"name": "probability_1", "datatype": "FP64", "shape": [ROWS, 1], "data": [TENTHS]}]}')
 
 
 def make_app(sleep_ms: float):
@@ -36,8 +39,13 @@ def make_app(sleep_ms: float):
                 await asyncio.sleep(max(sleep_ms / 1000 - 0.0015, 0))
                 while time.perf_counter() < due:
                     pass
-            rows = body.count(b"],[") + body.count(b"], [") + 1 if b'"data"' in body else 1
-            answer = b'{"predictions": [' + b",".join([ROW] * rows) + b"]}"
+            if scope["path"].endswith("/infer"):  # V2: the rows are the first input's first dimension
+                rows = int(body.split(b'"shape": [', 1)[1].split(b",", 1)[0]) if b'"shape": [' in body else 1
+                answer = V2_ANSWER.replace(b"ROWS", str(rows).encode()).replace(
+                    b"ZEROS", b",".join([b"0"] * rows)).replace(b"TENTHS", b",".join([b"0.1"] * rows))
+            else:
+                rows = body.count(b"],[") + body.count(b"], [") + 1 if b'"data"' in body else 1
+                answer = b'{"predictions": [' + b",".join([ROW] * rows) + b"]}"
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": answer})

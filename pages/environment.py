@@ -4,7 +4,8 @@ import streamlit as st
 
 from staging import ui
 
-ui.page_header("Environment", "Each model runs as a real model server that speaks the MLflow scoring protocol.")
+ui.page_header("Environment", "Each model runs as a real model server: MLflow's scoring server, or MLServer "
+                              "speaking the Open Inference Protocol (V2).")
 
 with ui.guard():
     box = ui.sandbox()
@@ -17,10 +18,11 @@ with ui.guard():
         replica = st.checkbox("Also run a second copy of the champion (noise floor)",
                               help="Its differences from the champion are jitter and non-determinism, not the "
                                    "model: the Compare page shows them beside the challenger's.")
+        runtimes = ui.runtime_picker(box, replica)
         start, stop = st.columns(2)
         if start.button("Start both servers", type="primary"):
-            ui.start_servers_live(box, model, replica)
-            ui.flash("Both servers answer /ping.")
+            ui.start_servers_live(box, model, replica, runtimes)
+            ui.flash("Both servers answer.")
             st.rerun()
         if stop.button("Stop servers", disabled=not box.servers):
             box.stop_servers()
@@ -37,7 +39,7 @@ with ui.guard():
                 left, right = st.columns(2)
                 if left.button(f"Restart {role}", key=f"restart-{role}"):
                     box.restart_server(role)
-                    ui.flash(f"The {role} server restarted and answers /ping.")
+                    ui.flash(f"The {role} server restarted and answers.")
                     st.rerun()
                 if right.button(f"Stop {role}", key=f"stop-{role}"):
                     box.stop_server(role)

@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from .backends import BACKEND_NAMES
+from .backends.mlserver import parse_runtimes
 from .errors import ConfigurationError, PromotionError, StagingError
 from .home import SandboxHome
 from .jsonable import plain
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", choices=sorted(SCENARIOS), default="credit")
     demo.add_argument("--concurrency", type=int, default=2)
     demo.add_argument("--replica", action="store_true", help="also run a second champion: the noise floor")
+    demo.add_argument("--runtime", help=RUNTIME_HELP)
     demo.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     replay = commands.add_parser("replay", help="replay recorded traffic against a model's champion and challenger")
@@ -68,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--labels", help="late labels: a file with request_id and the target column")
     replay.add_argument("--reference", help="training data for drift")
     replay.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    replay.add_argument("--runtime", help=RUNTIME_HELP)
+    replay.add_argument("--champion-url", help="endpoint backend: the champion's base URL, MLflow's "
+                                               "(http://HOST:PORT) or V2's (http://HOST/v2/models/NAME)")
+    replay.add_argument("--challenger-url", help="endpoint backend: the challenger's base URL, in either form")
     replay.add_argument("--requests", type=int, help="a seeded random sample of this many requests")
     replay.add_argument("--percent", type=float, help="keep this percent of requests (chosen by request id)")
     replay.add_argument("--start", help="only requests at or after this time (ISO 8601)")
@@ -168,12 +174,13 @@ def run_demo(args: argparse.Namespace, log) -> dict:
     if args.requests < 1 or args.concurrency < 1:
         raise ConfigurationError("--requests and --concurrency must be whole numbers above 0.",
                                  hint="For example --requests 1000 --concurrency 2.")
+    runtimes = parse_runtimes(args.runtime)
     with Sandbox(SandboxHome.from_env(args.home), backend=args.backend) as sandbox:
         log(f"bootstrap: registering the demo models in {sandbox.home.root}")
         sandbox.load_demo()
         log(f"backend: {sandbox.backend_notice}")
         sandbox.start_servers(scenario.model_name, progress=lambda role, msg: log(f"{role}: {msg}"),
-                              replica=args.replica)
+                              replica=args.replica, runtimes=runtimes)
         handle = sandbox.begin_replay(scenario.model_name, scenario.file("traffic"),
                                       TrafficSelection(sample_size=args.requests),
                                       ReplaySettings(concurrency=args.concurrency))
@@ -186,6 +193,8 @@ def run_demo(args: argparse.Namespace, log) -> dict:
                    "agreement": evidence.agreement.rate, "drifted_features": evidence.drifted_features,
                    "dataset_drift": evidence.dataset_drift, "labelled": evidence.labelled,
                    "noise_floor_agreement": evidence.noise_floor.rate if evidence.noise_floor else None,
+                   "runtimes": {role: {"runtime": m.runtime, "protocol": m.protocol}
+                                for role, m in evidence.manifest.models.items()},
                    **evidence.headline()})
 
 
@@ -210,8 +219,28 @@ def _timestamp(text: str | None, flag: str):
     return stamp
 
 
+RUNTIME_HELP = ("what serves the models: mlflow (MLflow's scoring server, the default) or mlserver (MLServer, "
+                "V2), for every role or per role: champion=mlflow,challenger=mlserver")
+
+
+def endpoint_urls(args: argparse.Namespace) -> dict[str, str] | None:
+    urls = {role: url for role, url in (("champion", args.champion_url), ("challenger", args.challenger_url)) if url}
+    if args.backend == "endpoint":
+        if len(urls) < 2:
+            raise ConfigurationError("--backend endpoint needs --champion-url and --challenger-url.",
+                                     hint="Give each model's base URL: http://HOST:PORT for MLflow's scoring server, "
+                                          "http://HOST/v2/models/NAME for a V2 server (KServe, MLServer, Triton).")
+        return urls
+    if urls:
+        raise ConfigurationError("--champion-url and --challenger-url are for --backend endpoint.",
+                                 hint="Add --backend endpoint, or leave the URLs out to start the models here.")
+    return None
+
+
 def run_replay(args: argparse.Namespace, log) -> dict:
     # everything the command line can get wrong is checked before any server starts
+    runtimes = parse_runtimes(args.runtime)
+    urls = endpoint_urls(args)
     if args.requests is not None and args.requests < 1:
         raise ConfigurationError(f"--requests {args.requests} is not a number of requests.",
                                  hint="Give a whole number above 0, or leave it out to replay every request.")
@@ -231,9 +260,9 @@ def run_replay(args: argparse.Namespace, log) -> dict:
         print(("\r" if interactive else "") + progress_bar(progress), end="" if interactive else "\n",
               file=sys.stderr, flush=True)
 
-    with Sandbox(SandboxHome.from_env(args.home), backend=args.backend) as sandbox:
+    with Sandbox(SandboxHome.from_env(args.home), backend=args.backend, endpoint_urls=urls) as sandbox:
         log(f"backend: {sandbox.backend_notice}")
-        sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"))
+        sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes)
         handle = sandbox.begin_replay(args.model, args.traffic, selection, settings,
                                       labels_path=args.labels, reference_path=args.reference)
         follow(handle, show)

@@ -162,6 +162,7 @@ class Sandbox:
         def row(server: ManagedServer) -> dict:
             alive = self.backend.is_running(server)
             facts: dict[str, object] = {"role": server.role, "model": server.model.uri, "backend": server.backend,
+                     "runtime": server.runtime or "elsewhere", "protocol": server.endpoint.protocol,
                      "url": server.endpoint.url, "running": alive,
                      "healthy": alive and server.endpoint.healthy(), "uptime_s": round(server.uptime_s)}
             facts.update(self.backend.status(server))

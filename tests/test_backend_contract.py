@@ -1,6 +1,7 @@
 """One contract, every backend and runtime: the scoring protocol as the replay engine needs it,
-MLflow's or V2's. `mlserver` runs both models on MLServer (process backend, V2); `v2-endpoint`
-gives the sandbox two MLServer processes started outside it, by KServe-style V2 URLs."""
+MLflow's or V2's. `mlserver` runs both models on MLServer (process backend, V2), and
+`docker-mlserver` in hardened containers; `v2-endpoint` gives the sandbox two MLServer processes
+started outside it, by KServe-style V2 URLs."""
 
 import json
 
@@ -16,12 +17,12 @@ from staging.roles import ROLES
 from staging.scenarios import CREDIT
 
 
-@pytest.fixture(scope="module", params=["process", "docker", "endpoint", "mlserver", "v2-endpoint"])
+@pytest.fixture(scope="module", params=["process", "docker", "endpoint", "mlserver", "v2-endpoint", "docker-mlserver"])
 def live(request, demo_home):
     """A sandbox whose champion and challenger run on the backend (and runtime) the parameter names."""
     helpers = []
-    runtimes = {"*": "mlserver"} if request.param == "mlserver" else None
-    if request.param == "docker":
+    runtimes = {"*": "mlserver"} if request.param in ("mlserver", "docker-mlserver") else None
+    if request.param in ("docker", "docker-mlserver"):
         require_engine()
         box = Sandbox(demo_home, backend="docker")
     elif request.param in ("endpoint", "v2-endpoint"):  # servers started outside the sandbox, given by URL
@@ -34,7 +35,7 @@ def live(request, demo_home):
     else:
         box = Sandbox(demo_home, backend="process")
     box.start_servers(CREDIT.model_name, runtimes=runtimes)
-    if request.param in ("mlserver", "v2-endpoint"):
+    if request.param in ("mlserver", "v2-endpoint", "docker-mlserver"):
         assert all(server.endpoint.protocol == "v2" for server in box.servers.values())
     yield box
     box.close()

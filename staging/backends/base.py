@@ -81,9 +81,9 @@ class Backend(Protocol):
         return {}
 
     def restart(self, server: ManagedServer, timeout: float = 120.0) -> ManagedServer:
-        """The server started again: by default stopped and started anew (a new endpoint)."""
+        """The server started again, on the same runtime: by default stopped and started anew (a new endpoint)."""
         self.stop(server)
-        return self.start(server.model, server.role, timeout)
+        return self.start(server.model, server.role, timeout, runtime=server.runtime or "mlflow")
 
     def set_build_log(self, log: BuildLog) -> None:
         """Where to report slow preparation (image builds) while starting; ignored by default."""

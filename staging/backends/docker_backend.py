@@ -26,6 +26,7 @@ from ..refs import ModelRef
 from ..settings import ContainerLimits
 from .base import Backend, BuildLog, ContainerRef, ManagedServer, await_ready
 from .images import LABEL, ensure_model_image
+from .mlserver import MLSERVER_RUNTIME, check_runtime
 from .process import _alive
 
 CONTAINER_PORT = "8080/tcp"
@@ -65,7 +66,9 @@ class DockerBackend(Backend):
                 f"{LABEL}.owner_host": socket.gethostname(), **{f"{LABEL}.{k}": v for k, v in extra.items()}}
 
     def start(self, ref: ModelRef, role: str, timeout: float = 120.0, runtime: str = "mlflow") -> ManagedServer:
-        image, _ = ensure_model_image(self.client, self.home, ref, self.log, base_image=self.base_image)
+        check_runtime(runtime)
+        image, _ = ensure_model_image(self.client, self.home, ref, self.log, base_image=self.base_image,
+                                      server=runtime)
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         name = f"staging-{ref.name}-v{ref.version}-{server_id}"
         kwargs = dict(
@@ -88,10 +91,12 @@ class DockerBackend(Backend):
         container.reload()
         url = (f"http://{name}:8080" if self.network else
                f"http://127.0.0.1:{container.ports[CONTAINER_PORT][0]['HostPort']}")
+        if runtime == MLSERVER_RUNTIME:
+            url += f"/v2/models/{ref.name}"
         log_path = self.home.logs_dir / f"{server_id}.log"
         endpoint = Endpoint(role=role, url=url, backend=self.name, model=ref)
         server = ManagedServer(server_id, role, ref, endpoint, self.name, log_path, time.time(),
-                               container=ContainerRef(container.id, image, name))
+                               container=ContainerRef(container.id, image, name), runtime=runtime)
 
         def exit_code():
             container.reload()
@@ -110,7 +115,7 @@ class DockerBackend(Backend):
                 f"limit of {self.limits.memory}.", hint="Raise STAGING_CONTAINER_MEMORY (the same limit applies to "
                                                          "both models).", detail=log)
         return ServerStartError(f"The {server.role} container for {server.model.uri} {what} "
-                                f"({server.endpoint.url}/ping).", hint="The tail of its log is below.", detail=log)
+                                f"({server.endpoint.ready_url}).", hint="The tail of its log is below.", detail=log)
 
     def _container(self, server: ManagedServer):
         import docker.errors

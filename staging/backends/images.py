@@ -40,6 +40,7 @@ from ..home import SandboxHome
 from ..refs import ModelRef
 from ..registry import configure_mlflow
 from ..settings import BASE_IMAGE_ENV
+from .mlserver import MLSERVER_REQUIREMENTS, MLSERVER_RUNTIME, server_folder
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 BUILT_BASE_IMAGE = "staging-sandbox/python:3.11-bookworm"
@@ -72,6 +73,18 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 CMD ["/op
  "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/ping', timeout=2).status != 200)"]
 CMD ["/opt/venv/bin/mlflow", "models", "serve", "-m", "/opt/model", "--env-manager", "local", \\
      "-h", "0.0.0.0", "-p", "8080", "-w", "1"]
+"""
+
+
+MLSERVER_DOCKERFILE = """\
+FROM {runtime}
+COPY model/ /opt/model/
+COPY server/ /opt/server/
+USER 10001
+EXPOSE 8080
+HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 CMD ["/opt/venv/bin/python", "-c", \\
+ "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8080/v2/health/ready', timeout=2).status != 200)"]
+CMD ["/opt/venv/bin/mlserver", "start", "/opt/server"]
 """
 
 
@@ -277,10 +290,17 @@ def _install_runtime(client, wheels: Path, base_image: str, tag: str, log: Log) 
         patient.remove_container(container.id, force=True)
 
 
-def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = _quiet) -> tuple[Path, str]:
-    """(context folder, content hash) for one model version's image on `runtime`."""
+def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = _quiet,
+                  server: str = "mlflow") -> tuple[Path, str]:
+    """(context folder, content hash) for one model version's image on the runtime image
+    `runtime`, serving with MLflow's scoring server or MLServer (`server`)."""
     context = model_files(home, ref, log)
-    (context / "Dockerfile").write_text(DOCKERFILE.format(runtime=runtime))
+    shutil.rmtree(context / "server", ignore_errors=True)
+    if server == MLSERVER_RUNTIME:
+        server_folder(context / "server", ref, Path("/opt/model"), 8080, 8081, host="0.0.0.0")
+        (context / "Dockerfile").write_text(MLSERVER_DOCKERFILE.format(runtime=runtime))
+    else:
+        (context / "Dockerfile").write_text(DOCKERFILE.format(runtime=runtime))
     digest = hashlib.sha256(runtime.encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(context)).encode())
@@ -289,14 +309,19 @@ def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = _qu
 
 
 def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _quiet,
-                       rebuild: bool = False, base_image: str | None = None) -> tuple[str, bool]:
+                       rebuild: bool = False, base_image: str | None = None,
+                       server: str = "mlflow") -> tuple[str, bool]:
     """(image tag, whether it was built now); an image with the same content hash is reused
     unless `rebuild`, which also rebuilds its runtime image without the engine's build cache
-    (a cold build)."""
+    (a cold build). `server="mlserver"` serves the model with MLServer (V2), installed in the
+    runtime image from the same wheelhouse."""
     base = resolve_base_image(client, log, base_image)
     model_dir = model_files(home, ref, log) / "model"
-    runtime = ensure_runtime_image(client, home, _requirements(model_dir), base, log, rebuild)
-    context, digest = build_context(home, ref, runtime, log)
+    requirements = _requirements(model_dir)
+    if server == MLSERVER_RUNTIME:
+        requirements = sorted(set(requirements) | set(MLSERVER_REQUIREMENTS))
+    runtime = ensure_runtime_image(client, home, requirements, base, log, rebuild)
+    context, digest = build_context(home, ref, runtime, log, server)
     tag = f"{IMAGE_REPOSITORY}:{digest}"
     if image_exists(client, tag):
         if not rebuild:

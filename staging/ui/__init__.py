@@ -33,7 +33,7 @@ from .common import (
 from .compare import LATENCY_FORMAT, quality_metrics
 from .display import number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
-from .environment import backend_picker, live_server_table, start_servers_live
+from .environment import backend_picker, live_server_table, runtime_picker, start_servers_live
 from .estimate import estimated_quality_section
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
@@ -82,6 +82,7 @@ __all__ = [
     "replay_settings",
     "report_downloads",
     "run_demo",
+    "runtime_picker",
     "run_evidence",
     "run_label",
     "run_picker",

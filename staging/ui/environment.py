@@ -15,7 +15,8 @@ from ..sandbox import Sandbox
 from .display import readable
 
 
-def start_servers_live(box: Sandbox, model: str, replica: bool = False) -> None:
+def start_servers_live(box: Sandbox, model: str, replica: bool = False,
+                       runtimes: dict[str, str] | None = None) -> None:
     """Start both servers in a worker thread and stream its progress (image builds included)
     to the page from the script thread, the only one allowed to draw."""
     messages: queue.Queue[str] = queue.Queue()
@@ -24,7 +25,7 @@ def start_servers_live(box: Sandbox, model: str, replica: bool = False) -> None:
     def work() -> None:
         try:
             box.start_servers(model, progress=lambda role, message: messages.put(f"{role}: {message}"),
-                              replica=replica)
+                              replica=replica, runtimes=runtimes)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the script thread below
             outcome["error"] = exc
 
@@ -57,8 +58,28 @@ def backend_picker(box: Sandbox) -> None:
         st.rerun()
 
 
+RUNTIME_LABELS = {"mlflow": "MLflow's scoring server (mlflow models serve)",
+                  "mlserver": "MLServer, the Open Inference Protocol (V2), as KServe and Seldon serve MLflow models"}
+
+
+def runtime_picker(box: Sandbox, replica: bool) -> dict[str, str]:
+    """What serves each model (not for endpoints, which are served elsewhere): role -> runtime."""
+    if box.backend_name == "endpoint":
+        return {}
+    roles = ["champion", "challenger"] + (["champion_replica"] if replica else [])
+    columns = st.columns(len(roles))
+    chosen: dict[str, str] = {}
+    for role, column in zip(roles, columns, strict=True):
+        runtime = column.selectbox(f"{role.replace('_', ' ')} runs on", list(RUNTIME_LABELS),
+                                   format_func=lambda name: RUNTIME_LABELS[name], key=f"runtime-{role}",
+                                   help="MLServer shows how the model behaves on the runtime a cluster runs; a "
+                                        "replica on MLServer makes the runtime's own effect the noise floor.")
+        chosen[role] = str(runtime or "mlflow")
+    return chosen
+
+
 STATUS_COLUMNS = ["role", "status", "health", "healthy", "cpu_percent", "memory_mb", "memory_limit_mb",
-                  "uptime_s", "model", "url", "image", "backend"]
+                  "uptime_s", "model", "runtime", "protocol", "url", "image", "backend"]
 
 
 @st.fragment(run_every=5)
