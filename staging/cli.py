@@ -280,6 +280,8 @@ def run_replay(args: argparse.Namespace, log) -> dict:
                    "requests": handle.progress.completed, "errors": handle.progress.errors,
                    "agreement": evidence.agreement.rate, "labelled": evidence.labelled,
                    "drifted_features": evidence.drifted_features, "dataset_drift": evidence.dataset_drift,
+                   "runtimes": {role: {"runtime": m.runtime, "protocol": m.protocol, "endpoint": m.endpoint}
+                                for role, m in manifest.models.items()},
                    "run_folder": str(run_folder), **evidence.headline()})
 
 

@@ -4,6 +4,10 @@ of MLflow's own `pyfunc.predict` on the same rows; the same with both on MLServe
 endpoint backend by KServe-style V2 URLs, in batch mode too; and a V2 endpoint whose metadata
 disagrees with the traffic is refused before any request, naming the columns."""
 
+import json
+import subprocess
+import sys
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -99,3 +103,24 @@ def test_metadata_that_disagrees_with_the_traffic_is_refused_before_any_request(
         assert len(box.store.list_runs()) == runs_before  # nothing was created, so nothing was sent
     finally:
         box.close()
+
+
+def test_the_command_line_replays_against_kserve_style_urls(v2_endpoints):
+    home, urls = v2_endpoints
+    out = subprocess.run([sys.executable, "-m", "staging", "replay", "--model", CREDIT.model_name,
+                          "--traffic", str(CREDIT.file("traffic")), "--requests", "80", "--backend", "endpoint",
+                          "--champion-url", urls[CHAMPION], "--challenger-url", urls[CHALLENGER],
+                          "--home", str(home.root), "--json"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads(out.stdout)
+    assert summary["status"] == "finished" and summary["requests"] == 80 and summary["errors"] == 0
+    assert {r["protocol"] for r in summary["runtimes"].values()} == {"v2"}
+
+
+def test_endpoint_urls_are_checked_before_anything_starts(demo_home):
+    out = subprocess.run([sys.executable, "-m", "staging", "replay", "--model", CREDIT.model_name,
+                          "--traffic", str(CREDIT.file("traffic")), "--backend", "endpoint",
+                          "--champion-url", "http://127.0.0.1:9/v2/models/x", "--home", str(demo_home.root)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "--challenger-url" in out.stderr
