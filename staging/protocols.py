@@ -140,3 +140,13 @@ def metadata_mismatch(columns: Sequence[str], inputs: Sequence[V2Tensor]) -> tup
     """(inputs the model needs that the traffic lacks, traffic columns the model does not know)."""
     wanted = [tensor.name for tensor in inputs]
     return [name for name in wanted if name not in columns], [c for c in columns if c not in wanted]
+
+
+# a V2 datatype as the MLflow type name the traffic validation checks values against
+V2_TO_MLFLOW_TYPE = {"FP64": "double", "FP32": "float", "FP16": "float", "INT64": "long", "INT32": "integer",
+                     "INT16": "integer", "INT8": "integer", "UINT64": "long", "UINT32": "long", "UINT16": "integer",
+                     "UINT8": "integer", "BOOL": "boolean", "BYTES": "string"}
+
+
+def mlflow_type(datatype: str) -> str:
+    return V2_TO_MLFLOW_TYPE.get(datatype.upper(), "string")

@@ -28,7 +28,7 @@ from .evidence import RunEvidence, evidence_summary, reference_for, stored_evide
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .history import ChampionPeriod, champion_history, consistency
 from .home import SandboxHome
-from .protocols import metadata_inputs, metadata_mismatch
+from .protocols import metadata_inputs, metadata_mismatch, mlflow_type
 from .refs import ModelRef
 from .registry import Registry
 from .replay.handle import ReplayHandle, start_replay
@@ -42,6 +42,7 @@ from .settings import Settings
 from .tables import sha256_of
 from .traffic import (
     NUMERIC_KINDS,
+    FeatureSpec,
     ValidatedTraffic,
     load_and_validate,
     merge_ground_truth,
@@ -199,7 +200,13 @@ class Sandbox:
         """The traffic checked against the champion's signature, with the values that fall outside
         the training reference (the scenario's, or `reference_path`) counted in the report."""
         champion = self.registry.resolve(model_name, CHAMPION)
-        specs = specs_from_signature(self.registry.signature(champion))
+        try:
+            specs = specs_from_signature(self.registry.signature(champion))
+        except RegistryError:
+            from_metadata = self._v2_specs()  # no MLflow signature: a V2 champion's metadata says what it takes
+            if from_metadata is None:
+                raise
+            specs = from_metadata
         scenario = self.scenario_for(model_name)
         validated = load_and_validate(path, specs, source=f"traffic file {Path(path).name}", keep_columns=keep,
                                       id_column=scenario.request_id_column if scenario else None,
@@ -252,6 +259,15 @@ class Sandbox:
         targets = len(self.servers) if settings.mode == "shadow" else 1  # canary and A/B: one model each
         self.replay = start_replay(folder, total=len(requests), targets=targets)
         return self.replay
+
+    def _v2_specs(self) -> list[FeatureSpec] | None:
+        """The running champion's V2 metadata as the inputs to validate traffic against, if it has one."""
+        server = self.servers.get(CHAMPION)
+        metadata = server.endpoint.metadata() if server is not None else None
+        inputs = metadata_inputs(metadata or {})
+        # V2 metadata has no "optional": a missing value goes as null and the model's answer says
+        # whether it takes it (MLServer's MLflow runtime does), rather than quarantining the row here
+        return [FeatureSpec(t.name, mlflow_type(t.datatype), required=False) for t in inputs] if inputs else None
 
     def _check_v2_metadata(self, features: list[str] | tuple[str, ...]) -> None:
         """A model that speaks V2 publishes its inputs: traffic it cannot take is refused here,
