@@ -1,5 +1,6 @@
-"""The endpoint backend: models already served elsewhere, by anything that speaks the
-MLflow scoring protocol. The sandbox starts and stops nothing; it only checks /ping."""
+"""The endpoint backend: models already served elsewhere, by anything that speaks MLflow's
+scoring protocol (a base URL, http://HOST:PORT) or the Open Inference Protocol (KServe's form,
+http://HOST/v2/models/NAME). The sandbox starts and stops nothing; it only checks readiness."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ class EndpointBackend(Backend):
         url = self.urls.get(role)
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"No URL was given for the {role} endpoint.",
-                                     hint="Give the base URL of a server that answers /ping and /invocations, "
-                                          "for example http://127.0.0.1:5001.")
+                                     hint="Give the base URL of a server that answers /ping and /invocations "
+                                          "(http://127.0.0.1:5001), or a V2 model's (http://HOST/v2/models/NAME).")
         endpoint = Endpoint(role=role, url=url, backend=self.name, model=ref)
         endpoint.wait_ready(timeout)
         return ManagedServer(f"{role}-external", role, ref, endpoint, self.name,
-                             self.home.logs_dir / f"{role}-external.log", time.time())
+                             self.home.logs_dir / f"{role}-external.log", time.time(), runtime="")
 
     def stop(self, server: ManagedServer) -> None:
         """External servers are not ours to stop."""
