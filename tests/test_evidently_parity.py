@@ -3,23 +3,18 @@ files (it does not import with pandas 3; `bash bench/setup-evidently` makes the 
 and scripts/test does so in CI)."""
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from oracle_support import oracle_python
 
 from staging.analytics.drift import feature_drift
 
 ROOT = Path(__file__).resolve().parent.parent
-EVIDENTLY_PYTHON = Path(os.environ.get("STAGING_EVIDENTLY_PYTHON", ROOT / ".venv-evidently" / "bin" / "python"))
-
-if not EVIDENTLY_PYTHON.exists():
-    if os.environ.get("STAGING_REQUIRE_EVIDENTLY") == "1":
-        raise RuntimeError(f"{EVIDENTLY_PYTHON} is missing: run `bash bench/setup-evidently`")
-    pytest.skip("no Evidently environment (bash bench/setup-evidently makes one)", allow_module_level=True)
+EVIDENTLY_PYTHON = oracle_python("evidently")
 
 NUMERIC = ("gauss", "shifted", "gamma", "counts", "binary_num", "few_num", "gappy")
 CATEGORICAL = ("colour", "moved_colour", "flag")

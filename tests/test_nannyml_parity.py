@@ -10,23 +10,18 @@ to the same noisy losses agree only up to their fitting noise, so the tolerance 
 own sampling error of the chunk: the two estimates must lie within one of each other."""
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from oracle_support import oracle_python
 
 from staging.analytics.estimation import ClassifierEstimator, LossEstimator
 
 ROOT = Path(__file__).resolve().parent.parent
-NANNYML_PYTHON = Path(os.environ.get("STAGING_NANNYML_PYTHON", ROOT / ".venv-nannyml" / "bin" / "python"))
-
-if not NANNYML_PYTHON.exists():
-    if os.environ.get("STAGING_REQUIRE_NANNYML") == "1":
-        raise RuntimeError(f"{NANNYML_PYTHON} is missing: run `bash bench/setup-nannyml`")
-    pytest.skip("no NannyML environment (bash bench/setup-nannyml makes one)", allow_module_level=True)
+NANNYML_PYTHON = oracle_python("nannyml")
 
 CHUNK = 1000
 
