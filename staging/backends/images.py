@@ -257,15 +257,21 @@ def ensure_runtime_image(client, home: SandboxHome, requirements: list[str], bas
     return tag
 
 
+def _patient_api():
+    """A low-level client for the engine's slow calls (commit, disk usage): the usual client
+    gives up after 3 s, which suits a ping, not these."""
+    import docker
+
+    return docker.from_env(timeout=900).api
+
+
 def _install_runtime(client, wheels: Path, base_image: str, tag: str, log: Log) -> None:
     """Install the wheelhouse into a venv in a container with no network, then commit it. The
     wheels are copied in through the API (so an app inside compose, whose paths the engine
     cannot see, works too) and deleted before the commit, so they never become a layer, and the
     venv is written once, not copied out of a build stage: a cold runtime took 45 s as a
     two-stage Dockerfile build and takes about 31 s this way."""
-    import docker
-
-    patient = docker.from_env(timeout=900).api  # committing 600 MB outlasts the usual client's short timeout
+    patient = _patient_api()  # committing 600 MB outlasts the usual client's short timeout
     command = f"{RUNTIME_INSTALL} && rm -rf /wheelhouse"
     container = client.containers.create(base_image, ["/bin/sh", "-c", command], network_mode="none",
                                          labels={f"{LABEL}.runtime-build": "1"})
@@ -374,7 +380,8 @@ def prune_model_images(client, keep: int = 3, log: Log = _quiet) -> dict:
 
     if keep < 0:
         raise ConfigurationError("--keep must be 0 or more.", hint="For example --keep 3.")
-    layers_before = int(client.df().get("LayersSize") or 0)
+    patient = _patient_api()  # the engine counts every layer's bytes: seconds on a busy engine
+    layers_before = int(patient.df().get("LayersSize") or 0)
     images = client.images.list(name=IMAGE_REPOSITORY)
     in_use = {c.image.id for c in client.containers.list(all=True) if c.image is not None}
     by_model: dict[str, list] = {}
@@ -404,7 +411,7 @@ def prune_model_images(client, keep: int = 3, log: Log = _quiet) -> dict:
         removed.append({"model": "(runtime)", "version": None, "image": (image.tags or [image.id[:19]])[0],
                         "bytes": size})
     # images share layers (a runtime under its models), so the space freed is the engine's own count
-    freed = max(0, layers_before - int(client.df().get("LayersSize") or 0))
+    freed = max(0, layers_before - int(patient.df().get("LayersSize") or 0))
     return {"removed": removed, "freed_bytes": freed, "freed_mb": round(freed / 1e6, 1), "kept_versions": keep}
 
 
