@@ -155,3 +155,20 @@ def test_without_an_mlflow_signature_the_traffic_is_validated_against_v2_metadat
         assert box.store.manifest(handle.run_id).status == "finished"
     finally:
         box.close()
+
+
+def test_a_replica_on_mlserver_makes_the_runtimes_own_effect_the_noise_floor(demo_home):
+    box = Sandbox(demo_home, backend="process")
+    try:
+        box.start_servers(CREDIT.model_name, replica=True, runtimes={"champion_replica": "mlserver"})
+        assert box.servers["champion_replica"].endpoint.protocol == "v2"
+        assert box.servers[CHAMPION].endpoint.protocol == "mlflow"
+        handle = box.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=150),
+                                  ReplaySettings(concurrency=2))
+        handle.wait(300)
+        evidence = box.evidence(handle.run_id)
+        # the same model on two runtimes: every answer agrees, so the runtime adds no disagreement
+        assert evidence.noise_floor is not None and evidence.noise_floor.compared == 150
+        assert evidence.noise_floor.rate == 1.0
+    finally:
+        box.close()
