@@ -20,7 +20,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -41,13 +40,13 @@ from ..refs import ModelRef
 from ..registry import configure_mlflow
 from ..settings import BASE_IMAGE_ENV
 from .mlserver import MLSERVER_REQUIREMENTS, MLSERVER_RUNTIME, server_folder
+from .wheels import model_requirements, wheelhouse
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 BUILT_BASE_IMAGE = "staging-sandbox/python:3.11-bookworm"
 IMAGE_REPOSITORY = "staging-sandbox/model"
 LABEL = "io.staging-sandbox"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-SERVER_REQUIREMENTS = [f"mlflow-skinny=={mlflow.__version__}"]
 
 Log = Callable[[str], None]
 _BUILD_LOCK = threading.Lock()  # flock is per open file: threads of one process need their own lock
@@ -184,44 +183,6 @@ def build_base_image_in_background(client, log_path: Path, then: Callable[[Log],
     return True
 
 
-def _requirements(model_dir: Path) -> list[str]:
-    """The model's pinned requirements, with the scoring server's: full `mlflow` becomes
-    `mlflow-skinny` (the scoring server needs no tracking server or UI: 510 MB, not 850)."""
-    path = model_dir / "requirements.txt"
-    lines = path.read_text().splitlines() if path.exists() else []
-    reqs = [line.strip() for line in lines if line.strip() and not line.startswith(("#", "-"))]
-    reqs = [r for r in reqs if not re.match(r"^mlflow(-skinny)?\b", r)]
-    return reqs + SERVER_REQUIREMENTS
-
-
-def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = _quiet) -> Path:
-    """A folder of wheels for `requirements`, downloaded on the host once and reused."""
-    key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:16]
-    folder = home.wheelhouses_dir / key
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_suffix(".lock"), "w") as lock:  # champion and challenger start in parallel
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "requirements.txt").exists():
-            _download_wheels(folder, requirements, log)
-    return folder
-
-
-def _download_wheels(folder: Path, requirements: list[str], log: Log) -> None:
-    partial = folder.with_suffix(".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    (partial / "requirements.in").write_text("\n".join(requirements) + "\n")
-    log(f"pip download of {len(requirements)} requirements into a wheelhouse…")
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(partial),
-                           "-r", str(partial / "requirements.in")], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise BackendError("The model's requirements could not be downloaded as wheels.",
-                           hint="Check the model's requirements.txt: every package needs a wheel for Linux x86-64, "
-                                "Python 3.11.", detail=(done.stdout + done.stderr)[-3000:])
-    (partial / "requirements.in").rename(partial / "requirements.txt")
-    partial.rename(folder)
-
-
 def model_files(home: SandboxHome, ref: ModelRef, log: Log = _quiet) -> Path:
     """The folder of one model version's image build, with the model's files in `model/`."""
     configure_mlflow(home)
@@ -323,7 +284,7 @@ def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _qui
     runtime image from the same wheelhouse."""
     base = resolve_base_image(client, log, base_image)
     model_dir = model_files(home, ref, log) / "model"
-    requirements = _requirements(model_dir)
+    requirements = model_requirements(model_dir)
     if server == MLSERVER_RUNTIME:
         requirements = sorted(set(requirements) | set(MLSERVER_REQUIREMENTS))
     runtime = ensure_runtime_image(client, home, requirements, base, log, rebuild)

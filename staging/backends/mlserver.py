@@ -23,6 +23,7 @@ from pathlib import Path
 from ..errors import BackendError, ConfigurationError
 from ..home import SandboxHome
 from ..refs import ModelRef
+from .wheels import wheelhouse
 
 MLFLOW_RUNTIME, MLSERVER_RUNTIME = "mlflow", "mlserver"
 RUNTIMES = (MLFLOW_RUNTIME, MLSERVER_RUNTIME)
@@ -59,8 +60,6 @@ def runtime_for(runtimes: dict[str, str], role: str) -> str:
 def mlserver_venv(home: SandboxHome, requirements: list[str], log=lambda line: None) -> Path:
     """A virtual environment with MLServer and the model's requirements, made once per
     requirement set from the wheelhouse (no index), under a lock; returns its folder."""
-    from .images import wheelhouse
-
     wanted = sorted(set(requirements) | set(MLSERVER_REQUIREMENTS))
     key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
     folder = home.wheelhouses_dir.parent / "mlserver-venvs" / key

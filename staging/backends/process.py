@@ -26,6 +26,7 @@ from ..home import SandboxHome
 from ..refs import ModelRef
 from .base import Backend, ManagedServer, await_ready, tail
 from .mlserver import MLSERVER_RUNTIME, check_runtime, mlserver_venv, server_folder
+from .wheels import model_requirements
 
 STOP_GRACE_S = 10.0
 
@@ -95,10 +96,10 @@ class ProcessBackend(Backend):
     def _mlserver_command(self, ref: ModelRef, server_id: str, port: int) -> tuple[list[str], str, str]:
         """(command, V2 base URL, bin folder) for MLServer serving `ref`: its venv made (or found),
         the model's files downloaded, its settings written beside them."""
-        from .images import _requirements, model_files
+        from .images import model_files
 
         model_dir = model_files(self.home, ref) / "model"
-        venv = mlserver_venv(self.home, _requirements(model_dir), self.build_log)
+        venv = mlserver_venv(self.home, model_requirements(model_dir), self.build_log)
         folder = server_folder(self.home.servers_dir / server_id, ref, model_dir, port, free_port())
         return ([str(venv / "bin" / "mlserver"), "start", str(folder)], f"http://127.0.0.1:{port}/v2/models/{ref.name}",
                 str(venv / "bin"))

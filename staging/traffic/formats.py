@@ -26,6 +26,7 @@ import base64
 import gzip
 import io
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,31 +78,67 @@ def _unwrap(record: dict):
     return record
 
 
+class RecordShapeError(ValueError):
+    """A record of a known format whose parts have the wrong shape; says what was expected."""
+
+
+def _expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise RecordShapeError(what)
+
+
+def _row_list(rows: Any, key: str, columns: list[str] | None) -> list[dict]:
+    _expect(isinstance(rows, list), f"'{key}' must be a list of rows")
+    out = []
+    for row in rows:
+        if isinstance(row, dict):
+            out.append(row)
+        else:
+            _expect(isinstance(row, list), f"each row of '{key}' must be an object or a list of values")
+            out.append(dict(zip(columns or [], row)))
+    return out
+
+
 def payload_rows(body, columns: list[str] | None) -> list[dict]:
     """The rows of one MLflow or KServe scoring body, as dicts of column to value."""
+    _expect(isinstance(body, dict), "the request body must be a JSON object")
     if "dataframe_split" in body:
         split = body["dataframe_split"]
+        _expect(isinstance(split, dict), "'dataframe_split' must be an object with 'columns' and 'data'")
         names = split.get("columns") or columns or []
-        return [dict(zip(names, row)) for row in split["data"]]
+        _expect(isinstance(names, list), "'dataframe_split.columns' must be a list of names")
+        data = split.get("data")
+        _expect(isinstance(data, list) and all(isinstance(row, list) for row in data),
+                "'dataframe_split.data' must be a list of rows, each a list of values")
+        return [dict(zip(names, row)) for row in data]
     if "dataframe_records" in body:
-        return list(body["dataframe_records"])
+        records = body["dataframe_records"]
+        _expect(isinstance(records, list) and all(isinstance(r, dict) for r in records),
+                "'dataframe_records' must be a list of objects")
+        return list(records)
     if "instances" in body:
-        return [row if isinstance(row, dict) else dict(zip(columns or [], row)) for row in body["instances"]]
+        return _row_list(body["instances"], "instances", columns)
     inputs = body["inputs"]
     if isinstance(inputs, dict):  # MLflow's column-wise "inputs": {column: [values]}
+        _expect(all(isinstance(v, list) for v in inputs.values()) and len({len(v) for v in inputs.values()}) <= 1,
+                "column-wise 'inputs' must map each column to a list of values, all of one length")
         return pd.DataFrame(inputs).to_dict("records")
+    _expect(isinstance(inputs, list), "'inputs' must be a list of rows or of V2 tensors")
     if inputs and isinstance(inputs[0], dict) and "name" in inputs[0] and "data" in inputs[0]:
+        _expect(all(isinstance(t, dict) and isinstance(t.get("data"), list) for t in inputs),
+                "each V2 tensor in 'inputs' must have a 'data' list")
         # Open Inference Protocol: one tensor per column, or one 2-D tensor in signature order
         if len(inputs) == 1 and columns and len(inputs[0].get("shape", [])) == 2:
             width = inputs[0]["shape"][1]
             flat = inputs[0]["data"]
             return [dict(zip(columns, flat[i:i + width])) for i in range(0, len(flat), width)]
+        _expect(len({len(t["data"]) for t in inputs}) == 1, "the V2 tensors in 'inputs' must be of one length")
         return pd.DataFrame({tensor["name"]: tensor["data"] for tensor in inputs}).to_dict("records")
-    return [row if isinstance(row, dict) else dict(zip(columns or [], row)) for row in inputs]
+    return _row_list(inputs, "inputs", columns)
 
 
 def _csv_rows(text: str, columns: list[str] | None) -> list[dict]:
-    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, skipinitialspace=True)
     if not columns or frame.shape[1] != len(columns):
         raise ValueError(f"a CSV input of {frame.shape[1]} values per row, and the model signature has "
                          f"{len(columns or [])} columns")
@@ -110,7 +147,10 @@ def _csv_rows(text: str, columns: list[str] | None) -> list[dict]:
 
 
 def _capture_rows(capture: dict, columns: list[str] | None) -> list[dict]:
+    _expect(isinstance(capture, dict) and "data" in capture,
+            "'captureData.endpointInput' must be an object with 'data' and 'encoding'")
     data, encoding = capture["data"], str(capture.get("encoding", "")).upper()
+    _expect(isinstance(data, (str, dict, list)), "'endpointInput.data' must be text")
     content_type = str(capture.get("observedContentType", "")).lower()
     if encoding == "BASE64":
         data = base64.b64decode(data).decode("utf-8")
@@ -119,7 +159,7 @@ def _capture_rows(capture: dict, columns: list[str] | None) -> list[dict]:
         return _csv_rows(data, columns)
     body = json.loads(data) if isinstance(data, str) else data
     if isinstance(body, list):
-        return [row if isinstance(row, dict) else dict(zip(columns or [], row)) for row in body]
+        return _row_list(body, "endpointInput.data", columns)
     return payload_rows(body, columns)
 
 
@@ -142,8 +182,13 @@ class LogFormat:
 def _read_sagemaker(number: int, record: dict, columns: list[str] | None) -> tuple[Rows, Any, dict[str, Any]]:
     if "captureData" not in record:
         return [], None, {}
-    meta = record.get("eventMetadata", {})
+    meta = record.get("eventMetadata") or {}
+    _expect(isinstance(meta, dict), "'eventMetadata' must be an object")
+    _expect(isinstance(record["captureData"], dict) and "endpointInput" in record["captureData"],
+            "'captureData' must hold 'endpointInput' (a capture of outputs only holds no request)")
     rows = _capture_rows(record["captureData"]["endpointInput"], columns)
+    for key in ("eventId", "inferenceId"):
+        _expect(meta.get(key) is None or isinstance(meta.get(key), (str, int)), f"'eventMetadata.{key}' must be text")
     extra = {"_event_id": meta.get("eventId"), "_inference_id": meta.get("inferenceId"),
              "timestamp": meta.get("inferenceTime")}
     return rows, meta.get("inferenceId") or meta.get("eventId") or f"line-{number}", extra
@@ -153,6 +198,7 @@ def _read_cloudevent(number: int, record: dict, columns: list[str] | None) -> tu
     if "response" in str(record.get("type", "")):
         return [], None, {}
     body = record["data"] if isinstance(record["data"], dict) else json.loads(record["data"])
+    _expect(isinstance(body, dict), "a CloudEvent's 'data' must be a JSON object (an 'instances' or 'inputs' body)")
     return payload_rows(body, columns), record.get("id") or f"line-{number}", {"timestamp": record.get("time")}
 
 
@@ -185,12 +231,21 @@ def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -
     try:
         record = json.loads(line)
     except json.JSONDecodeError:
-        return [{"_malformed_line": number, "_malformed_reason": "line is not a JSON object"}]
+        return [{"_malformed_line": number, "_malformed_reason": "line is not valid JSON"}]
+    except RecursionError:
+        return [{"_malformed_line": number, "_malformed_reason": "line nests JSON too deeply to read"}]
     if not isinstance(record, dict):
         return [{"_malformed_line": number, "_malformed_reason": "line is not a JSON object"}]
+    if fmt != RECORDS.key and not FORMATS[fmt].matches(record):
+        return [{"_malformed_line": number, "_malformed_reason": f"line is not in the file's format "
+                                                                 f"({FORMAT_NAMES[fmt]}, from its first record)"}]
     try:
         rows, request_id, extra = FORMATS[fmt].read(number, record, columns)
-    except (ValueError, KeyError, TypeError, IndexError) as exc:
+    except RecordShapeError as exc:
+        return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: {exc}"[:200]}]
+    except KeyError as exc:
+        return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: no {exc} in the record"[:200]}]
+    except (ValueError, TypeError, IndexError, AttributeError, RecursionError) as exc:
         return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: {exc}"[:200]}]
     if fmt == RECORDS.key:
         return rows
@@ -215,8 +270,15 @@ def request_log_chunks(path: str | Path, columns: list[str] | None = None,
 
 
 def _timestamped(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times parsed to UTC; a value that is not a time is kept as it was written, so that
+    validation quarantines its row with a reason instead of the row losing its time in silence."""
     if "timestamp" in frame.columns:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True)
+        raw = frame["timestamp"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not infer format": each value is parsed on its own
+            parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+        unreadable = raw.notna() & parsed.isna()
+        frame["timestamp"] = parsed.astype(object).where(~unreadable, raw.astype(str)) if unreadable.any() else parsed
     return frame
 
 

@@ -10,11 +10,14 @@ while the rest is replayed.
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import SignatureMismatchError, TrafficError
 from .formats import FORMAT_NAMES, compact, concatenated, detect_log_format, read_request_log, request_log_chunks
@@ -24,6 +27,8 @@ READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "js
 ID_CANDIDATES = ("request_id", "requestId", "id", "event_id", "inference_id")
 TIME_CANDIDATES = ("timestamp", "time", "ts", "event_time", "created_at")
 NUMERIC_KINDS = {"double", "float", "long", "integer"}
+INT64_EDGE = 2.0 ** 63
+EARLIEST, LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")  # plausible request times
 MOSTLY_WRONG = 0.5  # a column whose values fail more often than this is mistyped, not dirty
 
 
@@ -99,15 +104,14 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
                            hint="Use CSV, Parquet or JSON Lines (.csv, .parquet, .jsonl).")
     try:
         if fmt == "csv":
-            frame, name = pd.read_csv(path), "CSV"
+            frame, name = pd.read_csv(path, skipinitialspace=True), "CSV"
         elif fmt == "parquet":
             frame, name = pd.read_parquet(path), "Parquet"
         else:
             frame, log_format = read_request_log(path, columns)
             name = FORMAT_NAMES[log_format]
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise TrafficError(f"{path.name} could not be read as {fmt.upper()}: {exc}",
-                           hint=f"Check that the file really is {fmt.upper()}.") from exc
+    except UNREADABLE as exc:
+        raise read_error(path, fmt, exc) from exc
     if frame.empty:
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
     frame.attrs["format"] = name
@@ -123,26 +127,56 @@ def load_and_validate(path: str | Path, specs: list[FeatureSpec], **options) -> 
     names = [s.name for s in specs]
     if _reader_for(path) != "jsonl" or not path.exists():
         return validate_traffic(load_traffic(path, names), specs, **options)
-    log_format = detect_log_format(path)
     requests, quarantines, reports, features = [], [], [], tuple(names)
+    seen: set[str] = set()
     try:
+        log_format = detect_log_format(path)
         for chunk in request_log_chunks(path, names, log_format):
             if chunk.empty:
                 continue
             chunk.attrs["format"] = FORMAT_NAMES[log_format]
-            part = validate_traffic(chunk, specs, **options)
+            part = validate_traffic(chunk, specs, seen_ids=seen, **options)
             requests.append(compact(part.requests))
             quarantines.append(part.quarantine)
             reports.append(part.report)
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+    except UNREADABLE as exc:
         if isinstance(exc, SignatureMismatchError):
             raise
-        raise TrafficError(f"{path.name} could not be read as JSON Lines: {exc}",
-                           hint="Check that the file really is JSON Lines, one object per line.") from exc
+        raise read_error(path, "jsonl", exc) from exc
     if not reports:
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
     quarantine = pd.concat(quarantines, ignore_index=True) if len(quarantines) > 1 else quarantines[0]
     return ValidatedTraffic(concatenated(requests), quarantine, _merged(reports), features)
+
+
+UNREADABLE = (ValueError, OSError, UnicodeError, EOFError, zlib.error, RecursionError, pa.ArrowException)
+FORMAT_WORDS = {"csv": "CSV", "parquet": "Parquet", "jsonl": "JSON Lines"}
+
+
+def read_error(path: Path, fmt: str, exc: BaseException) -> TrafficError:
+    """What went wrong reading a file, what was expected, and what to do, in one sentence each."""
+    kind = FORMAT_WORDS.get(fmt, fmt.upper())
+    if isinstance(exc, EOFError) or (isinstance(exc, zlib.error) and "incomplete" in str(exc)):
+        return TrafficError(f"{path.name} ends before its compressed data does: the .gz file is truncated.",
+                            hint="Copy or download it again, whole; `gzip -t FILE` checks a gzip file.")
+    if isinstance(exc, gzip.BadGzipFile) or isinstance(exc, zlib.error):
+        return TrafficError(f"{path.name} is named .gz but is not gzip-compressed data.",
+                            hint="Compress it with gzip, or remove .gz from its name if it is plain text.")
+    if isinstance(exc, UnicodeError):
+        where = f" (byte {exc.object[exc.start]:#04x} at position {exc.start:,})" if isinstance(
+            exc, UnicodeDecodeError) else ""
+        return TrafficError(f"{path.name} is not UTF-8 text{where}; the sandbox reads {kind} as UTF-8.",
+                            hint="Save it as UTF-8, for example `iconv -f latin1 -t utf-8 FILE > FILE.utf8` or "
+                                 "`iconv -f utf-16 -t utf-8` for a UTF-16 export.")
+    if isinstance(exc, RecursionError):
+        return TrafficError(f"{path.name} nests its data too deeply to read.",
+                            hint=f"Give one flat record (or scoring body) per row; {kind} expected.")
+    if isinstance(exc, pa.ArrowNotImplementedError | pa.ArrowTypeError):
+        return TrafficError(f"{path.name} has a column of lists or nested records, which a model input cannot be: "
+                            f"{str(exc)[:120]}.", hint="Give one plain value (number, text or boolean) per cell.")
+    detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    return TrafficError(f"{path.name} could not be read as {kind}: {detail}.",
+                        hint=f"Check that the file really is {kind} (the extension says which reader is used).")
 
 
 def _merged(reports: list[ValidationReport]) -> ValidationReport:
@@ -194,7 +228,7 @@ def find_column(frame: pd.DataFrame, preferred: str | None, candidates: tuple[st
 
 def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column: str | None = None,
                      time_column: str | None = None, source: str = "traffic",
-                     keep_columns: tuple[str, ...] = ()) -> ValidatedTraffic:
+                     keep_columns: tuple[str, ...] = (), seen_ids: set | None = None) -> ValidatedTraffic:
     """Check `frame` against the model's input specs; see the module docstring."""
     id_col = find_column(frame, id_column, ID_CANDIDATES)
     time_col = find_column(frame, time_column, TIME_CANDIDATES)
@@ -229,9 +263,22 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
                                      missing=missing, extra=extra, mistyped=mistyped,
                                      hint="Choose a traffic file recorded for this model, or rename the columns to "
                                           "match its signature. Nothing was replayed and nothing was changed.")
-    ids = frame[id_col].astype(str) if id_col else pd.Series([f"req-{i:07d}" for i in range(len(frame))],
-                                                              index=frame.index)
-    times = pd.to_datetime(frame[time_col], errors="coerce", utc=True) if time_col else pd.NaT
+    ids = (frame[id_col].map(_id_text) if id_col else
+           pd.Series([f"req-{i:07d}" for i in range(len(frame))], index=frame.index))
+    if id_col:
+        bad = bad.mask(ids.isna() & (bad == ""), f"{id_col}: empty, or not text or a whole number")
+    if time_col:
+        times = _timestamps(frame[time_col])
+        unreadable = frame[time_col].notna() & times.isna()
+        bad = bad.mask(unreadable & (bad == ""), f"{time_col}: not a time between {EARLIEST.year} and {LATEST.year}")
+    else:
+        times = pd.NaT
+    duplicate = ids.duplicated() & (bad == "")
+    if seen_ids is not None:  # a file validated in chunks: ids seen in earlier chunks count too
+        duplicate |= ids.isin(seen_ids) & (bad == "")
+        seen_ids.update(ids[~duplicate & (bad == "")])
+    bad = bad.mask(duplicate, "request_id: the same id as an earlier request (ids must be unique to pair answers "
+                              "and labels)")
     clean = pd.DataFrame({"request_id": ids, "timestamp": times, **columns})
     if "_request" in frame.columns:  # rows of one multi-row request in a request log
         clean["_request"] = frame["_request"]
@@ -261,14 +308,49 @@ def _coerce(column: pd.Series, spec: FeatureSpec) -> tuple[pd.Series, pd.Series,
             values = pd.to_numeric(column.map(_text_or_none), errors="coerce")
             converted = True
         failed = column.notna() & values.isna()
+        failed |= np.isinf(values)  # ±inf is not a number a model can be sent (JSON has no Infinity)
         if spec.kind in ("long", "integer"):
             failed |= values.notna() & (values != values.round())
-        return values, failed, converted
+            # beyond a 64-bit integer (2**63 and up would wrap to negative on the way to the model);
+            # a float cannot hold 2**63 - 1 exactly, so the edge itself is refused too
+            failed |= values.notna() & ((values >= INT64_EDGE) | (values < -INT64_EDGE))
+            if not pd.api.types.is_float_dtype(column):  # exact integers (JSON, text) past the edge a float rounds to
+                failed |= column.map(_beyond_int64).astype(bool)
+        return values.where(~failed), failed, converted
     if spec.kind == "boolean":
         mapped = column.map(lambda v: v if isinstance(v, bool) else {"true": True, "false": False}.get(str(v).lower()))
         return mapped, column.notna() & mapped.isna(), not pd.api.types.is_bool_dtype(column)
     values = column.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
     return values, pd.Series(False, index=column.index), not pd.api.types.is_string_dtype(column)
+
+
+def _beyond_int64(value) -> bool:
+    """Whether an integer, or text spelling one, lies outside a signed 64-bit integer."""
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip())
+    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
+
+
+def _id_text(value) -> str | None:
+    """A request id as text; None for a missing one or one that is not a scalar (an object, a list)."""
+    if _is_missing(value) or isinstance(value, (dict, list, tuple, set)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    """Times as UTC timestamps; NaT for a value that is not a time or lies outside 1970–2100."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format" and casts: each value is judged below
+        try:
+            times = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            times = pd.to_datetime(values.map(_text_or_none), errors="coerce", utc=True, format="mixed")
+    return times.where((times >= EARLIEST) & (times < LATEST))
 
 
 def _text_or_none(value):
