@@ -3,6 +3,7 @@
     python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery]
                            [--concurrency N] [--replica] [--home DIR] [--json]
     python -m staging replay --model NAME --traffic FILE [--labels FILE] [--reference FILE]
+    python -m staging labels FILE --run RUN_ID [--label-column NAME]
                              [--backend auto|docker|process|endpoint] [--requests N] [--percent P]
                              [--start T] [--end T] [--mode shadow|canary|ab] [--timing max|recorded|rate]
                              [--speed X] [--rate R] [--concurrency N] [--batch-size N]
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--traffic", required=True, help="CSV, Parquet or JSON Lines (MLflow payloads, SageMaker "
                                                          "Data Capture, KServe CloudEvents)")
     replay.add_argument("--labels", help="late labels: a file with request_id and the target column")
+    replay.add_argument("--label-column", help="the labels' outcome column, when it is not the model's target")
     replay.add_argument("--reference", help="training data for drift")
     replay.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
     replay.add_argument("--runtime", help=RUNTIME_HELP)
@@ -127,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (promote, rollback, audit, history):
         sub.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
         sub.add_argument("--json", action="store_true", help="one JSON object")
+    labels = commands.add_parser("labels", help="attach labels that arrived late to a finished run")
+    labels.add_argument("file", help="CSV, Parquet or JSON Lines (SageMaker ground truth, or records) with a "
+                                     "request id and the outcome")
+    labels.add_argument("--run", required=True, help="the run id (python -m staging history, or the app's run list)")
+    labels.add_argument("--label-column", help="the column that holds the outcome, when it is not the model's target")
+    labels.add_argument("--home", help="sandbox home (default: $STAGING_HOME or .staging)")
+    labels.add_argument("--json", action="store_true", help="one JSON object")
     prune = commands.add_parser("prune", help="remove model images but those of each model's newest versions")
     prune.add_argument("--keep", type=int, default=3, help="versions kept per model (default 3)")
     prune.add_argument("--json", action="store_true", help="one JSON object")
@@ -261,10 +270,13 @@ def run_replay(args: argparse.Namespace, log) -> dict:
               file=sys.stderr, flush=True)
 
     with Sandbox(SandboxHome.from_env(args.home), backend=args.backend, endpoint_urls=urls) as sandbox:
+        # the files are checked before any server starts: bad input costs seconds, not a start
+        sandbox.check_replay_inputs(args.model, args.traffic, args.labels, args.reference, args.label_column)
         log(f"backend: {sandbox.backend_notice}")
         sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes)
         handle = sandbox.begin_replay(args.model, args.traffic, selection, settings,
-                                      labels_path=args.labels, reference_path=args.reference)
+                                      labels_path=args.labels, reference_path=args.reference,
+                                      label_column=args.label_column)
         follow(handle, show)
         if interactive:
             print(file=sys.stderr)
@@ -357,6 +369,19 @@ def run_audit(args: argparse.Namespace, log) -> dict:
         return sandbox.verify_audit().as_dict()
 
 
+def attach_labels(args: argparse.Namespace, log) -> dict:
+    """Late labels joined to a run's requests and kept by it; what matched, as one JSON object."""
+    with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
+        if args.run not in {r.run_id for r in sandbox.store.list_runs()}:
+            raise ConfigurationError(f"There is no run '{args.run}' in {sandbox.home.root}.",
+                                     hint="Give a run id that `python -m staging replay` printed.")
+        facts = sandbox.attach_labels(args.run, args.file, args.label_column)
+        evidence = sandbox.evidence(args.run)
+    log(f"labels: {facts['matched']:,} requests labelled; {facts['unmatched_labels']:,} labels named no request of "
+        f"the run; {facts['unreadable_lines']:,} unreadable lines skipped")
+    return plain({"run_id": args.run, **facts, "labelled": evidence.labelled, **evidence.headline()})
+
+
 def run_history(args: argparse.Namespace, log) -> dict:
     with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
         if args.model not in sandbox.model_names():
@@ -430,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
                     "gate": run_gate, "promote": run_promote, "rollback": run_rollback, "audit": run_audit,
-                    "history": run_history, "prune": prune_images}
+                    "history": run_history, "prune": prune_images, "labels": attach_labels}
         summary = commands[args.command](args, log)
     except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
         print(f"refused: {exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from . import promotion
 from .analytics.drift import feature_drift
@@ -28,6 +29,7 @@ from .evidence import RunEvidence, evidence_summary, reference_for, stored_evide
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .history import ChampionPeriod, champion_history, consistency
 from .home import SandboxHome
+from .labels import CheckedLabels, check_labels, join_labels
 from .protocols import metadata_inputs, metadata_mismatch, mlflow_type
 from .refs import ModelRef
 from .registry import Registry
@@ -45,11 +47,10 @@ from .traffic import (
     FeatureSpec,
     ValidatedTraffic,
     load_and_validate,
-    merge_ground_truth,
     out_of_range,
-    read_ground_truth,
     specs_from_signature,
 )
+from .traffic.validation import UNREADABLE, read_error
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class Sandbox:
 
     def begin_replay(self, model_name: str, traffic_path: str | Path, selection: TrafficSelection,
                      settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,
-                     reference_path: str | None = None) -> ReplayHandle:
+                     reference_path: str | None = None, label_column: str | None = None) -> ReplayHandle:
         if self.replay is not None and not self.replay.done:
             raise RunError("A replay is already running.", hint="Wait for it to finish or cancel it first.")
         if not self.servers_match(model_name):
@@ -253,9 +254,11 @@ class Sandbox:
         scenario = self.scenario_for(model_name)
         manifest = self._manifest(model_name, traffic_path, validated, requests, selection, settings, scenario,
                                   labels_path, reference_path)
+        labels = manifest.labels_path and check_labels(manifest.labels_path, manifest.target, label_column)
+        self._check_reference(manifest.reference_path, validated.features)
         folder = self.store.create(manifest, requests, validated.quarantine)
-        if labels_path and Path(labels_path).suffix.lower() in (".jsonl", ".json", ".gz"):
-            self._ground_truth_labels(folder, labels_path, requests, manifest.target or "label")
+        if labels:
+            self._keep_labels(folder.name, labels, requests)
         targets = len(self.servers) if settings.mode == "shadow" else 1  # canary and A/B: one model each
         self.replay = start_replay(folder, total=len(requests), targets=targets)
         return self.replay
@@ -316,13 +319,64 @@ class Sandbox:
             reference_path=reference_path or (str(scenario.file("train")) if scenario else None),
         )
 
-    def _ground_truth_labels(self, folder: Path, labels_path: str, requests: pd.DataFrame, target: str) -> None:
-        """SageMaker ground truth (JSON Lines) joined to the requests, on inferenceId else
-        eventId, written beside the run as an ordinary labels table that the manifest names."""
-        labels = merge_ground_truth(requests, read_ground_truth(labels_path, target), target)
-        path = folder / "labels.parquet"
-        labels.to_parquet(path, index=False)
-        self.store.update_manifest(folder.name, target=target, labels_path=str(path))
+    def check_replay_inputs(self, model_name: str, traffic_path: str | Path, labels_path: str | None = None,
+                            reference_path: str | None = None, label_column: str | None = None
+                            ) -> ValidatedTraffic | None:
+        """Every file of a replay checked, before anything slow starts: the traffic against the
+        champion's signature, the labels (outcome column, request ids), the reference's columns."""
+        scenario = self.scenario_for(model_name)
+        labels = labels_path or (str(scenario.file("labels")) if scenario else None)
+        if labels:
+            check_labels(labels, scenario.target if scenario else None, label_column)
+        try:
+            validated = self.prepare_traffic(model_name, traffic_path, reference_path=reference_path)
+        except RegistryError:
+            if self.backend_name != "endpoint":
+                raise
+            return None  # no MLflow signature: a V2 endpoint's metadata types the traffic once it answers
+        self._check_reference(reference_path, validated.features)
+        return validated
+
+    def _keep_labels(self, run_id: str, labels: CheckedLabels, requests: pd.DataFrame) -> dict:
+        """The labels joined to the run's requests, kept in its folder; the source's hash and counts
+        in its manifest."""
+        joined, facts = join_labels(labels, requests)
+        path = self.store.folder(run_id) / "labels.parquet"
+        partial = path.with_suffix(".partial")
+        joined.to_parquet(partial, index=False)
+        partial.replace(path)
+        self.store.update_manifest(run_id, target=labels.target, labels_path=str(path), labels_source=facts)
+        return facts
+
+    def attach_labels(self, run_id: str, labels_path: str | Path, label_column: str | None = None) -> dict:
+        """Labels that arrived after the run, checked and joined to its requests and kept by the run
+        (recorded in its manifest); returns what matched."""
+        manifest = self.store.manifest(run_id)
+        if manifest.status in ("running", "starting"):
+            raise RunError("Labels can be attached once the run has ended.", hint="Wait for it to finish.")
+        labels = check_labels(labels_path, manifest.target, label_column)
+        facts = self._keep_labels(run_id, labels, self.store.requests(run_id))
+        if not facts["matched"]:
+            raise TrafficError(f"None of the {len(labels.table):,} labels in {Path(labels_path).name} names a request "
+                               f"of run {run_id}.", hint="Check that the file's request ids are the traffic's.")
+        return facts
+
+    def _check_reference(self, reference_path: str | None, features) -> None:
+        """A training reference must hold the model's inputs, or drift and estimates cannot use it."""
+        if not reference_path:
+            return
+        path = Path(reference_path)
+        if not path.exists():
+            raise TrafficError(f"The reference file {path} does not exist.", hint="Check the path, or leave it out.")
+        try:
+            columns = (set(pq.read_schema(path).names) if path.suffix == ".parquet" else
+                       set(pd.read_csv(path, nrows=5).columns))
+        except UNREADABLE as exc:
+            raise read_error(path, path.suffix.lstrip("."), exc) from exc
+        missing = [f for f in features if f not in columns]
+        if missing:
+            raise TrafficError(f"The reference {path.name} lacks the model's inputs {', '.join(missing)}.",
+                               hint="Give the model's training data (or an earlier period) with the same columns.")
 
     def begin_demo_replay(self, scenario_key: str = "credit", sample_size: int = 1000) -> ReplayHandle:
         """The demo's replay: a seeded sample spread over the whole recorded window."""

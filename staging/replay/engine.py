@@ -61,6 +61,9 @@ class ReplayEngine:
         self.connection_failures = {role: 0 for role in endpoints}
         self.urls = {role: yarl.URL(endpoint.invocations_url) for role, endpoint in endpoints.items()}  # parsed once
         self.protocols = {role: endpoint.protocol for role, endpoint in endpoints.items()}
+        self.sent = {role: 0 for role in endpoints}  # requests each model was sent, and answered without error
+        self.answered = {role: 0 for role in endpoints}
+        self.first_error: dict[str, str] = {}
         roles = list(endpoints)
         self._rotations = [roles[turn:] + roles[:turn] for turn in range(len(roles))]
         self.canary_report: list[dict] = []
@@ -166,6 +169,12 @@ class ReplayEngine:
             answers = await asyncio.gather(*(self._send(session, role, request_ids, body, intended)
                                              for role in roles))
         for shared, columns in answers:
+            role = shared["target"]
+            self.sent[role] += len(request_ids)
+            if shared["error"]:
+                self.first_error.setdefault(role, shared["error"])
+            else:
+                self.answered[role] += len(request_ids)
             if len(request_ids) == 1:
                 self.writer.append({**shared, **{name: values[0] for name, values in columns.items()}})
             else:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import RunError
-from ..runs import JournalTail, read_manifest
+from ..runs import JournalTail, read_manifest, write_manifest
 from .progress import ReplayProgress
 
 
@@ -54,9 +55,15 @@ class ReplayHandle:
                 status, reason = manifest.status, manifest.end_reason
             except RunError as exc:
                 status, reason = "failed", exc.message
-            if status == "running":  # the worker died before it could close the run
+            if status == "running":  # the worker died before it could close the run: close it for the record
                 status = "failed"
-                reason = f"The replay worker stopped (exit code {self.process.returncode}) before closing the run."
+                reason = (f"The replay worker stopped (exit code {self.process.returncode}) before closing the run; "
+                          f"every answer it wrote is kept, and its log is replay.log in the run folder.")
+                try:
+                    write_manifest(self.folder, read_manifest(self.folder).replace(
+                        status=status, end_reason=reason, ended_at=time.time()))
+                except RunError:
+                    pass  # an unreadable manifest: the store reports the run as failed on its own
             self._progress.status, self._progress.reason, self._progress.finished = status, reason, True
         return self._progress
 

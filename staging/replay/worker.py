@@ -4,7 +4,8 @@ its answers written as they come, and the run closed with its status.
 `ReplaySettings` holds the mode (shadow, canary, A/B) and timing (max, as recorded, fixed
 rate); `plan` decides who gets each request and when, `bodies` builds what is sent and
 `engine` sends it.
-The run ends finished, cancelled, degraded (a server stopped answering: its remaining
+The run ends finished, cancelled, degraded (a model failed every request it was sent, or a
+server stopped answering: its remaining
 requests are error rows, everything answered is kept), aborted (a canary gate failed) or
 failed.
 
@@ -117,6 +118,11 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
             status, reason = "degraded", f"A model server stopped answering; requests recorded as errors ({lost})."
         elif engine.aborted:
             status, reason = "aborted", engine.aborted
+        elif silent := [role for role, sent in engine.sent.items() if sent and not engine.answered[role]]:
+            role = silent[0]
+            status, reason = "degraded", (f"The {role} model failed every one of its {engine.sent[role]:,} requests "
+                                          f"(first error: {engine.first_error.get(role, '')[:160]}); nothing it "
+                                          f"answered can be compared.")
     except Exception as exc:
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         raise

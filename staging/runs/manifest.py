@@ -100,8 +100,9 @@ class RunManifest:
     traffic: TrafficRecord
     selection: SelectionRecord = field(default_factory=SelectionRecord)
     settings: ReplaySettings = field(default_factory=ReplaySettings)
-    labels_path: str | None = None
+    labels_path: str | None = None  # the run's own copy (labels.parquet in its folder) once labels are attached
     reference_path: str | None = None
+    labels_source: dict[str, Any] | None = None  # the file the labels came from: path, sha256, matched, unmatched
     status: str = "running"
     end_reason: str = ""
     started_at: float = 0.0
@@ -184,6 +185,7 @@ class RunManifest:
                                              if k in SelectionRecord.__dataclass_fields__}),
                 settings=ReplaySettings.from_dict(data.get("settings") or {}),
                 labels_path=data.get("labels_path"), reference_path=data.get("reference_path"),
+                labels_source=data.get("labels_source"),
                 status=str(data.get("status", "running")), end_reason=str(data.get("end_reason") or ""),
                 started_at=float(data.get("started_at") or 0.0), ended_at=data.get("ended_at"),
                 owner_pid=data.get("owner_pid"), code_version=str(data.get("code_version", "unknown")),

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import RunError
 from ..home import SandboxHome
@@ -161,9 +162,16 @@ class RunStore:
         return sorted(manifests, key=lambda m: m.started_at, reverse=True)
 
     def results(self, run_id: str) -> pd.DataFrame:
+        """The run's answers: the compacted file, or the journal it was made from when there is
+        none yet, or when it cannot be read (the journal is the record; the file only a copy)."""
         folder = self.folder(run_id)
         if (folder / RESULTS).exists():
-            return read_parquet_lean(folder / RESULTS)
+            try:
+                return read_parquet_lean(folder / RESULTS)
+            except (OSError, ValueError, pa.ArrowException):
+                if not (folder / JOURNAL).exists():
+                    raise RunError(f"The answers of run {run_id} cannot be read: {RESULTS} is damaged and the "
+                                   "journal is gone.", hint="Replay the traffic again.") from None
         return read_journal(folder / JOURNAL)
 
     def requests(self, run_id: str) -> pd.DataFrame:

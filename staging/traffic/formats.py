@@ -316,23 +316,54 @@ def concatenated(chunks: list) -> pd.DataFrame:
 def read_ground_truth(path: str | Path, target: str) -> pd.DataFrame:
     """Labels from SageMaker ground-truth records (`groundTruthData` with `eventMetadata`), or any
     table with a request id column: request_id, `target`. SageMaker's are keyed on inferenceId
-    when they carry one, else on eventId."""
+    when they carry one, else on eventId; a value of several lines ("1\n0") labels the rows of
+    a multi-row capture in order (`id#0`, `id#1`, as the traffic reader names them); numbers
+    written as text ("1.0") become numbers. A torn or unreadable line is skipped and counted in
+    `frame.attrs["unreadable_lines"]`."""
     path = Path(path)
     if path.suffix in (".csv", ".parquet"):
         return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
-    rows = []
+    rows, unreadable = [], 0
     for _, line in _lines(path):
-        record = json.loads(line)
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            unreadable += 1
+            continue
+        if not isinstance(record, dict):
+            unreadable += 1
+            continue
         if "groundTruthData" not in record:
             rows.append(record)
             continue
-        truth, meta = record["groundTruthData"], record.get("eventMetadata", {})
+        truth, meta = record["groundTruthData"], record.get("eventMetadata") or {}
+        if not isinstance(truth, dict) or not isinstance(meta, dict) or "data" not in truth:
+            unreadable += 1
+            continue
         value = truth["data"]
-        if str(truth.get("encoding", "")).upper() == "BASE64":
-            value = base64.b64decode(value).decode("utf-8")
-        rows.append({"request_id": meta.get("inferenceId") or meta.get("eventId"), "_event_id": meta.get("eventId"),
-                     target: str(value).strip()})
-    return pd.DataFrame(rows)
+        try:
+            if str(truth.get("encoding", "")).upper() == "BASE64":
+                value = base64.b64decode(value).decode("utf-8")
+        except (ValueError, TypeError):
+            unreadable += 1
+            continue
+        request_id = meta.get("inferenceId") or meta.get("eventId")
+        values = [v.strip() for v in str(value).strip().splitlines() if v.strip()] or [""]
+        for k, one in enumerate(values):
+            rows.append({"request_id": f"{request_id}#{k}" if len(values) > 1 else request_id,
+                         "_event_id": meta.get("eventId") if len(values) == 1 else None, target: _label_value(one)})
+    frame = pd.DataFrame(rows)
+    frame.attrs["unreadable_lines"] = unreadable
+    return frame
+
+
+def _label_value(text: str):
+    """A label as written, a number when it spells one ("1.0" is 1, "0.25" stays 0.25)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
 
 
 def merge_ground_truth(requests: pd.DataFrame, truth: pd.DataFrame, target: str) -> pd.DataFrame:
