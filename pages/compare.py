@@ -29,8 +29,8 @@ with ui.guard():
 
         st.subheader("Quality against labels that arrived later")
         if result.quality is None or not result.labelled:
-            st.info("No labels for this run yet, so quality cannot be judged. Labels that arrive later can be given "
-                    "with the traffic on the Replay page, or with --labels on the command line.")
+            st.info("No labels for this run yet, so quality against labels cannot be judged (its estimate is below). "
+                    "Attach labels that arrived later here, or with `python -m staging labels FILE --run RUN_ID`.")
         else:
             metrics = ui.quality_metrics(result.task)
             table = result.quality.rename(index={r: f"{r} v{manifest.version(r)}" for r in manifest.models})
@@ -56,6 +56,7 @@ with ui.guard():
                 st.caption("Week by week: each model's accuracy on the labelled requests of the week, and how often "
                            "the two agree. A model whose line falls is meeting a world it was not trained on.")
 
+        ui.late_labels_form(box, manifest.run_id)
         ui.estimated_quality_section(result)
 
         if result.segments is not None and not result.segments.empty:

@@ -29,6 +29,7 @@ class CheckedLabels:
     table: pd.DataFrame  # request_id, <target>, and _event_id for SageMaker ground truth
     target: str
     source: str
+    column: str  # the file's column that held the outcome
     sha256: str
     unreadable_lines: int
 
@@ -56,7 +57,7 @@ def check_labels(path: str | Path, target: str | None, label_column: str | None 
     keep = ["request_id", target or chosen] + (["_event_id"] if "_event_id" in out.columns else [])
     out = out[keep].dropna(subset=[target or chosen])
     out["request_id"] = out["request_id"].astype(str)
-    return CheckedLabels(out, target or chosen, str(path.resolve()), sha256_of(path),
+    return CheckedLabels(out, target or chosen, str(path.resolve()), str(chosen), sha256_of(path),
                          int(table.attrs.get("unreadable_lines", 0)))
 
 
@@ -82,7 +83,8 @@ def join_labels(labels: CheckedLabels, requests: pd.DataFrame) -> tuple[pd.DataF
     """(request_id and outcome for the run's requests, counts: matched, unmatched, unreadable lines)."""
     joined = merge_ground_truth(requests, labels.table, labels.target)
     matched = int(joined["request_id"].nunique())
-    facts = {"file": labels.source, "sha256": labels.sha256, "column": labels.target, "matched": matched,
+    facts = {"file": labels.source, "sha256": labels.sha256, "column": labels.column, "target": labels.target,
+             "matched": matched,
              "unmatched_labels": int(len(labels.table) - labels.table["request_id"].isin(joined["request_id"]).sum()),
              "unlabelled_requests": int(requests["request_id"].nunique() - matched),
              "unreadable_lines": labels.unreadable_lines}

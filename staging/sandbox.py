@@ -9,6 +9,7 @@ context manager: leaving it cancels the replay and stops the servers.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -242,6 +243,12 @@ class Sandbox:
                                hint="Choose one of its columns (a customer id, say), or leave the key empty to "
                                     "split by request id.")
         self._check_v2_metadata(validated.features)
+        if validated.requests.empty:
+            reasons = "; ".join(f"{reason} ({count:,})" for reason, count in list(validated.report.reasons.items())[:4])
+            raise TrafficError(f"Every one of the {validated.report.rows_read:,} rows of {Path(traffic_path).name} was "
+                               f"quarantined: {reasons}.",
+                               hint="Fix the rows the reasons name (the Replay page lists them), or choose the file "
+                                    "recorded for this model.")
         requests = select_requests(validated.requests, selection)
         if requests.empty:
             raise TrafficError("No request falls inside the chosen time window.",
@@ -410,6 +417,19 @@ class Sandbox:
         folder = self.home.root / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def keep_upload(self, name: str, data: bytes) -> Path:
+        """An uploaded file kept as `uploads/<sha256 prefix>/<name>`: the same bytes land in the same
+        place, and a different file of the same name never replaces one a run points at."""
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        folder = self.uploads_dir() / digest
+        folder.mkdir(exist_ok=True)
+        path = folder / Path(name).name
+        if not path.exists():
+            partial = path.with_name(path.name + ".partial")
+            partial.write_bytes(data)
+            partial.replace(path)
+        return path
 
     def drift_table(self, run_id: str, choices: dict[str, tuple[str | None, float | None]]) -> pd.DataFrame:
         """The run's feature drift with a chosen test and/or threshold for some columns."""

@@ -34,7 +34,7 @@ from .compare import LATENCY_FORMAT, quality_metrics
 from .display import number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import backend_picker, live_server_table, runtime_picker, start_servers_live
-from .estimate import estimated_quality_section
+from .estimate import estimated_quality_section, late_labels_form
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
 from .promote import audit_table, chain_state, move_done, policy_picker, report_downloads, show_verdict
@@ -61,6 +61,7 @@ __all__ = [
     "drift_sentence",
     "entry_links",
     "estimated_quality_section",
+    "late_labels_form",
     "evidence",
     "flash",
     "go",

@@ -1,5 +1,6 @@
-"""The Compare page's section on quality estimated before the labels land: both models per
-week, estimated beside realised, the estimated difference and whether the gate may use it."""
+"""The Compare page's labels: attaching those that arrived after the run, and the section on
+quality estimated before the labels land (both models per week, estimated beside realised, the
+estimated difference and whether the gate may use it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,23 @@ import streamlit as st
 
 from .. import charts
 from ..evidence import RunEvidence
+from ..sandbox import Sandbox
+from .common import flash
 from .display import readable
+
+
+def late_labels_form(box: Sandbox, run_id: str) -> None:
+    """Labels that arrived after the run, attached to it (checked, joined, kept by the run)."""
+    with st.expander("Attach labels that arrived later"):
+        upload = st.file_uploader("Labels file (CSV, Parquet or JSON Lines; a request id and the outcome)",
+                                  type=["csv", "parquet", "jsonl", "json", "gz"], key=f"late-labels-{run_id}")
+        column = st.text_input("Outcome column, if it is not named after the model's target", key=f"late-col-{run_id}")
+        if upload is not None and st.button("Attach these labels", key=f"attach-{run_id}"):
+            path = box.keep_upload(upload.name, upload.getvalue())
+            facts = box.attach_labels(run_id, path, column.strip() or None)
+            flash(f"{facts['matched']:,} requests labelled; {facts['unmatched_labels']:,} labels named no request of "
+                  f"this run; {facts['unreadable_lines']:,} unreadable lines skipped.")
+            st.rerun()
 
 
 def estimated_quality_section(evidence: RunEvidence) -> None:

@@ -18,10 +18,9 @@ from .display import readable
 
 
 def saved_upload(box: Sandbox, upload) -> Path:
-    """Keep an uploaded traffic or label file under the sandbox home so runs can name it."""
-    path = box.uploads_dir() / Path(upload.name).name
-    path.write_bytes(upload.getvalue())
-    return path
+    """Keep an uploaded traffic or label file under the sandbox home so runs can name it: by
+    its content's hash, so a later upload of the same name never replaces what a run used."""
+    return box.keep_upload(Path(upload.name).name, upload.getvalue())
 
 
 @dataclass(frozen=True)
