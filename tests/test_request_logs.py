@@ -78,7 +78,8 @@ def test_sagemaker_capture_csv_json_and_base64_with_ground_truth(tmp_path):
     ])
     truth = read_ground_truth(truth_path, "default")
     labels = merge_ground_truth(good, truth, "default").set_index("request_id")["default"].to_dict()
-    assert labels == {"i1": "1", "i4": "1", "e2#0": "0", "e2#1": "0"}  # on inferenceId, else on eventId
+    # on inferenceId, else on eventId; numbers written as text read as numbers
+    assert labels == {"i1": 1, "i4": 1, "e2#0": 0, "e2#1": 0}
 
 
 def test_kserve_cloudevents_v1_and_v2_responses_skipped(tmp_path):
