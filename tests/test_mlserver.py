@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from staging import ReplaySettings, Sandbox, TrafficSelection
+from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
 from staging.backends.process import ProcessBackend
 from staging.errors import TrafficError
 from staging.registry import configure_mlflow
@@ -129,16 +129,22 @@ def test_endpoint_urls_are_checked_before_anything_starts(demo_home):
 
 
 def test_without_an_mlflow_signature_the_traffic_is_validated_against_v2_metadata(v2_endpoints, tmp_path):
-    home, urls = v2_endpoints
-    configure_mlflow(home)
+    demo, urls = v2_endpoints
+    configure_mlflow(demo)
     files = Path(mlflow.artifacts.download_artifacts(f"models:/{CREDIT.model_name}/1", dst_path=str(tmp_path / "m")))
     spec = yaml.safe_load((files / "MLmodel").read_text())
     spec.pop("signature", None)
     (files / "MLmodel").write_text(yaml.safe_dump(spec))
-    with mlflow.start_run(run_name="unsigned"):
-        mlflow.log_artifacts(str(files), "model")
-        uri = f"runs:/{mlflow.active_run().info.run_id}/model"
-    version = mlflow.register_model(uri, "credit-unsigned").version
+    home = SandboxHome(tmp_path / "home").ensure()  # a registry of its own: the session's demo home stays as it was
+    configure_mlflow(home)
+    mlflow.set_experiment("unsigned models")  # the demo home's experiment is not this store's
+    try:
+        with mlflow.start_run(run_name="unsigned"):
+            mlflow.log_artifacts(str(files), "model")
+            uri = f"runs:/{mlflow.active_run().info.run_id}/model"
+        version = mlflow.register_model(uri, "credit-unsigned").version
+    finally:
+        mlflow.set_experiment(experiment_id="0")  # every store has the default experiment: leave no other active
     client = mlflow.MlflowClient()
     for alias in ROLES:
         client.set_registered_model_alias("credit-unsigned", alias, version)
