@@ -9,9 +9,14 @@ the registry `LOG_FORMATS` that recognises it:
   or BASE64 encoding (CSV inputs have no header: columns follow the model signature's order),
   `eventMetadata.eventId`, `inferenceId` and `inferenceTime`. Ground truth written by
   SageMaker (`groundTruthData`) is merged on `inferenceId`, else `eventId`.
-- "kserve-cloudevents": KServe's request logger as structured CloudEvents (`specversion`,
-  `id`, `time`, `type` ...inference.request, and `data` holding a V1 `instances` or an
-  Open Inference Protocol `inputs` body). Response events are skipped.
+- "kserve-cloudevents": KServe's request logger as CloudEvents, in each form a receiver writes:
+  structured (`specversion`, `id`, `time`, `type` ...inference.request, `data` or
+  `data_base64`), binary mode (`ce-*` headers under "headers" beside the body) or flat `ce-*`
+  keys; the body a V1 `instances` or an Open Inference Protocol `inputs` body (a tensor per
+  column, [n] or [n, 1], or one [n, k] tensor in signature order, flat or nested). Response
+  events are skipped.
+- MLflow payload logs from before 2.0: a bare pandas-split body (`columns`, `data`), or a
+  pandas-records list with its `format=pandas-records` content type.
 - "records": any other object per line, taken as one row with its fields as columns.
 
 Every reader streams: lines are parsed in chunks of `CHUNK_LINES` into small frames, so a
@@ -67,6 +72,14 @@ def record_format(record: Any) -> str:
 
 
 def _unwrap(record: dict):
+    """The scoring body a log record carries: itself, or under "body"/"request"/"payload" (as an
+    object or JSON text). MLflow before 2.0 logged bare pandas bodies with their content type:
+    `format=pandas-records` (a list of records) becomes `dataframe_records`."""
+    content_type = str(record.get("content_type") or record.get("Content-Type") or "").lower()
+    for key in WRAPPER_KEYS:
+        if "pandas-records" in content_type and isinstance(record.get(key), (list, str)):
+            body = record[key] if isinstance(record[key], list) else json.loads(record[key])
+            return {"dataframe_records": body}
     for key in WRAPPER_KEYS:
         if isinstance(record.get(key), dict):
             return record[key]
@@ -76,6 +89,21 @@ def _unwrap(record: dict):
             except json.JSONDecodeError:
                 return None
     return record
+
+
+def _flat(data: list) -> list:
+    """A tensor's data, row-major and flat (V2 allows nested lists of the tensor's shape)."""
+    out: list = []
+    stack = [iter(data)]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            out.append(item)
+        else:
+            stack.pop()
+    return out
 
 
 class RecordShapeError(ValueError):
@@ -118,6 +146,8 @@ def payload_rows(body, columns: list[str] | None) -> list[dict]:
         return list(records)
     if "instances" in body:
         return _row_list(body["instances"], "instances", columns)
+    if "inputs" not in body and "columns" in body and "data" in body:  # MLflow before 2.0: pandas-split
+        return payload_rows({"dataframe_split": {"columns": body["columns"], "data": body["data"]}}, columns)
     inputs = body["inputs"]
     if isinstance(inputs, dict):  # MLflow's column-wise "inputs": {column: [values]}
         _expect(all(isinstance(v, list) for v in inputs.values()) and len({len(v) for v in inputs.values()}) <= 1,
@@ -127,13 +157,17 @@ def payload_rows(body, columns: list[str] | None) -> list[dict]:
     if inputs and isinstance(inputs[0], dict) and "name" in inputs[0] and "data" in inputs[0]:
         _expect(all(isinstance(t, dict) and isinstance(t.get("data"), list) for t in inputs),
                 "each V2 tensor in 'inputs' must have a 'data' list")
-        # Open Inference Protocol: one tensor per column, or one 2-D tensor in signature order
-        if len(inputs) == 1 and columns and len(inputs[0].get("shape", [])) == 2:
-            width = inputs[0]["shape"][1]
-            flat = inputs[0]["data"]
+        # Open Inference Protocol: one tensor per column ([n] or [n, 1]), or one 2-D tensor [n, k] in
+        # signature order; data flat (row-major) or nested, as the protocol allows both
+        tensors = [(t["name"], _flat(t["data"]), t.get("shape") or []) for t in inputs]
+        if len(tensors) == 1 and columns and len(tensors[0][2]) == 2 and tensors[0][2][1] not in (1, -1):
+            _, flat, shape = tensors[0]
+            width = int(shape[1])
+            _expect(width == len(columns), f"a V2 tensor of {width} values per row, and the model has "
+                                           f"{len(columns)} inputs")
             return [dict(zip(columns, flat[i:i + width])) for i in range(0, len(flat), width)]
-        _expect(len({len(t["data"]) for t in inputs}) == 1, "the V2 tensors in 'inputs' must be of one length")
-        return pd.DataFrame({tensor["name"]: tensor["data"] for tensor in inputs}).to_dict("records")
+        _expect(len({len(flat) for _, flat, _ in tensors}) == 1, "the V2 tensors in 'inputs' must be of one length")
+        return pd.DataFrame({name: flat for name, flat, _ in tensors}).to_dict("records")
     return _row_list(inputs, "inputs", columns)
 
 
@@ -194,7 +228,38 @@ def _read_sagemaker(number: int, record: dict, columns: list[str] | None) -> tup
     return rows, meta.get("inferenceId") or meta.get("eventId") or f"line-{number}", extra
 
 
+CE_PREFIX = "ce-"
+
+
+def _cloudevent_fields(record: dict) -> dict:
+    """A KServe logger event as one structured CloudEvent (`specversion`, `id`, `type`, `time`,
+    `data`), whichever form the receiver wrote: structured (`data` or `data_base64`), binary mode
+    with its `ce-*` headers under "headers" and the body beside them, or flat `ce-*` keys."""
+    headers: dict = record["headers"] if isinstance(record.get("headers"), dict) else {}
+    flat = {k.lower(): v for k, v in {**record, **headers}.items() if isinstance(k, str)}
+    event = {name[len(CE_PREFIX):]: value for name, value in flat.items() if name.startswith(CE_PREFIX)}
+    event.update({k: v for k, v in record.items() if k in ("specversion", "id", "type", "time", "source")})
+    if "data" in record:
+        event["data"] = record["data"]
+    elif "data_base64" in record:
+        _expect(isinstance(record["data_base64"], str), "'data_base64' must be base64 text")
+        event["data"] = base64.b64decode(record["data_base64"], validate=True).decode("utf-8")
+    else:
+        body = next((record[key] for key in WRAPPER_KEYS if key in record), None)
+        _expect(body is not None, "a CloudEvent carries its request in 'data', 'data_base64' or a body")
+        event["data"] = body
+    return event
+
+
+def _is_cloudevent(record: dict) -> bool:
+    if "specversion" in record and ("data" in record or "data_base64" in record):
+        return True
+    headers: dict = record["headers"] if isinstance(record.get("headers"), dict) else {}
+    return any(isinstance(k, str) and k.lower() == "ce-specversion" for k in (*record, *headers))
+
+
 def _read_cloudevent(number: int, record: dict, columns: list[str] | None) -> tuple[Rows, Any, dict[str, Any]]:
+    record = _cloudevent_fields(record)
     if "response" in str(record.get("type", "")):
         return [], None, {}
     body = record["data"] if isinstance(record["data"], dict) else json.loads(record["data"])
@@ -209,16 +274,19 @@ def _read_payload(number: int, record: dict, columns: list[str] | None) -> tuple
 
 
 def _is_payload(record: dict) -> bool:
-    body = _unwrap(record)
-    return isinstance(body, dict) and any(key in body for key in MLFLOW_KEYS)
+    try:
+        body = _unwrap(record)
+    except (json.JSONDecodeError, TypeError):
+        return False
+    return isinstance(body, dict) and (any(key in body for key in MLFLOW_KEYS) or
+                                       ("columns" in body and "data" in body))  # pandas-split, before MLflow 2.0
 
 
 RECORDS = LogFormat("records", "JSON Lines records", lambda record: True, lambda n, record, c: ([record], None, {}))
 LOG_FORMATS = (  # tried in this order; plain records take whatever no other format claims
     LogFormat("sagemaker-capture", "SageMaker Data Capture (JSON Lines)",
               lambda record: "captureData" in record or "groundTruthData" in record, _read_sagemaker),
-    LogFormat("kserve-cloudevents", "KServe request log (CloudEvents)",
-              lambda record: "specversion" in record and "data" in record, _read_cloudevent),
+    LogFormat("kserve-cloudevents", "KServe request log (CloudEvents)", _is_cloudevent, _read_cloudevent),
     LogFormat("mlflow-payload", "MLflow scoring payloads (JSON Lines)", _is_payload, _read_payload),
     RECORDS,
 )
