@@ -271,7 +271,8 @@ def run_replay(args: argparse.Namespace, log) -> dict:
 
     with Sandbox(SandboxHome.from_env(args.home), backend=args.backend, endpoint_urls=urls) as sandbox:
         # the files are checked before any server starts: bad input costs seconds, not a start
-        sandbox.check_replay_inputs(args.model, args.traffic, args.labels, args.reference, args.label_column)
+        sandbox.check_replay_inputs(args.model, args.traffic, args.labels, args.reference, args.label_column,
+                                    selection)
         log(f"backend: {sandbox.backend_notice}")
         sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes)
         handle = sandbox.begin_replay(args.model, args.traffic, selection, settings,

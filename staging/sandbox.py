@@ -80,6 +80,13 @@ def select_requests(requests: pd.DataFrame, selection: TrafficSelection) -> pd.D
     return chosen.reset_index(drop=True)
 
 
+def sampled_while_reading(selection: TrafficSelection) -> int | None:
+    """The rows a file may be sampled to while it is read: the sample's size, when the selection
+    is a plain seeded sample (a time window or a percentage needs every row seen first)."""
+    plain = selection.start is None and selection.end is None and selection.sample_percent is None
+    return selection.sample_size if plain and selection.sample_size else None
+
+
 def _utc(value) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
@@ -198,7 +205,7 @@ class Sandbox:
 
     # -- traffic and replay ---------------------------------------------------------------
     def prepare_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = (),
-                        reference_path: str | None = None) -> ValidatedTraffic:
+                        reference_path: str | None = None, sample_rows: int | None = None) -> ValidatedTraffic:
         """The traffic checked against the champion's signature, with the values that fall outside
         the training reference (the scenario's, or `reference_path`) counted in the report."""
         champion = self.registry.resolve(model_name, CHAMPION)
@@ -210,7 +217,8 @@ class Sandbox:
                 raise
             specs = from_metadata
         scenario = self.scenario_for(model_name)
-        validated = load_and_validate(path, specs, source=f"traffic file {Path(path).name}", keep_columns=keep,
+        validated = load_and_validate(path, specs, sample_rows=sample_rows, source=f"traffic file {Path(path).name}",
+                                      keep_columns=keep,
                                       id_column=scenario.request_id_column if scenario else None,
                                       time_column=scenario.timestamp_column if scenario else None)
         reference = reference_path or (str(scenario.file("train")) if scenario else None)
@@ -237,7 +245,7 @@ class Sandbox:
             raise BackendError(f"The {' and '.join(dead)} server has stopped.",
                                hint="Restart it on the Environment page.")
         keep = ("_event_id",) + ((settings.split_key,) if settings.split_key else ())
-        validated = self.prepare_traffic(model_name, traffic_path, keep, reference_path)
+        validated = self.prepare_traffic(model_name, traffic_path, keep, reference_path, sampled_while_reading(selection))
         if settings.split_key and settings.split_key not in validated.requests.columns:
             raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
                                hint="Choose one of its columns (a customer id, say), or leave the key empty to "
@@ -327,8 +335,8 @@ class Sandbox:
         )
 
     def check_replay_inputs(self, model_name: str, traffic_path: str | Path, labels_path: str | None = None,
-                            reference_path: str | None = None, label_column: str | None = None
-                            ) -> ValidatedTraffic | None:
+                            reference_path: str | None = None, label_column: str | None = None,
+                            selection: TrafficSelection | None = None) -> ValidatedTraffic | None:
         """Every file of a replay checked, before anything slow starts: the traffic against the
         champion's signature, the labels (outcome column, request ids), the reference's columns."""
         scenario = self.scenario_for(model_name)
@@ -336,7 +344,8 @@ class Sandbox:
         if labels:
             check_labels(labels, scenario.target if scenario else None, label_column)
         try:
-            validated = self.prepare_traffic(model_name, traffic_path, reference_path=reference_path)
+            validated = self.prepare_traffic(model_name, traffic_path, reference_path=reference_path,
+                                             sample_rows=sampled_while_reading(selection) if selection else None)
         except RegistryError:
             if self.backend_name != "endpoint":
                 raise

@@ -169,3 +169,18 @@ def test_duplicate_request_ids_are_quarantined_and_counted(tmp_path):
     assert list(validated.requests["request_id"]) == ["a", "b"]
     assert validated.report.rows_quarantined == 2
     assert any("same id as an earlier request" in reason for reason in validated.report.reasons)
+
+
+def test_a_large_parquet_file_is_sampled_while_it_is_read(tmp_path):
+    rows = 40_000
+    frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(rows)], "age": np.arange(rows) % 90,
+                          "income": 1000.0, "housing": "own", "member": True})
+    path = tmp_path / "big.parquet"
+    frame.to_parquet(path, row_group_size=5_000)
+    sampled = load_and_validate(path, SPECS, sample_rows=100)
+    assert sampled.report.rows_in_file == rows and sampled.report.rows_read == 100 * 2 + 1000
+    assert "sample of 1,200 of its 40,000 rows" in sampled.report.summary()
+    ids = sampled.requests["request_id"].str[1:].astype(int)
+    assert ids.is_monotonic_increasing and ids.max() > rows * 0.9  # from across the whole file, in its order
+    whole = load_and_validate(path, SPECS)
+    assert whole.report.rows_in_file is None and whole.report.rows_read == rows

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..errors import SignatureMismatchError, TrafficError
 from .formats import FORMAT_NAMES, compact, concatenated, detect_log_format, read_request_log, request_log_chunks
@@ -52,9 +53,13 @@ class ValidationReport:
     reasons: dict[str, int] = field(default_factory=dict)  # reason -> rows
     source_format: str = ""  # what the file was read as, e.g. "SageMaker Data Capture (JSON Lines)"
     out_of_range: dict[str, int] = field(default_factory=dict)  # column -> rows outside the training range
+    rows_in_file: int | None = None  # when a sample was read while reading: how many rows the file holds
 
     def summary(self) -> str:
         text = f"Read as {self.source_format}. " if self.source_format else ""
+        if self.rows_in_file is not None:
+            text += (f"A seeded sample of {self.rows_read:,} of its {self.rows_in_file:,} rows was read and checked "
+                     f"(the replay asked for a sample, so the rest was never loaded). ")
         text += f"{self.rows_read:,} rows read: {self.rows_valid:,} valid, {self.rows_quarantined:,} quarantined."
         if self.reasons:
             text += " " + "; ".join(f"{count:,} × {reason}" for reason, count in self.reasons.items()) + "."
@@ -118,13 +123,23 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     return frame
 
 
-def load_and_validate(path: str | Path, specs: list[FeatureSpec], **options) -> ValidatedTraffic:
+def load_and_validate(path: str | Path, specs: list[FeatureSpec], sample_rows: int | None = None, seed: int = 0,
+                      **options) -> ValidatedTraffic:
     """`validate_traffic(load_traffic(path))`, except that a JSON Lines log is read and validated
     a chunk at a time: only the valid requests, in their checked types, are ever held whole,
-    so a large log needs about the memory of its table, not of its text. `options` are
+    so a large log needs about the memory of its table, not of its text. With `sample_rows`
+    (a replay of a sample, no window), a large Parquet file is sampled while it is read: a
+    seeded set of rows (twice the sample and a thousand, for quarantine to take its share) is
+    read a row group at a time, so memory follows the sample, not the file. `options` are
     validate_traffic's keywords."""
     path = Path(path)
     names = [s.name for s in specs]
+    if sample_rows is not None and _reader_for(path) == "parquet" and path.exists():
+        sampled = _sampled_parquet(path, sample_rows, seed)
+        if sampled is not None:
+            frame, total = sampled
+            result = validate_traffic(frame, specs, **options)
+            return replace(result, report=replace(result.report, rows_in_file=total))
     if _reader_for(path) != "jsonl" or not path.exists():
         return validate_traffic(load_traffic(path, names), specs, **options)
     requests, quarantines, reports, features = [], [], [], tuple(names)
@@ -147,6 +162,33 @@ def load_and_validate(path: str | Path, specs: list[FeatureSpec], **options) -> 
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
     quarantine = pd.concat(quarantines, ignore_index=True) if len(quarantines) > 1 else quarantines[0]
     return ValidatedTraffic(concatenated(requests), quarantine, _merged(reports), features)
+
+
+def _sampled_parquet(path: Path, sample_rows: int, seed: int) -> tuple[pd.DataFrame, int] | None:
+    """(a seeded sample of rows, the file's row count), or None when the file is small enough to
+    read whole (or cannot be opened: reading it whole then says why)."""
+    try:
+        handle = pq.ParquetFile(path)
+    except UNREADABLE:
+        return None
+    total = handle.metadata.num_rows
+    wanted = sample_rows * 2 + 1000
+    if wanted * 4 >= total:
+        return None
+    picked = np.sort(np.random.default_rng(seed).choice(total, size=wanted, replace=False))
+    parts, start = [], 0
+    try:
+        for group in range(handle.num_row_groups):
+            rows = handle.metadata.row_group(group).num_rows
+            inside = picked[(picked >= start) & (picked < start + rows)] - start
+            if len(inside):
+                parts.append(handle.read_row_group(group).take(pa.array(inside)))
+            start += rows
+        frame = pa.concat_tables(parts).to_pandas()
+    except UNREADABLE as exc:
+        raise read_error(path, "parquet", exc) from exc
+    frame.attrs["format"] = "Parquet"
+    return frame, total
 
 
 UNREADABLE = (ValueError, OSError, UnicodeError, EOFError, zlib.error, RecursionError, pa.ArrowException)
