@@ -10,6 +10,7 @@ context manager: leaving it cancels the replay and stops the servers.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -271,6 +272,8 @@ class Sandbox:
                                   labels_path, reference_path)
         labels = manifest.labels_path and check_labels(manifest.labels_path, manifest.target, label_column)
         self._check_reference(manifest.reference_path, validated.features)
+        if manifest.reference_path:  # the run's own copy, by content: the original may change later
+            manifest = manifest.replace(reference_path=str(self.keep_file(manifest.reference_path)))
         folder = self.store.create(manifest, requests, validated.quarantine)
         if labels:
             self._keep_labels(folder.name, labels, requests)
@@ -426,6 +429,19 @@ class Sandbox:
         folder = self.home.root / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def keep_file(self, path: str | Path) -> Path:
+        """A copy of a file the run depends on (its training reference) kept by content hash, so
+        that editing or replacing the original later never changes what the run showed."""
+        path = Path(path)
+        folder = self.uploads_dir() / sha256_of(path)[:16]
+        folder.mkdir(exist_ok=True)
+        kept = folder / path.name
+        if not kept.exists():
+            partial = kept.with_name(kept.name + ".partial")
+            shutil.copyfile(path, partial)
+            partial.replace(kept)
+        return kept
 
     def keep_upload(self, name: str, data: bytes) -> Path:
         """An uploaded file kept as `uploads/<sha256 prefix>/<name>`: the same bytes land in the same

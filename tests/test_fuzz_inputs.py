@@ -184,3 +184,17 @@ def test_a_large_parquet_file_is_sampled_while_it_is_read(tmp_path):
     assert ids.is_monotonic_increasing and ids.max() > rows * 0.9  # from across the whole file, in its order
     whole = load_and_validate(path, SPECS)
     assert whole.report.rows_in_file is None and whole.report.rows_read == rows
+
+
+def test_the_stated_limits_refuse_with_a_message(tmp_path, monkeypatch):
+    from staging.traffic import formats, validation
+
+    monkeypatch.setattr(formats, "MAX_LINE_CHARS", 200)
+    path = tmp_path / "t.jsonl"
+    path.write_text(dump({**GOOD, "request_id": "a"}) + "\n" + dump({**GOOD, "request_id": "b", "pad": "x" * 500})
+                    + "\n")
+    validated = load_and_validate(path, SPECS)
+    assert validated.report.rows_valid == 1 and any("longer than" in r for r in validated.report.reasons)
+    monkeypatch.setattr(validation, "MAX_FILE_BYTES", 10)
+    with pytest.raises(StagingError, match="reads traffic files of up to"):
+        load_and_validate(path, SPECS)

@@ -45,12 +45,20 @@ MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 WRAPPER_KEYS = ("body", "request", "payload")
 
 
+MAX_LINE_CHARS = 16 * 2**20  # a JSON Lines record longer than this is quarantined unread
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            if line.strip():
+            if len(line) > MAX_LINE_CHARS:
+                yield number, TOO_LONG
+            elif line.strip():
                 yield number, line
+
+
+TOO_LONG = "\x00too long"  # stands in for a line past MAX_LINE_CHARS
 
 
 def detect_log_format(path: str | Path) -> str:
@@ -296,6 +304,9 @@ FORMAT_NAMES = {fmt.key: fmt.title for fmt in LOG_FORMATS}
 
 def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -> Rows:
     """One log line as table rows (empty for lines that hold no request, such as responses)."""
+    if line is TOO_LONG:
+        return [{"_malformed_line": number, "_malformed_reason": f"line longer than {MAX_LINE_CHARS // 2**20} MB "
+                                                                 "(the limit for one record)"}]
     try:
         record = json.loads(line)
     except json.JSONDecodeError:

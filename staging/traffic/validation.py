@@ -104,6 +104,7 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
     fmt = _reader_for(path)
     if not path.exists():
         raise TrafficError(f"The traffic file {path} does not exist.", hint="Check the path, or upload the file.")
+    check_size(path)
     if fmt is None:
         raise TrafficError(f"{path.name}: the sandbox cannot read '{path.suffix}' files.",
                            hint="Use CSV, Parquet or JSON Lines (.csv, .parquet, .jsonl).")
@@ -134,6 +135,8 @@ def load_and_validate(path: str | Path, specs: list[FeatureSpec], sample_rows: i
     validate_traffic's keywords."""
     path = Path(path)
     names = [s.name for s in specs]
+    if path.exists():
+        check_size(path)
     if sample_rows is not None and _reader_for(path) == "parquet" and path.exists():
         sampled = _sampled_parquet(path, sample_rows, seed)
         if sampled is not None:
@@ -162,6 +165,17 @@ def load_and_validate(path: str | Path, specs: list[FeatureSpec], sample_rows: i
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
     quarantine = pd.concat(quarantines, ignore_index=True) if len(quarantines) > 1 else quarantines[0]
     return ValidatedTraffic(concatenated(requests), quarantine, _merged(reports), features)
+
+
+MAX_FILE_BYTES = 50 * 2**30  # a traffic file past this is refused before it is read
+
+
+def check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise TrafficError(f"{path.name} is {size / 2**30:,.0f} GB; the sandbox reads traffic files of up to "
+                           f"{MAX_FILE_BYTES // 2**30} GB.", hint="Split it by time, or sample it first, and replay "
+                                                                "the parts.")
 
 
 def _sampled_parquet(path: Path, sample_rows: int, seed: int) -> tuple[pd.DataFrame, int] | None:
