@@ -14,7 +14,8 @@ with ui.guard():
     st.info(box.backend_notice)
     if model:
         refs = box.resolve_pair(model)
-        st.write(f"**{model}**: champion v{refs['champion'].version}, challenger v{refs['challenger'].version}.")
+        st.text(f"{model}: champion v{refs['champion'].version}, challenger v{refs['challenger'].version}.")
+        ui.servers_for_another_model(box, model)
         replica = st.checkbox("Also run a second copy of the champion (noise floor)",
                               help="Its differences from the champion are jitter and non-determinism, not the "
                                    "model: the Compare page shows them beside the challenger's.")

@@ -54,6 +54,18 @@ def test_environment_starts_shows_and_stops_both_servers(app):
     assert "No model server is running." in [m.value for m in app.markdown]
 
 
+def test_environment_warns_when_the_servers_serve_another_model(app):
+    app.switch_page(PAGES["environment"]).run()
+    {b.label: b for b in app.button}["Start both servers"].click().run()  # credit-default's servers
+    app.session_state["staging.model_name"] = "delivery-time"
+    app.run()
+    _no_failure(app)
+    warnings = " ".join(w.value for w in app.warning)
+    assert "serve credit" in warnings and "not the versions delivery" in warnings
+    assert "delivery-time: champion v1, challenger v2." in [t.value for t in app.text]
+    {b.label: b for b in app.button}["Stop servers"].click().run()
+
+
 def test_compare_shows_agreement_quality_and_latency(app):
     app.switch_page(PAGES["compare"]).run()
     metrics = {m.label: m.value for m in app.metric}

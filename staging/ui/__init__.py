@@ -33,7 +33,13 @@ from .common import (
 from .compare import LATENCY_FORMAT, quality_metrics
 from .display import number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
-from .environment import backend_picker, live_server_table, runtime_picker, start_servers_live
+from .environment import (
+    backend_picker,
+    live_server_table,
+    runtime_picker,
+    servers_for_another_model,
+    start_servers_live,
+)
 from .estimate import estimated_quality_section, late_labels_form
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
@@ -84,6 +90,7 @@ __all__ = [
     "report_downloads",
     "run_demo",
     "runtime_picker",
+    "servers_for_another_model",
     "run_evidence",
     "run_label",
     "run_picker",

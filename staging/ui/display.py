@@ -72,3 +72,12 @@ def readable(frame: pd.DataFrame | None, index_name: str | None = None) -> pd.Da
     shown = pd.DataFrame({WORDS.get(str(c), str(c).replace("_", " ")): [_cell(v, str(c)) for v in table[c]]
                           for c in table.columns})
     return shown
+
+
+MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+
+
+def escaped(text: str) -> str:
+    """User text (a model or column name) made inert inside a message Streamlit renders as
+    Markdown: every character Markdown or HTML could act on is escaped."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in str(text))

@@ -12,7 +12,7 @@ import streamlit as st
 
 from ..backends import BACKEND_NAMES
 from ..sandbox import Sandbox
-from .display import readable
+from .display import escaped, readable
 
 
 def start_servers_live(box: Sandbox, model: str, replica: bool = False,
@@ -92,3 +92,12 @@ def live_server_table(box: Sandbox) -> None:
     st.dataframe(readable(rows[[c for c in STATUS_COLUMNS if c in rows.columns]]), hide_index=True)
     usage = "; CPU is a share of one core" if "cpu_percent" in rows.columns else ""
     st.caption(f"Refreshed {time.strftime('%H:%M:%S')}{usage}.")
+
+
+def servers_for_another_model(box: Sandbox, model: str) -> None:
+    """Say so when the running servers serve another model (or other versions) than the chosen one."""
+    if not box.servers or box.servers_match(model):
+        return
+    serving = ", ".join(sorted({f"{s.model.name} v{s.model.version}" for s in box.servers.values()}))
+    st.warning(f"The running servers serve {escaped(serving)}, not the versions {escaped(model)}'s aliases point at: "
+               "start its servers before replaying its traffic.")
