@@ -14,7 +14,7 @@ from ..replay import ReplaySettings, parse_canary_steps
 from ..sandbox import Sandbox, TrafficSelection
 from ..traffic import ValidatedTraffic
 from .common import RUN_KEY, go, show_error
-from .display import readable
+from .display import escaped, readable
 
 
 def saved_upload(box: Sandbox, upload) -> Path:
@@ -29,6 +29,7 @@ class TrafficForm:
     selection: TrafficSelection
     labels_path: str | None
     columns: list[str]
+    label_column: str | None = None
 
 
 @st.cache_data(show_spinner="Checking the traffic against the model signature…", max_entries=8)
@@ -41,7 +42,7 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     scenario = box.scenario_for(model)
     sources = (["Recorded sample traffic"] if scenario else []) + ["Upload a file"]
     source = st.radio("Traffic", sources, horizontal=True)
-    labels_path = None
+    labels_path, label_column = None, ""
     if source == "Upload a file":
         upload = st.file_uploader("Recorded requests (CSV, Parquet, or JSON Lines: records, MLflow payloads, "
                                   "SageMaker Data Capture, KServe CloudEvents)",
@@ -49,6 +50,9 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
         labels = st.file_uploader("Labels that arrived later (optional; joined by request id; SageMaker ground "
                                   "truth JSON Lines are joined on inferenceId, else eventId)",
                                   type=["csv", "parquet", "jsonl"])
+        label_column = st.text_input("Outcome column in the labels, if it is not named after the model's target",
+                                     help="Leave empty when the labels' outcome column has the target's name, or "
+                                          "when the file has a single column beside the request id.")
         if upload is None:
             return None
         path = saved_upload(box, upload)
@@ -64,14 +68,15 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
         show_error(exc)
         return None
     report = validated.report
-    (st.warning if report.rows_quarantined else st.success)(report.summary())
+    (st.warning if report.rows_quarantined else st.success)(escaped(report.summary()))  # it names the file's columns
     if report.rows_quarantined:
         with st.expander(f"Quarantined rows ({report.rows_quarantined:,}): kept aside, not replayed"):
             st.dataframe(readable(validated.quarantine.head(200)), hide_index=True)
     if not report.rows_valid:
         st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
         return None
-    return TrafficForm(path, _selection(validated), labels_path, list(validated.requests.columns))
+    return TrafficForm(path, _selection(validated), labels_path, list(validated.requests.columns),
+                       label_column.strip() or None)
 
 
 MODE_LABELS = {"shadow": "Shadow: both models answer every request",
