@@ -126,6 +126,9 @@ def assert_not_garbage(requests: pd.DataFrame) -> None:
             assert np.isfinite(numbers.dropna()).all(), spec.name
             if spec.kind == "long":
                 assert (numbers.dropna().abs() < 2.0**63).all(), spec.name
+    for spec in SPECS:  # a text input holds one text value, never a list or a record
+        if spec.kind == "string":
+            assert requests[spec.name].dropna().map(lambda v: isinstance(v, str)).all(), spec.name
     times = requests["timestamp"].dropna()
     if len(times):
         assert (times >= pd.Timestamp("1970-01-01", tz="UTC")).all() and (times < pd.Timestamp("2100-01-01",
@@ -198,3 +201,13 @@ def test_the_stated_limits_refuse_with_a_message(tmp_path, monkeypatch):
     monkeypatch.setattr(validation, "MAX_FILE_BYTES", 10)
     with pytest.raises(StagingError, match="reads traffic files of up to"):
         load_and_validate(path, SPECS)
+
+
+def test_a_list_or_record_is_not_one_text_value(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(dump({**GOOD, "request_id": rid, "housing": value}) + "\n"
+                            for rid, value in (("a", [1, 2]), ("b", "own"), ("c", "rent"), ("d", {"k": 1}),
+                                               ("e", "own"))))
+    validated = load_and_validate(path, SPECS)
+    assert validated.requests["request_id"].tolist() == ["b", "c", "e"]
+    assert validated.report.reasons == {"housing: not a valid string": 2}

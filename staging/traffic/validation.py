@@ -376,14 +376,18 @@ def _coerce(column: pd.Series, spec: FeatureSpec) -> tuple[pd.Series, pd.Series,
     if spec.kind == "boolean":
         mapped = column.map(lambda v: v if isinstance(v, bool) else {"true": True, "false": False}.get(str(v).lower()))
         return mapped, column.notna() & mapped.isna(), not pd.api.types.is_bool_dtype(column)
-    values = column.map(lambda v: None if _is_missing(v) else str(v)).astype(object)
-    return values, pd.Series(False, index=column.index), not pd.api.types.is_string_dtype(column)
+    nested = column.map(lambda v: isinstance(v, (list, dict, tuple, set, np.ndarray))).astype(bool)
+    values = column.map(lambda v: None if _is_missing(v) else str(v)).astype(object).where(~nested, None)
+    return values, nested, not pd.api.types.is_string_dtype(column)  # a list or record is not one text value
 
 
 def _beyond_int64(value) -> bool:
     """Whether an integer, or text spelling one, lies outside a signed 64-bit integer."""
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:  # not a whole number spelled out ("1.5", "x", "¹"): judged as a number elsewhere
+            return False
     return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
 
 
