@@ -174,7 +174,10 @@ def test_duplicate_request_ids_are_quarantined_and_counted(tmp_path):
     assert any("same id as an earlier request" in reason for reason in validated.report.reasons)
 
 
-def test_a_large_parquet_file_is_sampled_while_it_is_read(tmp_path):
+def test_a_large_parquet_file_is_sampled_while_it_is_read(tmp_path, monkeypatch):
+    from staging.traffic import validation
+
+    monkeypatch.setattr(validation, "SAMPLE_WHILE_READING_FROM", 10_000)  # "large" at a test's size
     rows = 40_000
     frame = pd.DataFrame({"request_id": [f"r{i}" for i in range(rows)], "age": np.arange(rows) % 90,
                           "income": 1000.0, "housing": "own", "member": True})
@@ -187,6 +190,9 @@ def test_a_large_parquet_file_is_sampled_while_it_is_read(tmp_path):
     assert ids.is_monotonic_increasing and ids.max() > rows * 0.9  # from across the whole file, in its order
     whole = load_and_validate(path, SPECS)
     assert whole.report.rows_in_file is None and whole.report.rows_read == rows
+    monkeypatch.setattr(validation, "SAMPLE_WHILE_READING_FROM", 1_000_000)
+    small = load_and_validate(path, SPECS, sample_rows=100)  # below the threshold: read and reported whole
+    assert small.report.rows_in_file is None and small.report.rows_read == rows
 
 
 def test_the_stated_limits_refuse_with_a_message(tmp_path, monkeypatch):

@@ -168,6 +168,7 @@ def load_and_validate(path: str | Path, specs: list[FeatureSpec], sample_rows: i
 
 
 MAX_FILE_BYTES = 50 * 2**30  # a traffic file past this is refused before it is read
+SAMPLE_WHILE_READING_FROM = 1_000_000  # rows: smaller files are read whole, so their report counts every row
 
 
 def check_size(path: Path) -> None:
@@ -187,7 +188,7 @@ def _sampled_parquet(path: Path, sample_rows: int, seed: int) -> tuple[pd.DataFr
         return None
     total = handle.metadata.num_rows
     wanted = sample_rows * 2 + 1000
-    if wanted * 4 >= total:
+    if total < SAMPLE_WHILE_READING_FROM or wanted * 4 >= total:  # small enough to read and report whole
         return None
     picked = np.sort(np.random.default_rng(seed).choice(total, size=wanted, replace=False))
     parts, start = [], 0
