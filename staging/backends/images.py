@@ -40,7 +40,7 @@ from ..refs import ModelRef
 from ..registry import configure_mlflow
 from ..settings import BASE_IMAGE_ENV
 from .mlserver import MLSERVER_REQUIREMENTS, MLSERVER_RUNTIME, server_folder
-from .wheels import model_requirements, wheelhouse
+from .wheels import Log, model_requirements, quiet, wheelhouse
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 BUILT_BASE_IMAGE = "staging-sandbox/python:3.11-bookworm"
@@ -48,7 +48,6 @@ IMAGE_REPOSITORY = "staging-sandbox/model"
 LABEL = "io.staging-sandbox"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 
-Log = Callable[[str], None]
 _BUILD_LOCK = threading.Lock()  # flock is per open file: threads of one process need their own lock
 
 RUNTIME_REPOSITORY = "staging-sandbox/runtime"
@@ -87,9 +86,6 @@ CMD ["/opt/venv/bin/mlserver", "start", "/opt/server"]
 """
 
 
-def _quiet(_: str) -> None:
-    return None
-
 
 def image_exists(client, name: str) -> bool:
     import docker.errors
@@ -101,7 +97,7 @@ def image_exists(client, name: str) -> bool:
         return False
 
 
-def resolve_base_image(client, log: Log = _quiet, wanted: str | None = None) -> str:
+def resolve_base_image(client, log: Log = quiet, wanted: str | None = None) -> str:
     """The base image to build on: `wanted` ($STAGING_BASE_IMAGE), else python:3.11-slim (pulled
     if missing), else the one `python -m staging base-image` builds; else a clear error."""
     import docker.errors
@@ -183,7 +179,7 @@ def build_base_image_in_background(client, log_path: Path, then: Callable[[Log],
     return True
 
 
-def model_files(home: SandboxHome, ref: ModelRef, log: Log = _quiet) -> Path:
+def model_files(home: SandboxHome, ref: ModelRef, log: Log = quiet) -> Path:
     """The folder of one model version's image build, with the model's files in `model/`."""
     configure_mlflow(home)
     context = home.root / "images" / f"{ref.name}-v{ref.version}"
@@ -197,7 +193,7 @@ def model_files(home: SandboxHome, ref: ModelRef, log: Log = _quiet) -> Path:
 
 
 def ensure_runtime_image(client, home: SandboxHome, requirements: list[str], base_image: str,
-                         log: Log = _quiet, rebuild: bool = False) -> str:
+                         log: Log = quiet, rebuild: bool = False) -> str:
     """The tag of the runtime image for `requirements` on `base_image`, built now if the engine
     lacks it. One build at a time per requirement set, across threads and processes."""
     wheels = wheelhouse(home, requirements, log)
@@ -257,7 +253,7 @@ def _install_runtime(client, wheels: Path, base_image: str, tag: str, log: Log) 
         patient.remove_container(container.id, force=True)
 
 
-def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = _quiet,
+def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = quiet,
                   server: str = "mlflow") -> tuple[Path, str]:
     """(context folder, content hash) for one model version's image on the runtime image
     `runtime`, serving with MLflow's scoring server or MLServer (`server`)."""
@@ -275,7 +271,7 @@ def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = _qu
     return context, digest.hexdigest()[:16]
 
 
-def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = _quiet,
+def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = quiet,
                        rebuild: bool = False, base_image: str | None = None,
                        server: str = "mlflow") -> tuple[str, bool]:
     """(image tag, whether it was built now); an image with the same content hash is reused
@@ -313,7 +309,7 @@ def _build(client, context: Path, tag: str, labels: dict[str, str], nocache: boo
                                hint="The build log tail is below.", detail="\n".join(lines[-30:]))
 
 
-def warm_model_images(client, home: SandboxHome, log: Log = _quiet) -> list[str]:
+def warm_model_images(client, home: SandboxHome, log: Log = quiet) -> list[str]:
     """Build the images of every registered model's champion and challenger, so that the next
     start on containers (the demo's second run, say) finds them, or at least their dependency
     layer, in the engine; returns the tags. A model that cannot be built is logged and skipped."""
@@ -333,7 +329,7 @@ def warm_model_images(client, home: SandboxHome, log: Log = _quiet) -> list[str]
     return tags
 
 
-def prune_model_images(client, keep: int = 3, log: Log = _quiet) -> dict:
+def prune_model_images(client, keep: int = 3, log: Log = quiet) -> dict:
     """Remove the sandbox's model images except those of each model's `keep` newest versions
     (and those a running container uses), then the runtime images left with no model image on
     them; returns what was removed and the space freed."""

@@ -22,7 +22,8 @@ SERVER_REQUIREMENTS = [f"mlflow-skinny=={mlflow.__version__}"]
 Log = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
+    """A log that keeps nothing: the default where no one is listening."""
     return None
 
 
@@ -36,7 +37,7 @@ def model_requirements(model_dir: Path) -> list[str]:
     return reqs + SERVER_REQUIREMENTS
 
 
-def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = _quiet) -> Path:
+def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = quiet) -> Path:
     """A folder of wheels for `requirements`, downloaded on the host once and reused."""
     key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:16]
     folder = home.wheelhouses_dir / key
