@@ -6,6 +6,7 @@
      ├── TrafficError            a traffic or label file cannot be read
      │    └── SignatureMismatchError   the file's columns do not fit the model signature
      ├── BackendError            a model server could not be started or reached
+     │    ├── ModelRefused             a model's files failed the security scan (`findings`)
      │    ├── EndpointNotReady         a server never answered /ping (`url`, `last_error`)
      │    └── ServerStartError         the server died or never answered /ping (log tail)
      ├── RunError                a run is missing, unreadable or in the wrong state
@@ -60,6 +61,14 @@ class SignatureMismatchError(TrafficError):
 
 class BackendError(StagingError):
     """A model server could not be started, reached or stopped."""
+
+
+class ModelRefused(BackendError):
+    """A model's files hold a pickle that can run code when loaded; nothing was started."""
+
+    def __init__(self, message: str, *, findings=(), hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.findings = list(findings)
 
 
 class EndpointNotReady(BackendError):

@@ -23,10 +23,11 @@ import pyarrow.parquet as pq
 from . import promotion
 from .analytics.drift import feature_drift
 from .analytics.drift_samples import reference_profile
+from .artifact_scan import ArtifactScan, refuse_dangerous, scan_model_files
 from .audit import AuditChain, Verification
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
-from .errors import BackendError, RegistryError, RunError, TrafficError
+from .errors import BackendError, RegistryError, RunError, StagingError, TrafficError
 from .evidence import RunEvidence, evidence_summary, reference_for, stored_evidence
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .history import ChampionPeriod, champion_history, consistency
@@ -39,7 +40,7 @@ from .replay.handle import ReplayHandle, start_replay
 from .replay.plan import send_offsets, stable_share
 from .replay.settings import ReplaySettings
 from .report import ReportFiles, write_report
-from .roles import CHAMPION, REPLICA, ROLES
+from .roles import CHALLENGER, CHAMPION, REPLICA, ROLES
 from .runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRecord
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
 from .settings import Settings
@@ -139,6 +140,16 @@ class Sandbox:
     def resolve_pair(self, model_name: str) -> dict[str, ModelRef]:
         return {role: self.registry.resolve(model_name, role) for role in ROLES}
 
+    def scan_models(self, refs: dict[str, ModelRef]) -> dict[str, ArtifactScan]:
+        """role -> the security scan of that model version's files (downloaded once, scanned
+        each time: a scan takes milliseconds and a version's files cannot change)."""
+        from .backends.images import model_files
+
+        scans: dict[str, ArtifactScan] = {}
+        for role, ref in refs.items():
+            scans[role] = scan_model_files(ref.uri, model_files(self.home, ref) / "model")
+        return scans
+
     def scenario_for(self, model_name: str) -> Scenario | None:
         return SCENARIOS_BY_MODEL.get(model_name)
 
@@ -150,6 +161,10 @@ class Sandbox:
         (on another runtime, say MLServer, that floor is the runtime's own effect). `runtimes`:
         role -> `mlflow` or `mlserver` ("*" for every role)."""
         refs = self.resolve_pair(model_name)
+        if progress is not None:
+            for role in refs:
+                progress(role, "scanning the model's files for code that runs when it loads…")
+        refuse_dangerous(list(self.scan_models(refs).values()))  # before anything loads them
         if replica:
             refs[REPLICA] = refs[CHAMPION]
         with self._lock:
@@ -485,7 +500,16 @@ class Sandbox:
     def gate(self, evidence: RunEvidence, policy: GatePolicy | None = None) -> GateVerdict:
         """The run's evidence judged under the policy (by default the model's, see `policy_for`)."""
         policy = policy or self.policy_for(evidence.manifest.model_name)
-        return evaluate_gate(evidence, policy, self.signatures(evidence.manifest))
+        return evaluate_gate(evidence, policy, self.signatures(evidence.manifest), self.run_scans(evidence.manifest))
+
+    def run_scans(self, manifest: RunManifest) -> list[ArtifactScan] | None:
+        """The security scans of a run's two model versions, or None when their files cannot be read."""
+        refs = {role: ModelRef(entry.name, entry.version)
+                for role, entry in ((CHAMPION, manifest.champion), (CHALLENGER, manifest.challenger))}
+        try:
+            return list(self.scan_models(refs).values())
+        except StagingError:
+            return None
 
     def report(self, evidence: RunEvidence, policy: GatePolicy | None = None,
                folder: Path | None = None) -> ReportFiles:

@@ -8,7 +8,8 @@ numbers it decided on and one plain sentence. Every decision rests on a 95% inte
 - errors: Newcombe's interval of the error-rate difference, and each model's own rate;
 - latency: bootstrap intervals of the p95 and p99 ratios, never stricter than the noise floor;
 - drift, prediction drift and segments: the sandbox's corrected verdicts;
-- signature: the challenger accepts what the champion accepts.
+- signature: the challenger accepts what the champion accepts;
+- artifact scan: neither model's files hold a pickle that runs code when loaded.
 
 A verdict passes when no check failed; warnings are shown and recorded.
 """
@@ -21,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from ..analytics.uncertainty import newcombe_difference
+from ..artifact_scan import ArtifactScan
 from ..evidence import RunEvidence
 from ..jsonable import plain
 from ..roles import CHALLENGER, CHAMPION, REPLICA
@@ -74,13 +76,29 @@ class GateVerdict:
                 "checks": [plain(asdict(c)) for c in self.checks]}
 
 
-def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None) -> GateVerdict:
-    checks = [run_complete(evidence), labelled_enough(evidence, policy)]
+def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None,
+                  scans: list[ArtifactScan] | None = None) -> GateVerdict:
+    checks = [artifact_scan_check(scans), run_complete(evidence), labelled_enough(evidence, policy)]
     checks += quality_checks(evidence, policy)
     checks += [error_check(evidence, policy), *latency_checks(evidence, policy), drift_check(evidence, policy),
                critical_drift_check(evidence, policy), prediction_drift_check(evidence, policy),
                segment_check(evidence, policy), estimate_check(evidence, policy), signature_check(signatures, policy)]
     return GateVerdict(checks, policy, evidence.manifest.run_id)
+
+
+# -- the models' files -----------------------------------------------------------------------
+def artifact_scan_check(scans: list[ArtifactScan] | None) -> GateCheck:
+    """Fails when either model's files hold a pickle that can run code on load; always evaluated
+    when the files could be read, whatever the policy says."""
+    name = "artifact scan"
+    if scans is None:
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models' files could not be read from the registry.")
+    numbers = {"scans": [scan.as_dict() for scan in scans]}
+    refused = [scan for scan in scans if scan.refused]
+    if refused:
+        return GateCheck(name, FAILED, " ".join(scan.sentence() for scan in refused), numbers)
+    return GateCheck(name, PASSED, f"Both models' files were scanned ({sum(s.files_scanned for s in scans)} file(s), "
+                                   f"{scans[0].scanner}): nothing in them runs code when they load.", numbers)
 
 
 # -- the run ---------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 and one probability column per class, so the sandbox can compare scores, not only labels.
 
 MLflow copies this file into the logged model and runs it when the model loads, so it
-imports nothing from the sandbox. The fitted estimator is a joblib artifact.
+imports nothing from the sandbox. The fitted estimator is a pickle artifact
+(a plain pickle, so the sandbox's security scan can read all of it).
 """
 
-import joblib
+import pickle
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -14,7 +16,8 @@ from mlflow.pyfunc import PythonModel
 
 class ProbabilityClassifier(PythonModel):
     def load_context(self, context):
-        self.estimator = joblib.load(context.artifacts["estimator"])
+        with open(context.artifacts["estimator"], "rb") as file:
+            self.estimator = pickle.load(file)
 
     def predict(self, context, model_input, params=None):
         # MLflow's scoring server parses a JSON null in a text column as None when the request
