@@ -15,12 +15,12 @@ with ui.guard():
         a.metric("Agreement", ui.percent(result.agreement.rate), help=result.agreement.rule)
         b.metric("Requests compared", f"{result.agreement.compared:,}")
         c.metric("With a label so far", f"{result.labelled:,}")
-        st.write(result.agreement_sentence())
+        st.write(ui.escaped(result.agreement_sentence()))
         if result.agreement.compared:
             left, right = st.columns(2)
             if result.flips is not None and not result.flips.empty:
                 left.altair_chart(ui.charts.flip_heatmap(result.flips))
-                left.caption(result.flip_sentence())
+                left.caption(ui.escaped(result.flip_sentence()))
             if result.score_gaps is not None and not result.score_gaps.empty:
                 right.altair_chart(ui.charts.delta_histogram(result.score_gaps, "challenger score − champion score"),
                                    width="stretch")
@@ -36,18 +36,18 @@ with ui.guard():
             table = result.quality.rename(index={r: f"{r} v{manifest.version(r)}" for r in manifest.models})
             st.dataframe(ui.readable(table[["labelled", *metrics]]), hide_index=True)
             st.altair_chart(ui.charts.metric_bars(result.quality, metrics))
-            st.caption(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
+            st.caption(ui.escaped(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
                        + ("Lower is better, except R²." if result.task == "regression" else
-                          "Higher is better, except log loss, which has its own panel."))
+                          "Higher is better, except log loss, which has its own panel.")))
             if result.quality_sentence():
-                st.write(result.quality_sentence())
+                st.write(ui.escaped(result.quality_sentence()))
             if result.differences is not None:
                 st.dataframe(ui.readable(result.differences), hide_index=True)
-                st.caption("Challenger minus champion for every metric, with a 95% interval (each row names its "
+                st.caption(ui.escaped("Challenger minus champion for every metric, with a 95% interval (each row names its "
                            "method): an interval that straddles 0 is no evidence of a difference. For log loss, "
                            "MAE and RMSE, lower is better."
                            + (f" Wilcoxon signed-rank test on the paired absolute errors: p = "
-                              f"{ui.number(result.wilcoxon_p)}." if result.wilcoxon_p is not None else ""))
+                              f"{ui.number(result.wilcoxon_p)}." if result.wilcoxon_p is not None else "")))
             if len(result.weekly) > 1:
                 metric = "mae" if result.task == "regression" else "accuracy"
                 columns = [c for c in result.weekly.columns if c.endswith(metric)] + ["agreement"]
@@ -61,7 +61,7 @@ with ui.guard():
 
         if result.segments is not None and not result.segments.empty:
             st.subheader("By segment: where the challenger does worse")
-            st.write(result.segment_sentence())
+            st.write(ui.escaped(result.segment_sentence()))
             shown = result.segments.head(12)[["slice", "requests", "metric", "champion", "challenger", "difference",
                                               "q_value", "challenger_worse"]]
             st.dataframe(ui.readable(shown), hide_index=True)
@@ -75,21 +75,22 @@ with ui.guard():
             left, right = st.columns(2)
             left.altair_chart(ui.charts.latency_histogram(result.latency_bins), width="stretch")
             right.altair_chart(ui.charts.interval_points(result.latency_intervals), width="stretch")
-            st.caption(result.latency_sentence() + " On the right, each percentile with its 95% bootstrap interval "
-                       "(the maximum has none: no sample can say more than its largest value).")
+            st.caption(ui.escaped(result.latency_sentence() + " On the right, each percentile with its 95% "
+                       "bootstrap interval (the maximum has none: no sample can say more than its largest value)."))
             st.altair_chart(ui.charts.latency_lines(result.latency_timeline), width="stretch")
             ratio = result.latency_ratio
             if ratio and ratio.get("requests"):
-                st.caption(f"Over the replay. Request by request, the challenger took {ui.number(ratio['median'], 2)}x "
+                st.caption(ui.escaped(f"Over the replay. Request by request, the challenger took "
+                           f"{ui.number(ratio['median'], 2)}x "
                            f"the champion's time (half of the requests between {ui.number(ratio['q1'], 2)}x and "
-                           f"{ui.number(ratio['q3'], 2)}x).")
+                           f"{ui.number(ratio['q3'], 2)}x)."))
         else:
-            st.write(result.latency_sentence())
+            st.write(ui.escaped(result.latency_sentence()))
         if result.errors is not None and not result.errors.empty:
             st.dataframe(ui.readable(result.errors), hide_index=True)
 
         if result.noise_floor_sentence():
-            st.info(result.noise_floor_sentence())
+            st.info(ui.escaped(result.noise_floor_sentence()))
 
         if not result.disagreements.empty:
             st.subheader("Where they disagree")

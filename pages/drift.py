@@ -27,15 +27,15 @@ with ui.guard():
                            "uses a p-value test (KS, chi-squared or Z), adjusted for the many cells "
                            "(Benjamini-Hochberg). The colour is the evidence: 0.05 divided by the adjusted p, so 1 is "
                            "the edge of significance and darker is stronger.")
-            st.write(ui.drift_sentence(drift))
+            st.write(ui.escaped(ui.drift_sentence(drift)))
             st.caption("Each bar is a feature's drift score on one scale: a distance (Wasserstein, Jensen-Shannon) "
                        "divided by its threshold, or for a p-value test (KS, chi-squared, Z) the threshold divided by "
                        "the p-value. Past the dashed line at 1, the test's own rule calls it drift; the colour is the "
                        "sandbox's verdict, which also asks for a correction for many tests and a real effect.")
             overruled = drift[drift["evidently_drifted"] & ~drift["drifted"]]
             if not overruled.empty:
-                st.info(f"Evidently's rule alone would also flag {', '.join(overruled['feature'])}; the sandbox does "
-                        "not, and the table's \"why they differ\" column says why for each.")
+                st.info(ui.escaped(f"Evidently's rule alone would also flag {', '.join(overruled['feature'])}; "
+                        "the sandbox does not, and the table's \"why they differ\" column says why for each."))
             st.dataframe(ui.readable(drift[ui.DRIFT_COLUMNS]), hide_index=True,
                          column_config={"why they differ": st.column_config.TextColumn(width="large")})
             st.caption("\"Evidently's rule: drifted\" is Evidently's verdict on its own rule, \"drifted (sandbox)\" "

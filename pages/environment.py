@@ -11,7 +11,7 @@ with ui.guard():
     box = ui.sandbox()
     model = ui.current_model()
     ui.backend_picker(box)
-    st.info(box.backend_notice)
+    st.info(ui.escaped(box.backend_notice))
     if model:
         refs = box.resolve_pair(model)
         st.text(f"{model}: champion v{refs['champion'].version}, challenger v{refs['challenger'].version}.")
@@ -35,14 +35,14 @@ with ui.guard():
     else:
         ui.live_server_table(box)
         for role in list(box.servers):
-            with st.expander(f"{role}: log and controls"):
+            with st.expander(ui.escaped(f"{role}: log and controls")):
                 st.code(box.server_log(role, 40) or "(empty)", language="text")
                 left, right = st.columns(2)
-                if left.button(f"Restart {role}", key=f"restart-{role}"):
+                if left.button(ui.escaped(f"Restart {role}"), key=f"restart-{role}"):
                     box.restart_server(role)
                     ui.flash(f"The {role} server restarted and answers.")
                     st.rerun()
-                if right.button(f"Stop {role}", key=f"stop-{role}"):
+                if right.button(ui.escaped(f"Stop {role}"), key=f"stop-{role}"):
                     box.stop_server(role)
                     ui.flash(f"The {role} server stopped.")
                     st.rerun()

@@ -14,7 +14,7 @@ with ui.guard():
     if model:
         periods, mismatch = box.history(model)
         if mismatch:
-            st.warning(mismatch)
+            st.warning(ui.escaped(mismatch))
         if not periods:
             st.info("No promotion or rollback of this model yet: its champion has never been moved here.")
         else:

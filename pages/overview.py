@@ -16,7 +16,7 @@ with ui.guard():
         ui.latest_run_line(box, latest)
 
     st.subheader("The demo")
-    st.write(SCENARIOS["credit"].story)
+    st.write(ui.escaped(SCENARIOS["credit"].story))
     left, right = st.columns(2)
     if left.button("▶ Run the demo", type="primary", help="Registers the demo models, starts both servers, "
                    f"replays {ui.DEMO_REQUESTS:,} recorded requests and shows the verdict. About half a minute."):
@@ -26,9 +26,10 @@ with ui.guard():
         ui.flash("Demo models ready: " + ", ".join(
             f"{m.champion.name} (champion v{m.champion.version}, challenger v{m.challenger.version})" for m in loaded))
         st.rerun()
-    st.caption(box.backend_notice)
+    st.caption(ui.escaped(box.backend_notice))
     if box.swept:
-        st.caption(f"Stopped {len(box.swept)} model server(s) left behind by an earlier app: {', '.join(box.swept)}.")
+        st.caption(ui.escaped(f"Stopped {len(box.swept)} model server(s) left behind by an earlier app: "
+                              f"{', '.join(box.swept)}."))
 
     st.subheader("Registered models")
     models = ui.registered_models(box)

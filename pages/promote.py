@@ -25,15 +25,15 @@ if result and policy and verdict:  # its own guard: a refused sign-off leaves th
         st.subheader("Sign-off")
         done = ui.move_done(box, manifest)
         if done:
-            st.info(done)
+            st.info(ui.escaped(done))
         else:
             with st.form("signoff"):
                 reviewer = st.text_input("Reviewer")
                 reason = st.text_area("Reason", placeholder="What the evidence shows and why it is enough.")
                 override = st.checkbox("Override a failed gate", disabled=verdict.passed,
                                        help="Only with a reason that explains why the failed checks are acceptable.")
-                confirmed = st.checkbox(f"I confirm: move `{model}@champion` from v{manifest.champion.version} "
-                                        f"to v{manifest.challenger.version}.")
+                confirmed = st.checkbox(ui.escaped(f"I confirm: move {model}@champion from v{manifest.champion.version} "
+                                        f"to v{manifest.challenger.version}."))
                 if st.form_submit_button("Promote the challenger", type="primary"):
                     record = box.promote(result, reviewer, reason, confirmed, override, policy)
                     message = f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']})."
@@ -55,7 +55,7 @@ if model:
             with st.form("rollback"):
                 who = st.text_input("Reviewer", key="rollback_reviewer")
                 why = st.text_input("Reason", key="rollback_reason")
-                if st.form_submit_button(f"Roll back to v{last['from_version']}"):
+                if st.form_submit_button(ui.escaped(f"Roll back to v{last['from_version']}")):
                     record = box.rollback(model, who, why)
                     ui.flash(f"Rolled back: {model}@champion is v{record['to_version']} again.")
                     st.rerun()

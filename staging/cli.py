@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--champion-url", help="endpoint backend: the champion's base URL, MLflow's "
                                                "(http://HOST:PORT) or V2's (http://HOST/v2/models/NAME)")
     replay.add_argument("--challenger-url", help="endpoint backend: the challenger's base URL, in either form")
+    replay.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                        help="endpoint backend: a host traffic may be sent to besides loopback (repeatable; "
+                             "also STAGING_ALLOWED_HOSTS)")
     replay.add_argument("--requests", type=int, help="a seeded random sample of this many requests")
     replay.add_argument("--percent", type=float, help="keep this percent of requests (chosen by request id)")
     replay.add_argument("--start", help="only requests at or after this time (ISO 8601)")
@@ -269,7 +272,8 @@ def run_replay(args: argparse.Namespace, log) -> dict:
         print(("\r" if interactive else "") + progress_bar(progress), end="" if interactive else "\n",
               file=sys.stderr, flush=True)
 
-    with Sandbox(SandboxHome.from_env(args.home), backend=args.backend, endpoint_urls=urls) as sandbox:
+    with Sandbox(SandboxHome.from_env(args.home), backend=args.backend, endpoint_urls=urls,
+                 allowed_hosts=tuple(args.allow_host)) as sandbox:
         # the files are checked before any server starts: bad input costs seconds, not a start
         sandbox.check_replay_inputs(args.model, args.traffic, args.labels, args.reference, args.label_column,
                                     selection)

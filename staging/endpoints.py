@@ -21,6 +21,7 @@ from .errors import BackendError, EndpointNotReady
 from .predictions import Prediction, parse_predictions
 from .protocols import V2, V2Tensor, metadata_inputs, protocol_of, v2_body, v2_predictions
 from .refs import ModelRef
+from .settings import endpoint_token
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -31,6 +32,13 @@ class Endpoint:
     url: str  # base URL, no trailing slash
     backend: str
     model: ModelRef | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """What every request carries: JSON, and for a server elsewhere the bearer token, if one
+        is set (never sent to the models the sandbox starts itself)."""
+        token = endpoint_token() if self.backend == "endpoint" else ""
+        return {**JSON_HEADERS, "Authorization": f"Bearer {token}"} if token else JSON_HEADERS
 
     @property
     def protocol(self) -> str:
@@ -50,7 +58,7 @@ class Endpoint:
         if self.protocol != V2:
             return None
         try:
-            response = requests.get(self.url, timeout=timeout)
+            response = requests.get(self.url, timeout=timeout, headers=self.headers, allow_redirects=False)
             response.raise_for_status()
             return response.json()
         except (requests.RequestException, ValueError) as exc:
@@ -81,7 +89,7 @@ class Endpoint:
         last_error = "no answer yet"
         while time.monotonic() - start < timeout:
             try:
-                response = requests.get(self.ready_url, timeout=2)
+                response = requests.get(self.ready_url, timeout=2, headers=self.headers, allow_redirects=False)
                 if response.status_code == 200:
                     return time.monotonic() - start
                 last_error = f"HTTP {response.status_code}"
@@ -98,7 +106,8 @@ class Endpoint:
 
     def healthy(self) -> bool:
         try:
-            return requests.get(self.ready_url, timeout=1).status_code == 200
+            response = requests.get(self.ready_url, timeout=1, headers=self.headers, allow_redirects=False)
+            return response.status_code == 200
         except requests.RequestException:
             return False
 
@@ -107,7 +116,8 @@ class Endpoint:
         raises BackendError on failure."""
         inputs = self.v2_inputs() if self.protocol == V2 else None
         try:
-            response = requests.post(self.invocations_url, data=self.body(frame, inputs), headers=JSON_HEADERS,
+            response = requests.post(self.invocations_url, data=self.body(frame, inputs), headers=self.headers,
+                                     allow_redirects=False,
                                      timeout=timeout)
         except requests.RequestException as exc:
             raise BackendError(f"The {self.role} model at {self.url} could not be reached: {exc}") from exc

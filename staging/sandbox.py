@@ -27,6 +27,8 @@ from .artifact_scan import ArtifactScan, refuse_dangerous, scan_model_files
 from .audit import AuditChain, Verification
 from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
+from .destinations import allowed_hosts as allowed_host_list
+from .destinations import check_endpoint_url, destination
 from .errors import BackendError, RegistryError, RunError, StagingError, TrafficError
 from .evidence import RunEvidence, evidence_summary, reference_for, stored_evidence
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
@@ -98,8 +100,11 @@ class Sandbox:
     """One app's (or one command's) sandbox: its home, registry, run store, servers and replay."""
 
     def __init__(self, home: SandboxHome | None = None, backend: str | None = None,
-                 endpoint_urls: dict[str, str] | None = None, settings: Settings | None = None) -> None:
+                 endpoint_urls: dict[str, str] | None = None, settings: Settings | None = None,
+                 allowed_hosts: tuple[str, ...] = ()) -> None:
         self.settings = settings or Settings.from_env()
+        # the endpoint allow-list: loopback, the setting, then what the user adds (flag or page)
+        self.allowed_hosts = allowed_host_list(self.settings.allowed_hosts, allowed_hosts)
         self.home = (home or SandboxHome.from_env(settings=self.settings)).ensure()
         self.registry = Registry(self.home)
         self.store = RunStore(self.home)
@@ -121,10 +126,22 @@ class Sandbox:
             self._stop_all()
             self.backend_name = name
             self.backend, self.backend_notice = choose_backend(name, self.home, endpoint_urls,
-                                                               settings=self.settings)
+                                                               settings=self.settings,
+                                                               allowed_hosts=self.allowed_hosts)
             # a process server may outlive a switch to another backend: sweep those too (idempotent)
             self.swept += ProcessBackend(self.home).sweep_leftovers() + self.backend.sweep_leftovers()
         return self.backend_notice
+
+    def allow_host(self, host: str) -> tuple[str, ...]:
+        """Add a host to this sandbox's endpoint allow-list (for its life only); the new list."""
+        self.allowed_hosts = allowed_host_list(self.allowed_hosts, [host])
+        return self.allowed_hosts
+
+    def endpoint_destinations(self, urls: dict[str, str]) -> dict[str, str]:
+        """role -> where its traffic would go (`POST URL`), checked against the allow-list; a
+        ConfigurationError names the first URL that may not be used, and why."""
+        return {role: destination(check_endpoint_url(url, self.allowed_hosts, role))
+                for role, url in urls.items() if url and url.strip()}
 
     # -- models ---------------------------------------------------------------------------
     def load_demo(self) -> list[DemoModels]:

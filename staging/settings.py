@@ -8,9 +8,14 @@ starts, into one frozen value; no other module reads the environment for them.
     STAGING_CONTAINER_MEMORY   each model container's memory limit (default 1g)
     STAGING_CONTAINER_CPUS     each model container's CPUs (default 1)
     STAGING_CONTAINER_PIDS     each model container's process limit (default 256)
-    STAGING_DOCKER_NETWORK     a Docker network for the model containers (compose sets it)
+    STAGING_SOCKET_DIR         where the model containers' sockets are made (default
+                               /tmp/staging-sockets-UID; inside compose, a host path mounted at the
+                               same path in the app's container)
     STAGING_WHEEL_CACHE        where model images' wheelhouses are kept, shared by every home
                                (default $XDG_CACHE_HOME/staging-sandbox/wheelhouses, else ~/.cache/…)
+    STAGING_ALLOWED_HOSTS      endpoint hosts traffic may be sent to, beyond loopback (comma-separated)
+    STAGING_ENDPOINT_TOKEN     a bearer token for the endpoint backend's servers; read when a request
+                               is made (`endpoint_token`), never stored in `Settings`, never written
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .destinations import LOOPBACK_HOSTS, allowed_hosts
 from .errors import ConfigurationError
 
 HOME_ENV = "STAGING_HOME"
@@ -29,8 +35,10 @@ BASE_IMAGE_ENV = "STAGING_BASE_IMAGE"
 MEMORY_ENV = "STAGING_CONTAINER_MEMORY"
 CPUS_ENV = "STAGING_CONTAINER_CPUS"
 PIDS_ENV = "STAGING_CONTAINER_PIDS"
-NETWORK_ENV = "STAGING_DOCKER_NETWORK"
+SOCKET_DIR_ENV = "STAGING_SOCKET_DIR"
 WHEEL_CACHE_ENV = "STAGING_WHEEL_CACHE"
+ALLOWED_HOSTS_ENV = "STAGING_ALLOWED_HOSTS"
+ENDPOINT_TOKEN_ENV = "STAGING_ENDPOINT_TOKEN"
 DEFAULT_HOME = ".staging"
 
 
@@ -50,8 +58,9 @@ class Settings:
     backend: str = "auto"
     base_image: str | None = None
     limits: ContainerLimits = ContainerLimits()
-    docker_network: str | None = None
+    socket_dir: str | None = None  # None: /tmp/staging-sockets-UID
     wheel_cache: str | None = None  # None: the home's own `wheelhouses/` folder
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # endpoint hosts traffic may go to
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,8 +70,22 @@ class Settings:
                    limits=ContainerLimits(memory=env.get(MEMORY_ENV) or "1g",
                                           cpus=_number(env, CPUS_ENV, "1.0", float),
                                           pids=_number(env, PIDS_ENV, "256", int)),
-                   docker_network=env.get(NETWORK_ENV) or None,
-                   wheel_cache=env.get(WHEEL_CACHE_ENV) or _default_wheel_cache(env))
+                   socket_dir=env.get(SOCKET_DIR_ENV) or None,
+                   wheel_cache=env.get(WHEEL_CACHE_ENV) or _default_wheel_cache(env),
+                   allowed_hosts=_hosts(env))
+
+
+def _hosts(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return allowed_hosts(env.get(ALLOWED_HOSTS_ENV))
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{ALLOWED_HOSTS_ENV}: {exc.message}", hint=exc.hint) from exc
+
+
+def endpoint_token(environ: Mapping[str, str] | None = None) -> str:
+    """The endpoint backend's bearer token, read when a request is made so that it lives in
+    no value that could be printed, pickled or written down."""
+    return (os.environ if environ is None else environ).get(ENDPOINT_TOKEN_ENV, "").strip()
 
 
 def _default_wheel_cache(env: Mapping[str, str]) -> str:

@@ -111,3 +111,38 @@ def test_the_worker_and_the_analytics_load_neither_mlflow_nor_streamlit():
 def test_every_module_says_what_it_is_for():
     for path in [*STAGING, *PAGES]:
         assert ast.get_docstring(ast.parse(path.read_text())), f"{path} has no module docstring"
+
+
+MARKDOWN_RENDERERS = {"markdown", "write", "info", "warning", "error", "success", "caption", "title", "header",
+                      "subheader", "toast", "expander", "checkbox", "button", "radio", "toggle", "text_input",
+                      "selectbox", "metric", "tabs", "popover", "download_button", "file_uploader", "number_input",
+                      "slider", "multiselect", "text_area", "select_slider", "form_submit_button", "date_input",
+                      "status", "spinner", "latex"}
+
+
+def _fixed_text(node: ast.AST) -> bool:
+    """Text that holds nothing from outside the code: a literal, or made inert by `escaped`."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.JoinedStr):
+        return all(isinstance(value, ast.Constant) for value in node.values)
+    if isinstance(node, ast.BinOp):
+        return _fixed_text(node.left) and _fixed_text(node.right)
+    if isinstance(node, ast.Call):
+        return getattr(node.func, "id", getattr(node.func, "attr", "")) == "escaped"
+    return False
+
+
+def test_text_from_outside_the_code_is_never_rendered_as_markdown():
+    """Every Streamlit element that renders Markdown (messages, captions, labels) gets a literal
+    or `escaped(...)`: reviewer names, reasons, model, feature and file names, error messages and
+    values are shown as typed, never interpreted (the browser test plants hostile ones)."""
+    found = []
+    for path in [*sorted((ROOT / "staging" / "ui").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
+                 ROOT / "streamlit_app.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in MARKDOWN_RENDERERS and node.args and not _fixed_text(node.args[0])
+                    and not (isinstance(node.func.value, ast.Name) and node.func.value.id in ("log", "logging"))):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:90]}")
+    assert not found, "Markdown elements given text that is not escaped:\n" + "\n".join(found)

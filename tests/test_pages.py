@@ -1,5 +1,6 @@
 """Every page through Streamlit's AppTest: it renders, shows its key elements, never a traceback."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -85,11 +86,16 @@ def test_drift_names_drifted_features(app):
 
 def test_promote_shows_the_gate_and_refuses_without_a_reviewer(app):
     app.switch_page(PAGES["promote"]).run()
-    assert any(s.value.startswith("Gate:") for s in app.subheader)
+    assert any(_as_shown(s.value).startswith("Gate:") for s in app.subheader)
     app.checkbox[-1].check()
     app.button[0].click().run()  # the form's submit button, no reviewer given
     assert not app.exception
-    assert any("sign-off is missing: reviewer, reason" in e.value for e in app.error)
+    assert any("sign-off is missing: reviewer, reason" in _as_shown(e.value) for e in app.error)
+
+
+def _as_shown(markdown: str) -> str:
+    """An element's text as the browser shows it: Markdown's backslash escapes removed."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def test_replay_page_reports_quarantined_rows(app):

@@ -11,6 +11,7 @@ stop it). `choose_backend` picks one by name:
 
 from __future__ import annotations
 
+from ..destinations import destination
 from ..errors import BackendError, ConfigurationError
 from ..home import SandboxHome
 from ..settings import Settings
@@ -23,17 +24,19 @@ PROCESS_NOTICE = "Models run as local processes: MLflow's scoring server, one wo
 
 
 def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] | None = None,
-                   log: BuildLog | None = None, settings: Settings | None = None) -> tuple[Backend, str]:
-    """(backend, a sentence for the user saying which backend runs the models and why)."""
+                   log: BuildLog | None = None, settings: Settings | None = None,
+                   allowed_hosts: tuple[str, ...] | None = None) -> tuple[Backend, str]:
+    """(backend, a sentence for the user saying which backend runs the models and why).
+    `allowed_hosts`: the endpoint allow-list (default: the settings')."""
     settings = settings or Settings.from_env()
     if name not in BACKEND_NAMES:
         raise ConfigurationError(f"Unknown backend '{name}'.", hint=f"Choose one of: {', '.join(BACKEND_NAMES)}.")
     if name == "process":
         return ProcessBackend(home), PROCESS_NOTICE
     if name == "endpoint":
-        urls = endpoint_urls or {}
-        return EndpointBackend(home, urls), ("Models are served elsewhere: " +
-                                             ", ".join(f"{r} at {u}" for r, u in urls.items()) + ".")
+        backend = EndpointBackend(home, endpoint_urls or {}, allowed_hosts or settings.allowed_hosts)
+        return backend, ("Models are served elsewhere; traffic will go to " +
+                         "; ".join(f"the {r}: {destination(u)}" for r, u in backend.urls.items()) + ".")
     from .docker_backend import DockerBackend, docker_client
     from .images import build_base_image_in_background, resolve_base_image, warm_model_images
 
@@ -54,7 +57,7 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
                                           "image yet, and one is being built in the background (about a minute); "
                                           "the next start uses containers.")
         return ProcessBackend(home), f"Models run as local processes: {exc.message} {exc.hint}"
-    backend = DockerBackend(home, client, limits=settings.limits, log=log, network=settings.docker_network,
+    backend = DockerBackend(home, client, limits=settings.limits, log=log, socket_dir=settings.socket_dir,
                             base_image=settings.base_image)
     limits = backend.limits
     return backend, (f"Models run in hardened containers on the Docker engine (base {base}; each limited to "

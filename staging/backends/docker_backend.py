@@ -1,23 +1,32 @@
 """The docker backend: each model version in its own hardened container (docker SDK).
 
-Containers run MLflow's scoring server on port 8080, published on 127.0.0.1 only, with no
-new privileges, every capability dropped, a read-only root filesystem (tmpfs on /tmp), and
-the same memory, CPU and pids limits for champion and challenger so that latencies are
-comparable. Every container and network carries labels (sandbox home, owner process, run
-role, model), and `sweep_leftovers` removes those an earlier app left behind, found by
-label, and nothing else.
+Containers run MLflow's scoring server (or MLServer) with no new privileges, every capability
+dropped, a read-only root filesystem (tmpfs on /tmp), and the same memory, CPU and pids limits
+for champion and challenger so that latencies are comparable.
 
-Inside docker compose (STAGING_DOCKER_NETWORK set), 127.0.0.1 is the app container's own
-loopback: the app then reaches model containers by name on that shared network.
+**Fenced in.** A model container has no network (`network_mode=none`): its only interface is its
+own loopback, so the model's code cannot reach the other model, the app, the MLflow server, the
+host or the internet, whatever the engine's firewall does (CI runs dockerd with
+`--iptables=false`, where networks marked internal still route to the host). The sandbox reaches
+the server through a Unix socket in a folder only that container mounts
+(`socket_dir/SERVER_ID/server.sock`), joined to a port on 127.0.0.1 by `socket_bridge`.
+
+Every container carries labels (sandbox home, owner process, run role, model), and
+`sweep_leftovers` removes those an earlier app left behind, found by label, and nothing else.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 from ..endpoints import Endpoint
 from ..errors import BackendError, ServerStartError
@@ -29,7 +38,7 @@ from .images import LABEL, ensure_model_image
 from .mlserver import MLSERVER_RUNTIME, check_runtime
 from .process import _alive
 
-CONTAINER_PORT = "8080/tcp"
+BRIDGE_SCRIPT = Path(__file__).with_name("socket_bridge.py")
 
 
 def docker_client(timeout: float = 3.0):
@@ -53,13 +62,15 @@ class DockerBackend(Backend):
     name = "docker"
 
     def __init__(self, home: SandboxHome, client=None, limits: ContainerLimits | None = None,
-                 log=None, network: str | None = None, base_image: str | None = None) -> None:
+                 log=None, socket_dir: str | None = None, base_image: str | None = None) -> None:
         self.home = home.ensure()
         self.client = client or docker_client()
         self.limits = limits or ContainerLimits()
         self.log = log or (lambda message: None)
-        self.network = network
+        # short on purpose: a Unix socket's path has at most 107 bytes
+        self.socket_dir = Path(socket_dir or Path(tempfile.gettempdir()) / f"staging-sockets-{os.getuid()}")
         self.base_image = base_image
+        self._bridges: dict[str, subprocess.Popen] = {}
 
     def _labels(self, **extra: str) -> dict[str, str]:
         return {f"{LABEL}.home": _home_label(self.home), f"{LABEL}.owner_pid": str(os.getpid()),
@@ -71,26 +82,21 @@ class DockerBackend(Backend):
                                       server=runtime)
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         name = f"staging-{ref.name}-v{ref.version}-{server_id}"
-        kwargs = dict(
-            detach=True, name=name,
-            labels=self._labels(role=role, model=ref.name, version=ref.version, server=server_id),
-            security_opt=["no-new-privileges"], cap_drop=["ALL"], read_only=True,
-            tmpfs={"/tmp": "rw,size=256m,mode=1777"}, mem_limit=self.limits.memory,
-            nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
-        )
-        if self.network:
-            kwargs["network"] = self.network
-        else:
-            kwargs["ports"] = {CONTAINER_PORT: ("127.0.0.1", None)}
+        sockets = self._socket_folder(server_id)
         try:
-            container = self.client.containers.run(image, **kwargs)
+            container = self.client.containers.run(
+                image, detach=True, name=name, network_mode="none",
+                labels=self._labels(role=role, model=ref.name, version=ref.version, server=server_id),
+                security_opt=["no-new-privileges"], cap_drop=["ALL"], read_only=True,
+                tmpfs={"/tmp": "rw,size=256m,mode=1777"}, mem_limit=self.limits.memory,
+                nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
+                volumes={str(sockets): {"bind": "/sock", "mode": "rw"}},
+            )
         except Exception as exc:
-            hint = ("Another program holds the port; start again to get a new one."
-                    if "port is already allocated" in str(exc) else "Check the engine's log.")
-            raise BackendError(f"The {role} container for {ref.uri} could not start: {exc}", hint=hint) from exc
-        container.reload()
-        url = (f"http://{name}:8080" if self.network else
-               f"http://127.0.0.1:{container.ports[CONTAINER_PORT][0]['HostPort']}")
+            shutil.rmtree(sockets, ignore_errors=True)
+            raise BackendError(f"The {role} container for {ref.uri} could not start: {exc}",
+                               hint="Check the engine's log.") from exc
+        url = f"http://127.0.0.1:{self._bridge(server_id, sockets / 'server.sock')}"
         if runtime == MLSERVER_RUNTIME:
             url += f"/v2/models/{ref.name}"
         log_path = self.home.logs_dir / f"{server_id}.log"
@@ -104,6 +110,35 @@ class DockerBackend(Backend):
 
         return await_ready(self, server, timeout, exit_code,
                            lambda what: self._start_failure(server, container, what))
+
+    def _socket_folder(self, server_id: str) -> Path:
+        """The folder one container mounts at /sock: made here, writable by its user (uid 10001)."""
+        self.socket_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
+        folder = self.socket_dir / server_id
+        folder.mkdir(mode=0o700)
+        try:
+            os.chown(folder, 10001, 10001)
+        except PermissionError:  # not root: let the container's user in by mode
+            folder.chmod(0o777)
+        return folder
+
+    def _bridge(self, server_id: str, path: Path) -> int:
+        """Start the host side of the socket bridge for one server; its port on 127.0.0.1."""
+        process = subprocess.Popen([sys.executable, str(BRIDGE_SCRIPT), "tcp-to-unix", "127.0.0.1", "0", str(path),
+                                    "--parent", str(os.getpid())], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                   text=True, start_new_session=True)
+        self._bridges[server_id] = process
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.strip().isdigit():
+            raise BackendError(f"The socket bridge to {path} did not start.", hint="Check that /tmp is writable.")
+        return int(line)
+
+    def _release(self, server_id: str) -> None:
+        process = self._bridges.pop(server_id, None)
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=5)
+        shutil.rmtree(self.socket_dir / server_id, ignore_errors=True)
 
     def _start_failure(self, server: ManagedServer, container, what: str) -> ServerStartError:
         log = container.logs(tail=40).decode("utf-8", "replace")
@@ -131,13 +166,14 @@ class DockerBackend(Backend):
 
     def stop(self, server: ManagedServer) -> None:
         container = self._container(server)
-        if container is None:
-            return
         try:
-            server.log_path.write_bytes(container.logs(tail=200))
-            container.stop(timeout=5)
+            if container is not None:
+                server.log_path.write_bytes(container.logs(tail=200))
+                container.stop(timeout=5)
         finally:
-            container.remove(force=True)
+            if container is not None:
+                container.remove(force=True)
+            self._release(server.server_id)
 
     def restart(self, server: ManagedServer, timeout: float = 120.0) -> ManagedServer:
         """The same container restarted in place (same name, same endpoint)."""
@@ -180,6 +216,7 @@ class DockerBackend(Backend):
             if same_host and _alive(int(labels.get(f"{LABEL}.owner_pid", "0") or 0)):
                 continue
             container.remove(force=True)
+            shutil.rmtree(self.socket_dir / labels.get(f"{LABEL}.server", "-"), ignore_errors=True)
             swept.append(container.name)
         for network in self.client.networks.list(filters=filters):
             network.reload()

@@ -1,11 +1,15 @@
 """The endpoint backend: models already served elsewhere, by anything that speaks MLflow's
 scoring protocol (a base URL, http://HOST:PORT) or the Open Inference Protocol (KServe's form,
-http://HOST/v2/models/NAME). The sandbox starts and stops nothing; it only checks readiness."""
+http://HOST/v2/models/NAME). The sandbox starts and stops nothing; it only checks readiness.
+
+Every URL is checked against the endpoint allow-list (`destinations`) when the backend is made,
+before anything is sent: production traffic goes only to hosts the user has allowed."""
 
 from __future__ import annotations
 
 import time
 
+from ..destinations import LOOPBACK_HOSTS, check_endpoint_url
 from ..endpoints import Endpoint
 from ..errors import ConfigurationError
 from ..home import SandboxHome
@@ -16,13 +20,14 @@ from .base import Backend, ManagedServer
 class EndpointBackend(Backend):
     name = "endpoint"
 
-    def __init__(self, home: SandboxHome, urls: dict[str, str]) -> None:
+    def __init__(self, home: SandboxHome, urls: dict[str, str], allowed: tuple[str, ...] = LOOPBACK_HOSTS) -> None:
         self.home = home.ensure()
-        self.urls = {role: url.rstrip("/") for role, url in urls.items() if url}
+        self.allowed = allowed
+        self.urls = {role: check_endpoint_url(url, allowed, role) for role, url in urls.items() if url and url.strip()}
 
     def start(self, ref: ModelRef, role: str, timeout: float = 120.0, runtime: str = "mlflow") -> ManagedServer:
         url = self.urls.get(role)
-        if not url or not url.startswith(("http://", "https://")):
+        if not url:
             raise ConfigurationError(f"No URL was given for the {role} endpoint.",
                                      hint="Give the base URL of a server that answers /ping and /invocations "
                                           "(http://127.0.0.1:5001), or a V2 model's (http://HOST/v2/models/NAME).")

@@ -62,15 +62,19 @@ RUNTIME_CONFIG = {
     "WorkingDir": "/tmp",
 }
 
+# The container has no network (`network_mode=none`): the server listens on its own loopback
+# and `socket_bridge` joins that port to /sock/server.sock, the one way in (see docker_backend).
+BRIDGE = ("/opt/venv/bin/python /opt/socket_bridge.py unix-to-tcp /sock/server.sock 127.0.0.1 8080 & "
+          "exec ")
 DOCKERFILE = """\
 FROM {runtime}
 COPY model/ /opt/model/
+COPY socket_bridge.py /opt/socket_bridge.py
 USER 10001
-EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 CMD ["/opt/venv/bin/python", "-c", \\
  "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/ping', timeout=2).status != 200)"]
-CMD ["/opt/venv/bin/mlflow", "models", "serve", "-m", "/opt/model", "--env-manager", "local", \\
-     "-h", "0.0.0.0", "-p", "8080", "-w", "1"]
+CMD ["/bin/sh", "-c", "{bridge}/opt/venv/bin/mlflow models serve -m /opt/model --env-manager local -h 127.0.0.1 \\
+-p 8080 -w 1"]
 """
 
 
@@ -78,11 +82,11 @@ MLSERVER_DOCKERFILE = """\
 FROM {runtime}
 COPY model/ /opt/model/
 COPY server/ /opt/server/
+COPY socket_bridge.py /opt/socket_bridge.py
 USER 10001
-EXPOSE 8080
 HEALTHCHECK --interval=5s --timeout=3s --start-period=120s --retries=3 CMD ["/opt/venv/bin/python", "-c", \\
  "import sys, urllib.request as u; sys.exit(u.urlopen('http://127.0.0.1:8080/v2/health/ready', timeout=2).status != 200)"]
-CMD ["/opt/venv/bin/mlserver", "start", "/opt/server"]
+CMD ["/bin/sh", "-c", "{bridge}/opt/venv/bin/mlserver start /opt/server"]
 """
 
 
@@ -260,10 +264,11 @@ def build_context(home: SandboxHome, ref: ModelRef, runtime: str, log: Log = qui
     context = model_files(home, ref, log)
     shutil.rmtree(context / "server", ignore_errors=True)
     if server == MLSERVER_RUNTIME:
-        server_folder(context / "server", ref, Path("/opt/model"), 8080, 8081, host="0.0.0.0")
-        (context / "Dockerfile").write_text(MLSERVER_DOCKERFILE.format(runtime=runtime))
+        server_folder(context / "server", ref, Path("/opt/model"), 8080, 8081, host="127.0.0.1")
+        (context / "Dockerfile").write_text(MLSERVER_DOCKERFILE.format(runtime=runtime, bridge=BRIDGE))
     else:
-        (context / "Dockerfile").write_text(DOCKERFILE.format(runtime=runtime))
+        (context / "Dockerfile").write_text(DOCKERFILE.format(runtime=runtime, bridge=BRIDGE))
+    shutil.copyfile(Path(__file__).with_name("socket_bridge.py"), context / "socket_bridge.py")
     digest = hashlib.sha256(runtime.encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(context)).encode())

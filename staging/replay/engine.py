@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import yarl
 
-from ..endpoints import JSON_HEADERS, Endpoint
+from ..endpoints import Endpoint
 from ..predictions import PredictionFormatError, parse_prediction_columns
 from ..protocols import V2, v2_predictions
 from ..runs import RunWriter
@@ -61,6 +61,7 @@ class ReplayEngine:
         self.connection_failures = {role: 0 for role in endpoints}
         self.urls = {role: yarl.URL(endpoint.invocations_url) for role, endpoint in endpoints.items()}  # parsed once
         self.protocols = {role: endpoint.protocol for role, endpoint in endpoints.items()}
+        self.headers = {role: endpoint.headers for role, endpoint in endpoints.items()}
         self.sent = {role: 0 for role in endpoints}  # requests each model was sent, and answered without error
         self.answered = {role: 0 for role in endpoints}
         self.first_error: dict[str, str] = {}
@@ -156,7 +157,7 @@ class ReplayEngine:
             for role, endpoint in self.endpoints.items():
                 try:
                     async with session.post(endpoint.invocations_url, data=self._body(body, role),
-                                            headers=JSON_HEADERS) as response:
+                                            headers=self.headers[role], allow_redirects=False) as response:
                         await response.read()
                 except (TimeoutError, aiohttp.ClientError):
                     pass
@@ -199,8 +200,8 @@ class ReplayEngine:
                "latency_ms": math.nan, "service_ms": math.nan, "status": 0, "error": ""}
         clock = {"began": time.perf_counter()}
         try:
-            async with session.post(self.urls[role], data=self._body(body, role), headers=JSON_HEADERS,
-                                    trace_request_ctx=clock) as response:
+            async with session.post(self.urls[role], data=self._body(body, role), headers=self.headers[role],
+                                    allow_redirects=False, trace_request_ctx=clock) as response:
                 payload = await response.read()
                 row["service_ms"] = (time.perf_counter() - clock["began"]) * 1000
                 row["latency_ms"] = row["service_ms"] + max(sent - intended, 0.0) * 1000

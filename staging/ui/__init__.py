@@ -31,7 +31,7 @@ from .common import (
                      show_error,
 )
 from .compare import LATENCY_FORMAT, quality_metrics
-from .display import number, readable
+from .display import escaped, number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import (
     backend_picker,
@@ -66,6 +66,7 @@ __all__ = [
     "drift_choices",
     "drift_sentence",
     "entry_links",
+    "escaped",
     "estimated_quality_section",
     "late_labels_form",
     "evidence",

@@ -18,6 +18,7 @@ import streamlit as st
 from ..errors import StagingError
 from ..home import SandboxHome
 from ..sandbox import Sandbox
+from .display import escaped
 
 log = logging.getLogger("staging.ui")
 
@@ -63,15 +64,15 @@ def guard() -> Iterator[None]:
         show_error(exc)
     except Exception as exc:
         log.exception("unexpected failure on a page")
-        st.error(f"Something failed that the sandbox did not expect: {type(exc).__name__}: {exc}. "
+        st.error(escaped(f"Something failed that the sandbox did not expect: {type(exc).__name__}: {exc}. "
                  "The app's log has the details. Check the registry's aliases before trying again, "
-                 "and report it if it happens again.")
+                 "and report it if it happens again."))
 
 
 def show_error(exc: StagingError) -> None:
-    st.error(exc.message)
+    st.error(escaped(exc.message))
     if exc.hint:
-        st.info(exc.hint)
+        st.info(escaped(exc.hint))
     if exc.detail:
         with st.expander("Log tail", expanded=True):
             st.code(exc.detail, language="text")
@@ -85,7 +86,7 @@ def flash(message: str, kind: str = "success") -> None:
 def show_flash() -> None:
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
-        getattr(st, notice[0])(notice[1])
+        getattr(st, notice[0])(escaped(notice[1]))
 
 
 def model_picker(box: Sandbox) -> str | None:
@@ -102,8 +103,8 @@ def model_picker(box: Sandbox) -> str | None:
 
 
 def page_header(title: str, caption: str) -> None:
-    st.title(title)
-    st.caption(caption)
+    st.title(escaped(title))
+    st.caption(escaped(caption))
     show_flash()
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ..analytics.drift import STAT_TESTS, dataset_drift, drift_sentence
+from .display import escaped
 
 DEFAULT_TEST = "default (Evidently's choice)"
 DEFAULT_THRESHOLD = "the test's default"
@@ -42,8 +43,8 @@ def drift_choices(drift: pd.DataFrame) -> dict[str, tuple[str | None, float | No
         if test is not None or threshold is not None:
             choices[row["feature"]] = (test, threshold)
     if refused:
-        st.warning("These thresholds are not numbers between 0 and 10, so the test's default is kept: "
-                   + "; ".join(refused) + ".")
+        st.warning(escaped("These thresholds are not numbers between 0 and 10, so the test's default is kept: "
+                   + "; ".join(refused) + "."))
     return choices
 
 

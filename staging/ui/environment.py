@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from ..backends import BACKEND_NAMES
+from ..errors import StagingError
 from ..sandbox import Sandbox
 from .display import escaped, readable
 
@@ -48,13 +49,36 @@ def backend_picker(box: Sandbox) -> None:
     choice = st.selectbox("Where the models run", names, index=names.index(box.backend_name),
                           help="auto: containers when a Docker engine answers, else local processes. "
                                "endpoint: servers that already run elsewhere.")
-    urls = {}
     if choice == "endpoint":
-        left, right = st.columns(2)
-        urls = {"champion": left.text_input("Champion URL", placeholder="http://127.0.0.1:5001"),
-                "challenger": right.text_input("Challenger URL", placeholder="http://127.0.0.1:5002")}
-    if choice != box.backend_name or (choice == "endpoint" and st.button("Use these endpoints")):
-        box.use_backend(choice, urls)
+        endpoint_form(box)
+    elif choice != box.backend_name:
+        box.use_backend(choice)
+        st.rerun()
+
+
+def endpoint_form(box: Sandbox) -> None:
+    """Two URLs, checked against the allow-list as they are typed; where traffic will go is shown
+    before anything is sent."""
+    left, right = st.columns(2)
+    urls = {"champion": left.text_input("Champion URL", placeholder="http://127.0.0.1:5001"),
+            "challenger": right.text_input("Challenger URL", placeholder="http://127.0.0.1:5002")}
+    st.caption(escaped("Traffic may go only to these hosts: " + ", ".join(box.allowed_hosts)))
+    host_box, add = st.columns([3, 1])
+    host = host_box.text_input("Allow another host", placeholder="models.internal",
+                               help="For this app's session; STAGING_ALLOWED_HOSTS makes it lasting.")
+    if add.button("Allow host", disabled=not host.strip()):
+        box.allow_host(host)
+        st.rerun()
+    try:
+        destinations = box.endpoint_destinations(urls)
+    except StagingError as error:
+        st.error(escaped(str(error)))
+        return
+    for role, where in destinations.items():
+        st.text(f"The {role}'s traffic will go to: {where}")
+    ready = len(destinations) == 2
+    if st.button("Use these endpoints", disabled=not ready):
+        box.use_backend("endpoint", urls)
         st.rerun()
 
 
@@ -70,7 +94,7 @@ def runtime_picker(box: Sandbox, replica: bool) -> dict[str, str]:
     columns = st.columns(len(roles))
     chosen: dict[str, str] = {}
     for role, column in zip(roles, columns, strict=True):
-        runtime = column.selectbox(f"{role.replace('_', ' ')} runs on", list(RUNTIME_LABELS),
+        runtime = column.selectbox(escaped(f"{role.replace('_', ' ')} runs on"), list(RUNTIME_LABELS),
                                    format_func=lambda name: RUNTIME_LABELS[name], key=f"runtime-{role}",
                                    help="MLServer shows how the model behaves on the runtime a cluster runs; a "
                                         "replica on MLServer makes the runtime's own effect the noise floor.")
@@ -91,7 +115,7 @@ def live_server_table(box: Sandbox) -> None:
         return
     st.dataframe(readable(rows[[c for c in STATUS_COLUMNS if c in rows.columns]]), hide_index=True)
     usage = "; CPU is a share of one core" if "cpu_percent" in rows.columns else ""
-    st.caption(f"Refreshed {time.strftime('%H:%M:%S')}{usage}.")
+    st.caption(escaped(f"Refreshed {time.strftime('%H:%M:%S')}{usage}."))
 
 
 def servers_for_another_model(box: Sandbox, model: str) -> None:
@@ -99,5 +123,5 @@ def servers_for_another_model(box: Sandbox, model: str) -> None:
     if not box.servers or box.servers_match(model):
         return
     serving = ", ".join(sorted({f"{s.model.name} v{s.model.version}" for s in box.servers.values()}))
-    st.warning(f"The running servers serve {escaped(serving)}, not the versions {escaped(model)}'s aliases point at: "
-               "start its servers before replaying its traffic.")
+    st.warning(escaped(f"The running servers serve {serving}, not the versions {model}'s aliases point at: "
+               "start its servers before replaying its traffic."))

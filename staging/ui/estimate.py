@@ -10,7 +10,7 @@ from .. import charts
 from ..evidence import RunEvidence
 from ..sandbox import Sandbox
 from .common import flash
-from .display import readable
+from .display import escaped, readable
 
 
 def late_labels_form(box: Sandbox, run_id: str) -> None:
@@ -34,25 +34,25 @@ def estimated_quality_section(evidence: RunEvidence) -> None:
         st.info("No estimate for this run: it needs a shadow run and a training reference that holds the outcome "
                 "column (give one on the Replay page or with --reference).")
         return
-    st.write(estimated.sentence())
+    st.write(escaped(estimated.sentence()))
     weeks = estimated.headline_by_window()
     if len(weeks) and weeks["window"].str.startswith("week of").any():
         st.altair_chart(charts.estimate_lines(weeks, estimated.metric), width="stretch")
     how = ("CBPE: each model's scores, calibrated on the labelled reference, give every request an expected "
            "outcome" if estimated.method == "CBPE" else
            "DLE: a model per candidate, trained on the labelled reference, predicts each answer's error")
-    st.caption(f"{how}. Solid: the estimate on all the week's requests. Dashed: what the labels that arrived say. "
+    st.caption(escaped(f"{how}. Solid: the estimate on all the week's requests. Dashed: what the labels that arrived say. "
                "Shaded: the estimate's band on the labelled requests (± 3 sampling errors); a dashed point outside "
-               "its band means the estimate failed its back-test that week.")
+               "its band means the estimate failed its back-test that week."))
     shown = weeks.drop(columns=["estimated_on_labelled"])
     st.dataframe(readable(shown.rename(columns={"window": "week", "labelled_share": "labelled share",
                                                 "band_low": "band low", "band_high": "band high",
                                                 "inside_band": "realised inside band"})), hide_index=True)
     backtest = estimated.backtest
     gap, coverage = backtest.get("mean_absolute_gap"), backtest.get("coverage")
-    st.write("Back-test: " + (f"mean absolute gap {gap:.3f}, realised inside the band in {coverage:.0%} of the "
+    st.write(escaped("Back-test: " + (f"mean absolute gap {gap:.3f}, realised inside the band in {coverage:.0%} of the "
                               f"labelled weeks. " if gap is not None and coverage is not None else "")
              + ("The gate may use the estimate." if estimated.usable else
-                f"The gate will not use it: {backtest['why']}."))
+                f"The gate will not use it: {backtest['why']}.")))
     st.dataframe(readable(estimated.assumptions_table()), hide_index=True)
     st.caption("What the estimate assumes, checked on this run.")

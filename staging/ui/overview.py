@@ -14,6 +14,7 @@ from ..runs import RunManifest
 from ..sandbox import Sandbox
 from ..scenarios import SCENARIOS
 from .common import MODEL_KEY, PAGES, RUN_KEY
+from .display import escaped
 from .environment import start_servers_live
 from .promote import HEADLINES
 from .runs import evidence, run_label
@@ -28,7 +29,7 @@ def run_demo(box: Sandbox) -> None:
     with st.status("Running the demo…", expanded=True) as status:
         st.write("Registering champion and challenger in the MLflow registry…")
         box.load_demo()
-        st.write(f"Starting both model servers (MLflow's scoring server). {box.backend_notice}")
+        st.write(escaped(f"Starting both model servers (MLflow's scoring server). {box.backend_notice}"))
         start_servers_live(box, scenario.model_name)
         handle = box.begin_demo_replay(scenario.key, DEMO_REQUESTS)
         bar = st.progress(0.0, text="Replaying recorded requests against both models…")
@@ -54,7 +55,7 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
     failed = [c.name for c in verdict.checks if c.status == FAILED]
     warned = [c.name for c in verdict.checks if c.status == WARNED]
     with st.container(border=True):
-        st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
+        st.subheader(escaped(HEADLINES[verdict.status].replace("Gate:", "The verdict:")))
         gate_text = (f"Under the policy '{verdict.policy.name}', {len(verdict.checks)} checks: "
                      + (f"failed: {', '.join(failed)}. " if failed else "none failed. ")
                      + (f"Warnings: {', '.join(warned)}." if warned else "No warnings."))

@@ -12,6 +12,7 @@ from ..gate import FAILED, NOT_EVALUATED, PASSED, WARNED, GatePolicy, GateVerdic
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import show_error
+from .display import escaped
 
 AUDIT_COLUMNS = ["at", "action", "from_version", "to_version", "reviewer", "reason", "run_id", "gate", "override", "id"]
 STATUS_MARKS = {PASSED: "✅ passed", WARNED: "⚠️ warned", FAILED: "❌ failed", NOT_EVALUATED: "➖ not evaluated"}
@@ -32,7 +33,7 @@ def policy_picker(box: Sandbox, model: str) -> GatePolicy | None:
         except StagingError as exc:
             show_error(exc)
             return None
-    st.caption(f"Policy: {policy.name} ({policy.source}) · SHA-256 {policy.sha256[:16]}…")
+    st.caption(escaped(f"Policy: {policy.name} ({policy.source}) · SHA-256 {policy.sha256[:16]}…"))
     with st.expander("The policy's text"):
         st.code(policy.text, language="toml")
     return policy
@@ -40,10 +41,10 @@ def policy_picker(box: Sandbox, model: str) -> GatePolicy | None:
 
 def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
     """The verdict, then every check with its status and sentence, and its numbers on demand."""
-    st.subheader(HEADLINES[verdict.status])
+    st.subheader(escaped(HEADLINES[verdict.status]))
     if manifest.split:
-        st.info(f"This was a {'canary' if manifest.mode == 'canary' else 'A/B'} run: each request met one model, so "
-                "its quality checks are unpaired (each model on its own requests) and wider than a shadow run's.")
+        st.info(escaped(f"This was a {'canary' if manifest.mode == 'canary' else 'A/B'} run: each request met one model, so "
+                "its quality checks are unpaired (each model on its own requests) and wider than a shadow run's."))
     table = pd.DataFrame([{"check": c.name, "status": STATUS_MARKS[c.status], "what it says": c.sentence}
                           for c in verdict.checks])
     st.dataframe(table, hide_index=True, width="stretch",
@@ -62,9 +63,9 @@ def audit_table(records: list[dict]) -> pd.DataFrame:
 def chain_state(verification: Verification) -> None:
     """The audit chain's state, in one line: verified, or the first thing wrong with it."""
     if verification.ok:
-        st.success(f"Audit chain verified: {verification.sentence()}", icon=":material/verified:")
+        st.success(escaped(f"Audit chain verified: {verification.sentence()}"), icon=":material/verified:")
     else:
-        st.error(verification.sentence() + " Promotions and rollbacks are refused until it is explained.",
+        st.error(escaped(verification.sentence() + " Promotions and rollbacks are refused until it is explained."),
                  icon=":material/gpp_bad:")
 
 

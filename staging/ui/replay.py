@@ -60,7 +60,7 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     else:
         assert scenario is not None  # the sample traffic is offered only for a scenario's model
         path = scenario.file("traffic")
-        st.caption(f"{path.name}: {scenario.story}")
+        st.caption(escaped(f"{path.name}: {scenario.story}"))
     champion = box.resolve_pair(model)["champion"]
     try:
         validated = _validated(box, model, champion.version, str(path), path.stat().st_mtime)
@@ -70,7 +70,7 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     report = validated.report
     (st.warning if report.rows_quarantined else st.success)(escaped(report.summary()))  # it names the file's columns
     if report.rows_quarantined:
-        with st.expander(f"Quarantined rows ({report.rows_quarantined:,}): kept aside, not replayed"):
+        with st.expander(escaped(f"Quarantined rows ({report.rows_quarantined:,}): kept aside, not replayed")):
             st.dataframe(readable(validated.quarantine.head(200)), hide_index=True)
     if not report.rows_valid:
         st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
@@ -162,7 +162,7 @@ def replay_progress(box: Sandbox) -> None:
         if running:  # it finished while this panel was refreshing: redraw the page once
             st.rerun()
         if handle.error is not None:
-            st.error(f"The replay failed: {handle.error}. Answers received before the failure are kept.")
+            st.error(escaped(f"The replay failed: {handle.error}. Answers received before the failure are kept."))
         message = f"Run {handle.run_id} {progress.status}: {progress.completed:,} requests, {progress.errors:,} errors."
         (st.success if progress.status == "finished" else st.warning)(f"{message} {progress.reason}".strip())
         st.session_state[RUN_KEY] = handle.run_id

@@ -13,7 +13,7 @@ from ..evidence import RunEvidence
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import RUN_KEY, current_model
-from .display import readable
+from .display import escaped, readable
 
 
 def chosen_run(box: Sandbox) -> tuple[str | None, str | None]:
@@ -74,8 +74,8 @@ def run_status_note(result: RunEvidence) -> None:
     manifest = result.manifest
     canary_report(manifest)
     if not manifest.finished:
-        st.warning(f"This run is {manifest.status}. {manifest.end_reason} "
-                   "The numbers cover the requests answered so far.")
+        st.warning(escaped(f"This run is {manifest.status}. {manifest.end_reason} "
+                   "The numbers cover the requests answered so far."))
 
 
 def canary_report(manifest: RunManifest) -> None:
