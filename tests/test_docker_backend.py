@@ -1,9 +1,12 @@
 """The docker backend on a real engine: hardening, image reuse, sweeping, clear failures."""
 
+import json
 import os
+import socket
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from docker_support import require_engine
 
@@ -12,6 +15,7 @@ from staging.backends import ProcessBackend, choose_backend
 from staging.backends.docker_backend import LABEL, DockerBackend, _home_label
 from staging.backends.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
 from staging.errors import BackendError, ServerStartError
+from staging.scenarios import SCENARIOS_BY_MODEL
 from staging.settings import ContainerLimits, Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,11 +43,66 @@ def test_the_container_is_hardened_and_labelled(running):
     assert "/tmp" in host["Tmpfs"]
     assert config["User"] == "10001"
     assert config["Healthcheck"]["Test"][0] == "CMD"
-    binding = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]
-    assert binding["HostIp"] == "127.0.0.1" and server.endpoint.url.endswith(binding["HostPort"])
+    assert host["NetworkMode"] == "none" and not container.attrs["NetworkSettings"]["Ports"]
+    mounts = {m["Destination"]: m for m in container.attrs["Mounts"]}
+    assert list(mounts) == ["/sock"] and mounts["/sock"]["Source"].endswith(server.server_id)
+    assert server.endpoint.url.startswith("http://127.0.0.1:") and server.endpoint.healthy()
     labels = config["Labels"]
     assert labels[f"{LABEL}.role"] == "champion" and labels[f"{LABEL}.model"] == "delivery-time"
     assert labels[f"{LABEL}.owner_pid"] == str(os.getpid())
+
+
+FENCE_PROBE = """
+import json, os, socket, sys
+targets = json.loads(sys.argv[1])
+reached = {}
+for name, (host, port) in targets.items():
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        reached[name] = "reached"
+    except OSError as exc:
+        reached[name] = type(exc).__name__ + ": " + str(exc)
+print(json.dumps({"interfaces": sorted(os.listdir("/sys/class/net")), "sockets": sorted(os.listdir("/sock")),
+                  "reached": reached}))
+"""
+
+
+def _host_addresses() -> list[str]:
+    """Every IPv4 address of this host but loopback (the bridge gateways among them)."""
+    out = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    return [address for address in out if "." in address and not address.startswith("127.")]
+
+
+def test_a_model_container_reaches_neither_the_other_model_nor_the_app(client, demo_home, running):
+    """From inside the champion's container, as its user: no interface but loopback; the
+    challenger (by its bridge port, its socket and the engine's default bridge), an app listening
+    on every interface of the host, and the engine's gateway are all unreachable; meanwhile the
+    sandbox still calls both models."""
+    backend, champion_server, champion = running
+    challenger_server = backend.start(ModelRef("delivery-time", "1"), "challenger")
+    try:
+        app = socket.create_server(("0.0.0.0", 0))  # an app shared on every interface, the worst case
+        app_port = app.getsockname()[1]
+        challenger_port = int(challenger_server.endpoint.url.rsplit(":", 1)[1])
+        targets = {"challenger via its bridge port": ["127.0.0.1", challenger_port],
+                   "the engine's default gateway": ["172.17.0.1", app_port]}
+        targets.update({f"the app at {address}": [address, app_port] for address in _host_addresses()})
+        exit_code, output = champion.exec_run(["/opt/venv/bin/python", "-c", FENCE_PROBE, json.dumps(targets)],
+                                              user="10001")
+        assert exit_code == 0, output
+        seen = json.loads(output.decode().strip().splitlines()[-1])
+        assert seen["interfaces"] == ["lo"]
+        assert seen["sockets"] == ["server.sock"]  # its own way in; the challenger's folder is not mounted
+        assert len(seen["reached"]) >= 3
+        assert not [name for name, outcome in seen["reached"].items() if outcome == "reached"], seen["reached"]
+        scenario = SCENARIOS_BY_MODEL["delivery-time"]
+        frame = pd.read_parquet(scenario.file("train")).head(1)[list(scenario.features)]
+        for server in (champion_server, challenger_server):
+            assert len(server.endpoint.invoke(frame)) == 1
+        app.close()
+    finally:
+        backend.stop(challenger_server)
+    assert not (backend.socket_dir / challenger_server.server_id).exists()
 
 
 def test_status_reports_usage_and_health(running):
