@@ -28,14 +28,15 @@ if result and policy and verdict:  # its own guard: a refused sign-off leaves th
             st.info(ui.escaped(done))
         else:
             with st.form("signoff"):
-                reviewer = st.text_input("Reviewer")
+                reviewer, password = ui.signer_fields(box, "signoff")
                 reason = st.text_area("Reason", placeholder="What the evidence shows and why it is enough.")
                 override = st.checkbox("Override a failed gate", disabled=verdict.passed,
                                        help="Only with a reason that explains why the failed checks are acceptable.")
                 confirmed = st.checkbox(ui.escaped(f"I confirm: move {model}@champion from v{manifest.champion.version} "
                                         f"to v{manifest.challenger.version}."))
                 if st.form_submit_button("Promote the challenger", type="primary"):
-                    record = box.promote(result, reviewer, reason, confirmed, override, policy)
+                    record = box.promote(result, reviewer, reason, confirmed, override, policy,
+                                         credentials=ui.signer(box, reviewer, password))
                     message = f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']})."
                     warnings = [record[k] for k in ("tag_error", "report_error") if record.get(k)]
                     if warnings:
@@ -53,10 +54,10 @@ if model:
             st.text(f"The last promotion moved champion from v{last['from_version']} to v{last['to_version']} "
                      f"({last['at']}, {last['reviewer']}).")
             with st.form("rollback"):
-                who = st.text_input("Reviewer", key="rollback_reviewer")
+                who, password = ui.signer_fields(box, "rollback")
                 why = st.text_input("Reason", key="rollback_reason")
                 if st.form_submit_button(ui.escaped(f"Roll back to v{last['from_version']}")):
-                    record = box.rollback(model, who, why)
+                    record = box.rollback(model, who, why, credentials=ui.signer(box, who, password))
                     ui.flash(f"Rolled back: {model}@champion is v{record['to_version']} again.")
                     st.rerun()
     with ui.guard():

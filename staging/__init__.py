@@ -18,7 +18,9 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "ConfigurationError",
+    "Credentials",
     "ModelRef",
+    "ModelRefused",
     "PromotionError",
     "RegistryError",
     "ReplaySettings",
@@ -43,6 +45,7 @@ _EXPORTS = {
     "SignatureMismatchError": "errors", "StagingError": "errors", "TrafficError": "errors",
     "SandboxHome": "home", "CHALLENGER": "roles", "CHAMPION": "roles", "ModelRef": "refs",
     "ReplaySettings": "replay", "RunManifest": "runs", "RunEvidence": "evidence", "Settings": "settings",
+    "ModelRefused": "errors", "Credentials": "team",
     "Sandbox": "sandbox", "TrafficSelection": "sandbox", "SCENARIOS": "scenarios", "Scenario": "scenarios",
 }
 

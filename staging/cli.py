@@ -14,6 +14,7 @@
     python -m staging promote --model NAME --run RUN_ID --reviewer WHO --reason WHY --yes [--override]
                               [--policy FILE] [--home DIR] [--json]
     python -m staging rollback --model NAME --reviewer WHO --reason WHY --yes [--home DIR] [--json]
+    python -m staging team add-user USER [--models A,B] [--permission READ|EDIT|MANAGE]
     python -m staging audit verify [--home DIR] [--json]
     python -m staging history --model NAME [--home DIR] [--json]
     python -m staging prune [--keep 3] [--json]
@@ -27,15 +28,20 @@ code 0 when the run finished, 1 when it ended degraded, aborted (a canary gate),
 or failed, 2 on bad input. `gate`: a run's verdict under a promotion policy, exit code 0
 when it passed (warnings allowed), 1 when a check failed, 2 on bad input. `promote`,
 `rollback`, `audit verify` and `history`: exit 0 on success, 1 when refused (a failed gate,
-a conflict, a broken audit chain), 2 on bad input, with one line saying why.
+a conflict, a broken audit chain), 2 on bad input, with one line saying why. In team mode
+(STAGING_TEAM_MODE=1) `--reviewer` is your MLflow user name and the password comes from
+STAGING_REVIEWER_PASSWORD or a prompt; `team add-user`, run as the MLflow admin, creates a user
+and grants it a permission on models (its password from STAGING_NEW_USER_PASSWORD or a prompt).
 Either way the run is written exactly as the app writes it, so it appears on its pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,6 +56,8 @@ from .replay.handle import follow
 from .runs import UNFINISHED_OUTCOMES
 from .sandbox import Sandbox, TrafficSelection
 from .scenarios import SCENARIOS
+from .settings import Settings
+from .team import Credentials, add_user
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,16 +123,24 @@ def _parser() -> argparse.ArgumentParser:
     promote = commands.add_parser("promote", help="move @champion to a run's challenger on its gate's verdict")
     promote.add_argument("--model", required=True)
     promote.add_argument("--run", required=True, help="the run whose evidence the decision rests on")
-    promote.add_argument("--reviewer", required=True)
+    promote.add_argument("--reviewer", required=True, help="your name; in team mode your MLflow user name (the "
+                                                           "password comes from STAGING_REVIEWER_PASSWORD or a prompt)")
     promote.add_argument("--reason", required=True)
     promote.add_argument("--yes", action="store_true", help="confirm the move (required)")
     promote.add_argument("--override", action="store_true", help="promote despite a failed gate (say why in --reason)")
     promote.add_argument("--policy", help="a TOML policy file (default: the model's, else the sandbox's)")
     rollback = commands.add_parser("rollback", help="put @champion back where the last promotion found it")
     rollback.add_argument("--model", required=True)
-    rollback.add_argument("--reviewer", required=True)
+    rollback.add_argument("--reviewer", required=True, help="as for promote")
     rollback.add_argument("--reason", required=True)
     rollback.add_argument("--yes", action="store_true", help="confirm the move (required)")
+    team = commands.add_parser("team", help="team mode's users (run as the MLflow admin)")
+    team.add_argument("action", choices=["add-user"])
+    team.add_argument("user", help="the MLflow user name to create (the password comes from "
+                                   "STAGING_NEW_USER_PASSWORD or a prompt, never the command line)")
+    team.add_argument("--models", default="", help="comma-separated registered models to grant the permission on")
+    team.add_argument("--permission", default="EDIT", choices=["READ", "EDIT", "MANAGE"],
+                      help="EDIT or MANAGE may promote; READ may only look (default EDIT)")
     audit = commands.add_parser("audit", help="check the audit chain")
     audit.add_argument("action", choices=["verify"])
     history = commands.add_parser("history", help="who was champion when, and why")
@@ -358,15 +374,45 @@ def run_promote(args: argparse.Namespace, log) -> dict:
     with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
         policy = sandbox.policy_for(args.model, args.policy) if args.policy else None
         evidence = sandbox.evidence(_known_run(sandbox, args.model, args.run))
-        record = sandbox.promote(evidence, args.reviewer, args.reason, True, args.override, policy)
+        record = sandbox.promote(evidence, args.reviewer, args.reason, True, args.override, policy,
+                                 credentials=_reviewer_credentials(sandbox, args.reviewer))
     return {"status": "promoted", **record}
 
 
 def run_rollback(args: argparse.Namespace, log) -> dict:
     _confirmed(args)
     with Sandbox(SandboxHome.from_env(args.home), backend="process") as sandbox:
-        record = sandbox.rollback(args.model, args.reviewer, args.reason, True)
+        record = sandbox.rollback(args.model, args.reviewer, args.reason, True,
+                                  credentials=_reviewer_credentials(sandbox, args.reviewer))
     return {"status": "rolled back", **record}
+
+
+def _secret(variable: str, prompt: str) -> str:
+    """A password from the environment, else typed at a prompt; never from the command line,
+    where every user of the machine could read it."""
+    value = os.environ.get(variable, "")
+    if not value and sys.stdin.isatty():
+        value = getpass.getpass(prompt)
+    if not value:
+        raise ConfigurationError(f"No password was given ({variable} is unset and there is no terminal to ask on).",
+                                 hint=f"Set {variable} in the environment, or run the command in a terminal.")
+    return value
+
+
+def _reviewer_credentials(sandbox: Sandbox, reviewer: str) -> Credentials | None:
+    if not sandbox.team_mode:
+        return None
+    return Credentials(reviewer, _secret("STAGING_REVIEWER_PASSWORD", f"MLflow password for {reviewer}: "))
+
+
+def run_team(args: argparse.Namespace, log) -> dict:
+    settings = Settings.from_env()
+    if not (settings.tracking_uri or "").startswith(("http://", "https://")):
+        raise ConfigurationError("Team mode's users live on a shared tracking server, and STAGING_TRACKING_URI names "
+                                 "none.", hint="Set STAGING_TRACKING_URI to the server (http://127.0.0.1:5000).")
+    password = _secret("STAGING_NEW_USER_PASSWORD", f"password for the new user {args.user}: ")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    return add_user(settings.tracking_uri, args.user, password, models, args.permission)
 
 
 def run_audit(args: argparse.Namespace, log) -> dict:
@@ -460,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
                     "gate": run_gate, "promote": run_promote, "rollback": run_rollback, "audit": run_audit,
-                    "history": run_history, "prune": prune_images, "labels": attach_labels}
+                    "history": run_history, "prune": prune_images, "labels": attach_labels, "team": run_team}
         summary = commands[args.command](args, log)
     except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
         print(f"refused: {exc}", file=sys.stderr)

@@ -10,6 +10,10 @@ the record's hash (its anchor), and the record, with the verdict, the policy's t
 SHA-256 and the report's SHA-256, is sealed into the chain (`staging.audit`). If the tags
 cannot be written after the alias moved, the record says so. Rollback moves the alias back to
 the version the last promotion replaced, and is recorded the same way.
+
+In team mode the registry handed in writes as the reviewer (`staging.team`): when MLflow refuses
+the alias move, the exception leaves before the record is appended, so nothing moves and
+nothing is recorded.
 """
 
 from __future__ import annotations
@@ -88,9 +92,9 @@ def _winner(chain: AuditChain, model: str, version: str | None) -> str:
 
 def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, reviewer: str, reason: str,
             confirmed: bool, override: bool = False, record_id: str | None = None,
-            report: dict[str, str] | None = None) -> dict[str, Any]:
+            report: dict[str, str] | None = None, registry: Registry | None = None) -> dict[str, Any]:
     """Move `champion` to the run's challenger version on a verdict of its gate; returns the
-    sealed audit record."""
+    sealed audit record. `registry`: the reviewer's (team mode), else the app's."""
     require_signoff(reviewer, reason, confirmed)
     if verdict.run_id != evidence.manifest.run_id:
         raise PromotionError("The gate's verdict is for another run than the evidence.",
@@ -98,7 +102,7 @@ def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, revi
     if not verdict.passed and not override:
         raise PromotionError("The promotion gate did not pass: " + " ".join(verdict.reasons()),
                              hint="Fix the cause and replay again, or override with a stated reason.")
-    registry = Registry(home)
+    registry = registry or Registry(home)
     chain = AuditChain(home)
     manifest = evidence.manifest
     champion, challenger = manifest.champion, manifest.challenger
@@ -126,10 +130,11 @@ def last_promotion(home: SandboxHome, model_name: str) -> dict[str, Any] | None:
     return promotions[-1] if promotions else None
 
 
-def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict[str, Any]:
+def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, confirmed: bool = True,
+             registry: Registry | None = None) -> dict[str, Any]:
     """Put `champion` back on the version the last promotion replaced, as the verified chain says."""
     require_signoff(reviewer, reason, confirmed)
-    registry = Registry(home)
+    registry = registry or Registry(home)
     chain = AuditChain(home)
     with chain.locked():
         _verified(chain, registry)

@@ -14,7 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 
-from .errors import RegistryError, map_exceptions
+from .errors import PromotionError, RegistryError, map_exceptions
 from .home import SandboxHome
 from .refs import ModelRef
 from .signatures import InputSpec
@@ -33,10 +33,13 @@ MLFLOW_ERRORS = {MlflowException: RegistryError, OSError: RegistryError}
 class Registry:
     """Read and move aliases of registered models in the sandbox's MLflow store."""
 
-    def __init__(self, home: SandboxHome) -> None:
+    def __init__(self, home: SandboxHome, writes=None) -> None:
+        """`writes`: a reviewer's `team.ReviewerWrites`, through which alias moves and version tags
+        go in team mode (MLflow's permissions then decide); reads use the app's own access."""
         configure_mlflow(home)
         self.home = home
         self.client = MlflowClient(tracking_uri=home.tracking_uri, registry_uri=home.tracking_uri)
+        self.writes = writes
 
     def model_names(self) -> list[str]:
         with map_exceptions(MLFLOW_ERRORS, "Could not list the registered models"):
@@ -71,10 +74,19 @@ class Registry:
 
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self.require_version(name, version)
+        if self.writes is not None:
+            self.writes.set_alias(name, alias, version)
+            return
         with map_exceptions(MLFLOW_ERRORS, f"Could not point '{name}@{alias}' at version {version}"):
             self.client.set_registered_model_alias(name, alias, version)
 
     def tag_version(self, ref: ModelRef, key: str, value: str) -> None:
+        if self.writes is not None:
+            try:
+                self.writes.tag_version(ref.name, ref.version, key, value)
+            except PromotionError as exc:
+                raise RegistryError(exc.message, hint=exc.hint) from exc
+            return
         with map_exceptions(MLFLOW_ERRORS, f"Could not tag {ref.uri} with {key}"):
             self.client.set_model_version_tag(ref.name, ref.version, key, value)
 

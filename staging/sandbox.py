@@ -29,7 +29,7 @@ from .backends import ManagedServer, ProcessBackend, choose_backend, start_pair
 from .demo import DemoModels, bootstrap_demo
 from .destinations import allowed_hosts as allowed_host_list
 from .destinations import check_endpoint_url, destination
-from .errors import BackendError, RegistryError, RunError, StagingError, TrafficError
+from .errors import BackendError, PromotionError, RegistryError, RunError, StagingError, TrafficError
 from .evidence import RunEvidence, evidence_summary, reference_for, stored_evidence
 from .gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from .history import ChampionPeriod, champion_history, consistency
@@ -47,6 +47,7 @@ from .runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRec
 from .scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
 from .settings import Settings
 from .tables import sha256_of
+from .team import Credentials, ReviewerWrites, authenticated_user
 from .traffic import (
     NUMERIC_KINDS,
     FeatureSpec,
@@ -535,13 +536,32 @@ class Sandbox:
         target = folder or self.store.folder(evidence.manifest.run_id)
         return write_report(Path(target), "report", evidence, verdict, self.signatures(evidence.manifest))
 
+    @property
+    def team_mode(self) -> bool:
+        """Whether sign-offs are made as MLflow users (a shared tracking server with basic auth)."""
+        return self.settings.team_mode
+
+    def _signer(self, reviewer: str, credentials: Credentials | None) -> tuple[str, Registry]:
+        """(the reviewer as recorded, the registry the move is made through). In team mode the
+        reviewer is the user MLflow authenticates, and the move is made with their credentials."""
+        if not self.team_mode:
+            return reviewer, self.registry
+        if credentials is None:
+            raise PromotionError("In team mode a sign-off needs your MLflow user name and password.",
+                                 hint="The alias moves as you, so MLflow's permissions decide; the record names "
+                                      "the user MLflow signed in.")
+        user = authenticated_user(self.home.tracking_uri, credentials)
+        return user, Registry(self.home, ReviewerWrites(self.home.tracking_uri, credentials))
+
     def promote(self, evidence: RunEvidence, reviewer: str, reason: str, confirmed: bool,
-                override: bool = False, policy: GatePolicy | None = None) -> dict:
+                override: bool = False, policy: GatePolicy | None = None,
+                credentials: Credentials | None = None) -> dict:
         """Move `champion` to the run's challenger on the gate's verdict under `policy`. The decision
         report is written first and its SHA-256 sealed into the record; afterwards it is logged as an
         artifact of the challenger's version in the registry (a failure there is returned as
-        `report_error`, the promotion stands)."""
-        promotion.require_signoff(reviewer, reason, confirmed)
+        `report_error`, the promotion stands). In team mode `credentials` sign (see `_signer`)."""
+        promotion.require_signoff(reviewer if not self.team_mode else "-", reason, confirmed)
+        reviewer, registry = self._signer(reviewer, credentials)
         manifest = evidence.manifest
         verdict = self.gate(evidence, policy)
         record_id = promotion.new_record_id()
@@ -553,7 +573,7 @@ class Sandbox:
                              self.signatures(manifest), decision)
         try:
             record = promotion.promote(self.home, verdict, evidence, reviewer, reason, confirmed, override,
-                                       record_id=record_id, report=files.as_record())
+                                       record_id=record_id, report=files.as_record(), registry=registry)
         except BaseException:
             files.html.unlink(missing_ok=True)
             files.json.unlink(missing_ok=True)
@@ -567,8 +587,11 @@ class Sandbox:
         except RegistryError as exc:
             return {**record, "report_error": exc.message}
 
-    def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True) -> dict:
-        return promotion.rollback(self.home, model_name, reviewer, reason, confirmed)
+    def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True,
+                 credentials: Credentials | None = None) -> dict:
+        promotion.require_signoff(reviewer if not self.team_mode else "-", reason, confirmed)
+        reviewer, registry = self._signer(reviewer, credentials)
+        return promotion.rollback(self.home, model_name, reviewer, reason, confirmed, registry=registry)
 
     def audit(self, model_name: str | None = None) -> list[dict]:
         """The audit records (of one model, when named), oldest first."""

@@ -13,6 +13,8 @@ starts, into one frozen value; no other module reads the environment for them.
                                same path in the app's container)
     STAGING_WHEEL_CACHE        where model images' wheelhouses are kept, shared by every home
                                (default $XDG_CACHE_HOME/staging-sandbox/wheelhouses, else ~/.cache/…)
+    STAGING_TEAM_MODE          1: a shared tracking server with MLflow's basic-auth app; sign-offs carry
+                               the reviewer's MLflow credentials (needs STAGING_TRACKING_URI)
     STAGING_ALLOWED_HOSTS      endpoint hosts traffic may be sent to, beyond loopback (comma-separated)
     STAGING_ENDPOINT_TOKEN     a bearer token for the endpoint backend's servers; read when a request
                                is made (`endpoint_token`), never stored in `Settings`, never written
@@ -38,6 +40,7 @@ PIDS_ENV = "STAGING_CONTAINER_PIDS"
 SOCKET_DIR_ENV = "STAGING_SOCKET_DIR"
 WHEEL_CACHE_ENV = "STAGING_WHEEL_CACHE"
 ALLOWED_HOSTS_ENV = "STAGING_ALLOWED_HOSTS"
+TEAM_MODE_ENV = "STAGING_TEAM_MODE"
 ENDPOINT_TOKEN_ENV = "STAGING_ENDPOINT_TOKEN"
 DEFAULT_HOME = ".staging"
 
@@ -61,6 +64,7 @@ class Settings:
     socket_dir: str | None = None  # None: /tmp/staging-sockets-UID
     wheel_cache: str | None = None  # None: the home's own `wheelhouses/` folder
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # endpoint hosts traffic may go to
+    team_mode: bool = False  # sign-offs as MLflow users on a tracking server with basic auth
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,7 +76,19 @@ class Settings:
                                           pids=_number(env, PIDS_ENV, "256", int)),
                    socket_dir=env.get(SOCKET_DIR_ENV) or None,
                    wheel_cache=env.get(WHEEL_CACHE_ENV) or _default_wheel_cache(env),
-                   allowed_hosts=_hosts(env))
+                   allowed_hosts=_hosts(env), team_mode=_team_mode(env))
+
+
+def _team_mode(env: Mapping[str, str]) -> bool:
+    raw = (env.get(TEAM_MODE_ENV) or "0").strip().lower()
+    if raw not in ("0", "1", "true", "false", "yes", "no"):
+        raise ConfigurationError(f"{TEAM_MODE_ENV}={raw!r} is neither on nor off.", hint="Set it to 1 or 0.")
+    on = raw in ("1", "true", "yes")
+    if on and not (env.get(TRACKING_ENV) or "").startswith(("http://", "https://")):
+        raise ConfigurationError(f"{TEAM_MODE_ENV}=1 needs a shared tracking server, and {TRACKING_ENV} names none.",
+                                 hint=f"Set {TRACKING_ENV} to the server's URL (http://mlflow:5000 in compose), or "
+                                      f"unset {TEAM_MODE_ENV}.")
+    return on
 
 
 def _hosts(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -43,7 +43,16 @@ from .environment import (
 from .estimate import estimated_quality_section, late_labels_form
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
-from .promote import audit_table, chain_state, move_done, policy_picker, report_downloads, show_verdict
+from .promote import (
+    audit_table,
+    chain_state,
+    move_done,
+    policy_picker,
+    report_downloads,
+    show_verdict,
+    signer,
+    signer_fields,
+)
 from .replay import TrafficForm, replay_progress, replay_settings, traffic_form
 from .runs import chosen_run, evidence, run_evidence, run_label, run_picker, run_status_note
 
@@ -99,6 +108,8 @@ __all__ = [
     "sandbox",
     "show_error",
     "show_verdict",
+    "signer",
+    "signer_fields",
     "start_servers_live",
     "traffic_form",
     "verdict_card",

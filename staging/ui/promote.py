@@ -11,6 +11,7 @@ from ..errors import StagingError
 from ..gate import FAILED, NOT_EVALUATED, PASSED, WARNED, GatePolicy, GateVerdict, parse_policy
 from ..runs import RunManifest
 from ..sandbox import Sandbox
+from ..team import Credentials
 from .common import show_error
 from .display import escaped
 
@@ -99,3 +100,20 @@ def move_done(box: Sandbox, manifest: RunManifest) -> str | None:
                 "or replay a new challenger.")
     return (f"The aliases moved since this run (champion v{aliases.get('champion')}, challenger "
             f"v{aliases.get('challenger')}); replay again to judge the current pair.")
+
+
+def signer_fields(box: Sandbox, key: str) -> tuple[str, str]:
+    """The sign-off's identity widgets: a reviewer's name, or in team mode an MLflow user name and
+    password (the record then names the user MLflow signed in). Returns (name, password)."""
+    if not box.team_mode:
+        return st.text_input("Reviewer", key=f"{key}-reviewer"), ""
+    st.caption("Team mode: you sign as your MLflow user, and MLflow's permissions decide whether the alias may move.")
+    name = st.text_input("MLflow user name", key=f"{key}-user")
+    password = st.text_input("MLflow password", type="password", key=f"{key}-password")
+    return name, password
+
+
+def signer(box: Sandbox, name: str, password: str) -> Credentials | None:
+    """The credentials a sign-off carries in team mode (None outside it)."""
+    return Credentials(name, password) if box.team_mode else None
+
