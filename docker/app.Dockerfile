@@ -14,6 +14,12 @@ COPY requirements.txt streamlit_app.py ./
 COPY pages/ pages/
 COPY staging/ staging/
 COPY sample_data/ sample_data/
+# The app and the tracking server run as an unprivileged user: in compose neither holds the
+# Docker socket (the engine proxy does) and each writes only its volume under /data.
+RUN useradd --uid 10002 --no-create-home --shell /usr/sbin/nologin sandbox \
+ && mkdir -p /data/home && chown -R 10002:10002 /data
+ENV HOME=/tmp
+USER 10002
 EXPOSE 8501
 CMD ["streamlit", "run", "streamlit_app.py", "--server.address", "0.0.0.0", "--server.headless", "true", \
      "--browser.gatherUsageStats", "false"]

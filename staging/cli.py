@@ -407,7 +407,7 @@ def _reviewer_credentials(sandbox: Sandbox, reviewer: str) -> Credentials | None
 
 def run_team(args: argparse.Namespace, log) -> dict:
     settings = Settings.from_env()
-    if not (settings.tracking_uri or "").startswith(("http://", "https://")):
+    if settings.tracking_uri is None or not settings.tracking_uri.startswith(("http://", "https://")):
         raise ConfigurationError("Team mode's users live on a shared tracking server, and STAGING_TRACKING_URI names "
                                  "none.", hint="Set STAGING_TRACKING_URI to the server (http://127.0.0.1:5000).")
     password = _secret("STAGING_NEW_USER_PASSWORD", f"password for the new user {args.user}: ")

@@ -34,9 +34,9 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
     if name == "process":
         return ProcessBackend(home), PROCESS_NOTICE
     if name == "endpoint":
-        backend = EndpointBackend(home, endpoint_urls or {}, allowed_hosts or settings.allowed_hosts)
-        return backend, ("Models are served elsewhere; traffic will go to " +
-                         "; ".join(f"the {r}: {destination(u)}" for r, u in backend.urls.items()) + ".")
+        elsewhere = EndpointBackend(home, endpoint_urls or {}, allowed_hosts or settings.allowed_hosts)
+        return elsewhere, ("Models are served elsewhere; traffic will go to " +
+                           "; ".join(f"the {r}: {destination(u)}" for r, u in elsewhere.urls.items()) + ".")
     from .docker_backend import DockerBackend, docker_client
     from .images import build_base_image_in_background, resolve_base_image, warm_model_images
 
