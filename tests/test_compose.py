@@ -1,5 +1,6 @@
-"""compose.yaml on the real engine: the app and an MLflow tracking server, the app starting
-model containers through the host's socket and reaching them by name."""
+"""compose.yaml on the real engine, in team mode: MLflow's tracking server with its basic-auth
+app, the app (unprivileged, no Docker socket) starting fenced model containers through the
+engine proxy, and two reviewers, one allowed to promote and one not."""
 
 import json
 import os
@@ -16,6 +17,11 @@ import requests
 from docker_support import require_engine
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+SECRETS = {"STAGING_MLFLOW_ADMIN_PASSWORD": "admin-Compose-3f7a", "STAGING_APP_PASSWORD": "app-Compose-9d21",
+           "STAGING_MLFLOW_SECRET_KEY": "key-Compose-55c0"}
+ALICE, BOB = "alice-Compose-1e44", "bob-Compose-a0b3"
 
 
 def _free_port() -> int:
@@ -36,7 +42,7 @@ def stack():
     assert built.returncode == 0, built.stderr[-3000:]
     project = f"staging-test-{uuid.uuid4().hex[:6]}"
     ports = {"STAGING_APP_PORT": str(_free_port()), "STAGING_MLFLOW_PORT": str(_free_port())}
-    env = {**os.environ, **ports}
+    env = {**os.environ, **ports, **SECRETS, "STAGING_SOCKET_DIR": f"/tmp/{project}-sockets"}
     compose = ["docker-compose", "-p", project, "-f", str(ROOT / "compose.yaml")]
     up = subprocess.run([*compose, "up", "-d"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert up.returncode == 0, up.stderr[-3000:]
@@ -45,6 +51,7 @@ def stack():
     finally:
         subprocess.run([*compose, "down", "-v", "--remove-orphans"], cwd=ROOT, env=env, capture_output=True,
                        timeout=300)
+        shutil.rmtree(env["STAGING_SOCKET_DIR"], ignore_errors=True)
 
 
 def _wait(url: str, timeout: float = 180) -> None:
@@ -65,17 +72,45 @@ def test_the_stack_serves_the_app_and_the_tracking_server(stack):
     _wait(f"http://127.0.0.1:{ports['STAGING_APP_PORT']}/_stcore/health")
 
 
-def test_the_demo_inside_compose_runs_models_in_containers_reached_by_name(stack):
-    compose, env, _ = stack
-    out = subprocess.run([*compose, "exec", "-T", "app", "python", "-m", "staging", "demo", "--backend", "docker",
-                          "--requests", "40", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=900)
+def _exec(stack, service: str, *command: str, env: dict[str, str] | None = None, timeout: float = 300):
+    compose, environ, _ = stack
+    extra = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
+    return subprocess.run([*compose, "exec", "-T", *extra, service, *command], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_team_mode_in_compose_two_reviewers_one_may_promote(stack):
+    """The demo runs on containers reached through the engine proxy; the admin makes alice (EDIT
+    on the model) and bob (MLflow's default, READ); bob's sign-off is refused and nothing moves;
+    alice's moves the alias and the audit record names her."""
+    assert _exec(stack, "app", "id", "-u").stdout.strip() == "10002"
+    assert _exec(stack, "app", "test", "-e", "/var/run/docker.sock").returncode != 0  # only the proxy holds it
+    out = _exec(stack, "app", "python", "-m", "staging", "demo", "--backend", "docker", "--requests", "40", "--json",
+                timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["backend"] == "docker" and summary["status"] == "finished" and summary["requests"] == 40
-    assert "ready" in out.stderr and "http://staging-credit-default-v" in out.stderr  # by name, not 127.0.0.1
-    registered = subprocess.run([*compose, "exec", "-T", "mlflow", "python", "-c",
-                                 "import mlflow; c = mlflow.MlflowClient('http://127.0.0.1:5000'); "
-                                 "print(sorted(m.name for m in c.search_registered_models()))"],
-                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert "credit-default" in registered.stdout  # the registry lives in the tracking server's volume
+    admin = {"STAGING_TRACKING_URI": "http://mlflow:5000", "MLFLOW_TRACKING_USERNAME": "admin",
+             "MLFLOW_TRACKING_PASSWORD": SECRETS["STAGING_MLFLOW_ADMIN_PASSWORD"]}
+    for user, password, permission in (("alice", ALICE, "EDIT"), ("bob", BOB, "READ")):
+        made = _exec(stack, "app", "python", "-m", "staging", "team", "add-user", user, "--models", "credit-default",
+                     "--permission", permission, env={**admin, "STAGING_NEW_USER_PASSWORD": password})
+        assert made.returncode == 0, made.stderr[-2000:]
+    promote = ["python", "-m", "staging", "promote", "--model", "credit-default", "--run", summary["run_id"],
+               "--reason", "Signed in compose.", "--yes", "--override", "--json"]
+    refused = _exec(stack, "app", *promote, "--reviewer", "bob", env={"STAGING_REVIEWER_PASSWORD": BOB})
+    assert refused.returncode == 1 and "MLflow refused" in refused.stderr, refused.stderr[-2000:]
+    history = _exec(stack, "app", "python", "-m", "staging", "history", "--model", "credit-default", "--json")
+    assert "bob" not in history.stdout
+    done = _exec(stack, "app", *promote, "--reviewer", "alice", env={"STAGING_REVIEWER_PASSWORD": ALICE})
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    assert record["reviewer"] == "alice" and record["to_version"] != record["from_version"]
+    aliases = _exec(stack, "mlflow", "python", "-c",
+                    "import mlflow; c = mlflow.MlflowClient('http://127.0.0.1:5000'); "
+                    "print(c.get_registered_model('credit-default').aliases)",
+                    env={"MLFLOW_TRACKING_USERNAME": "bob", "MLFLOW_TRACKING_PASSWORD": BOB})
+    assert f"'champion': '{record['to_version']}'" in aliases.stdout.replace('"', "'"), aliases.stderr
+    home = _exec(stack, "app", "sh", "-c", "grep -rl -e \"$0\" -e \"$1\" -e \"$2\" /data/home || true",
+                 ALICE, BOB, SECRETS["STAGING_APP_PASSWORD"])
+    assert home.stdout.strip() == "", f"a password was written to {home.stdout}"

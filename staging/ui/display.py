@@ -8,6 +8,7 @@ sentences. Column names not listed in `WORDS` are shown with their underscores a
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -77,7 +78,16 @@ def readable(frame: pd.DataFrame | None, index_name: str | None = None) -> pd.Da
 MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
 
 
+# Streamlit's Markdown turns URLs, e-mail addresses and "www." into links after escapes are
+# read, so no escape stops it: an invisible word joiner (U+2060) after "://", "@" and "www"
+# breaks the pattern and leaves what is shown unchanged.
+WORD_JOINER = "\u2060"
+LINK_STARTS = re.compile(r"(?i)(://|@|\bwww(?=\\?\.))")
+
+
 def escaped(text: str) -> str:
-    """User text (a model or column name) made inert inside a message Streamlit renders as
-    Markdown: every character Markdown or HTML could act on is escaped."""
-    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in str(text))
+    """User text (a model or column name, a URL, a reviewer's words) made inert inside a message
+    Streamlit renders as Markdown: every character Markdown or HTML could act on is escaped, and
+    nothing in it can become a link, an image or an element."""
+    joined = LINK_STARTS.sub(lambda found: found.group(1) + WORD_JOINER, str(text))
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in joined)
