@@ -86,7 +86,7 @@ SERVER_FIXTURES = {"demo_home", "sandbox", "finished_run", "live", "app_url", "s
                    "demo_output", "app", "analysis"}
 # Modules whose tests start real parts themselves (subprocesses, a Docker engine, another venv).
 SERVER_MODULES = {"test_browser_e2e", "test_cli_gate", "test_cli_replay", "test_compose", "test_docker_backend",
-                  "test_team_mode", "test_engine_proxy", "test_hostile_text",
+                  "test_team_mode", "test_engine_proxy", "test_hostile_text", "test_private_by_default",
                   "test_evidently_parity", "test_headless_demo", "test_nannyml_parity", "test_process_backend",
                   "test_record"}
 
