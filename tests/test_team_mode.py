@@ -152,3 +152,35 @@ def test_no_password_reaches_the_homes_files(team):
             data = path.read_bytes()
             leaks += [f"{path}: {secret[:6]}…" for secret in SECRETS if secret.encode() in data]
     assert not leaks, leaks
+
+
+def test_the_promote_page_asks_for_mlflow_credentials_and_shows_a_refusal(team, monkeypatch):
+    """In team mode the sign-off form has no free-text reviewer: an MLflow user name and a
+    password field; bob's sign-off shows MLflow's refusal as a message, and the password is on
+    no element of the page."""
+    from streamlit.testing.v1 import AppTest
+
+    from staging.ui import PAGES, RUN_KEY
+
+    for key, value in team["env"].items():
+        if key.startswith(("STAGING_", "MLFLOW_TRACKING")):
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    app.session_state["staging.model_name"] = "credit-default"
+    app.session_state[RUN_KEY] = team["run"]["run_id"]
+    app.run()
+    app.switch_page(PAGES["promote"]).run()
+    labels = [field.label for field in app.text_input]
+    assert "MLflow user name" in labels and "MLflow password" in labels and "Reviewer" not in labels
+    app.text_input(key="signoff-user").input("bob")
+    app.text_input(key="signoff-password").input(BOB_PASSWORD)
+    app.text_area[0].input("Bob tries from the page.")
+    for box in app.checkbox:
+        if box.label.startswith(("Override", "I confirm")):
+            box.check()
+    next(button for button in app.button if button.label == "Promote the challenger").click().run()
+    assert not app.exception
+    shown = " ".join(e.value for e in app.error).replace("\\", "")
+    assert "MLflow refused" in shown and "bob" in shown, shown
+    assert BOB_PASSWORD not in " ".join(str(e.value) for e in [*app.error, *app.info, *app.markdown])
