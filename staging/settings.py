@@ -23,6 +23,7 @@ starts, into one frozen value; no other module reads the environment for them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,3 +121,13 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: Callable[[str
         raise ConfigurationError(f"{name}={raw!r} is not a positive {'whole ' if kind is int else ''}number.",
                                  hint=f"Set {name} to a number above 0, such as {default}, or unset it.")
     return value
+
+
+SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|CREDENTIAL|_KEY$|^AWS_|^AZURE_|^GOOGLE_APPLICATION", re.IGNORECASE)
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a process that runs model code: every variable whose name says it
+    holds a secret (MLflow's password and token, the endpoint token, cloud keys) left out."""
+    return {name: value for name, value in environ.items() if not SECRET_NAME.search(name)}
+

@@ -33,12 +33,18 @@ def _texts(node) -> list[str]:
 
 
 def test_planted_secrets_reach_no_file_output_or_page(demo_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("STAGING_ENDPOINT_TOKEN", TOKEN)  # in the app's environment as the servers start
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORD)
     outside = ProcessBackend(demo_home)
     refs = Sandbox(demo_home, backend="process").resolve_pair(CREDIT.model_name)
     servers = [outside.start(refs[role], role) for role in ROLES]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "STAGING_ENDPOINT_TOKEN": TOKEN,
            "MLFLOW_TRACKING_PASSWORD": PASSWORD, "MLFLOW_TRACKING_USERNAME": "someone"}
     try:
+        for server in servers:  # model code runs there: it must not inherit the app's secrets
+            environ = Path(f"/proc/{server.pid}/environ").read_bytes()
+            assert b"MLFLOW_TRACKING_URI" in environ and TOKEN.encode() not in environ
+            assert PASSWORD.encode() not in environ
         urls = {server.role: server.endpoint.url for server in servers}
         out = subprocess.run([sys.executable, "-m", "staging", "replay", "--home", str(demo_home.root), "--model",
                               CREDIT.model_name, "--traffic", str(CREDIT.file("traffic")), "--labels",

@@ -4,7 +4,9 @@ MLServer (V2) in a venv of its own (`mlserver`).
 `mlflow models serve --env-manager local` with one uvicorn worker (more workers made each
 keep-alive request slower here) on a free 127.0.0.1 port, in its own process group so it
 stops with all its children; `mlserver start` likewise, from the environment the sandbox
-made for it, its model's files downloaded under the home. Each server leaves a record under the sandbox home naming
+made for it. Either serves the model's files downloaded under the home with the app's own
+access, and runs with the app's environment minus every secret (`settings.without_secrets`):
+model code never sees an MLflow password or an endpoint token. Each server leaves a record under the sandbox home naming
 the app process that owns it; `sweep_leftovers` stops servers whose owner has died.
 """
 
@@ -19,11 +21,13 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 from ..endpoints import Endpoint
 from ..errors import ServerStartError
 from ..home import SandboxHome
 from ..refs import ModelRef
+from ..settings import without_secrets
 from .base import Backend, ManagedServer, await_ready, tail
 from .mlserver import MLSERVER_RUNTIME, check_runtime, mlserver_venv, server_folder
 from .wheels import model_requirements
@@ -74,12 +78,14 @@ class ProcessBackend(Backend):
         server_id = f"{role}-{uuid.uuid4().hex[:8]}"
         log_path = self.home.logs_dir / f"{server_id}.log"
         port = free_port()
-        env = {**os.environ, **self.home.mlflow_env(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        # model code runs in this process: it gets the model's files, never the app's secrets
+        env = {**without_secrets(os.environ), **self.home.mlflow_env(), "OMP_NUM_THREADS": "1",
+               "PYTHONUNBUFFERED": "1"}
         if runtime == MLSERVER_RUNTIME:
             command, url, bin_dir = self._mlserver_command(ref, server_id, port)
         else:
-            command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", ref.uri, "--env-manager", "local",
-                       "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
+            command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(self._files(ref, role)),
+                       "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
             url, bin_dir = f"http://127.0.0.1:{port}", os.path.dirname(sys.executable)
         # the server runs its own tools (uvicorn) by name: find them beside its interpreter
         env["PATH"] = os.pathsep.join(p for p in (bin_dir, os.environ.get("PATH")) if p)
@@ -92,6 +98,17 @@ class ProcessBackend(Backend):
                                runtime=runtime)
         self._write_record(server)
         return await_ready(self, server, timeout, process.poll, lambda what: self._start_failure(server, what))
+
+    def _files(self, ref: ModelRef, role: str) -> Path:
+        """The model's files, downloaded (once) under the home with the app's own access."""
+        from .images import model_files
+
+        try:
+            return model_files(self.home, ref) / "model"
+        except Exception as exc:  # MLflow's errors, whatever the store: said in one sentence
+            raise ServerStartError(f"The {role} model {ref.uri} could not be read from the registry: "
+                                   f"{str(exc)[:300]}", hint="Check that the version exists and that its files "
+                                                             "can be downloaded.") from exc
 
     def _mlserver_command(self, ref: ModelRef, server_id: str, port: int) -> tuple[list[str], str, str]:
         """(command, V2 base URL, bin folder) for MLServer serving `ref`: its venv made (or found),

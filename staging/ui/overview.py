@@ -55,7 +55,7 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
     failed = [c.name for c in verdict.checks if c.status == FAILED]
     warned = [c.name for c in verdict.checks if c.status == WARNED]
     with st.container(border=True):
-        st.subheader(escaped(HEADLINES[verdict.status].replace("Gate:", "The verdict:")))
+        st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
         gate_text = (f"Under the policy '{verdict.policy.name}', {len(verdict.checks)} checks: "
                      + (f"failed: {', '.join(failed)}. " if failed else "none failed. ")
                      + (f"Warnings: {', '.join(warned)}." if warned else "No warnings."))

@@ -42,7 +42,7 @@ def policy_picker(box: Sandbox, model: str) -> GatePolicy | None:
 
 def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
     """The verdict, then every check with its status and sentence, and its numbers on demand."""
-    st.subheader(escaped(HEADLINES[verdict.status]))
+    st.subheader(HEADLINES[verdict.status])  # the code's own colours
     if manifest.split:
         st.info(escaped(f"This was a {'canary' if manifest.mode == 'canary' else 'A/B'} run: each request met one model, so "
                 "its quality checks are unpaired (each model on its own requests) and wider than a shadow run's."))
