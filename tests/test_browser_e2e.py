@@ -143,6 +143,8 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         SHOTS.joinpath("relaxed.toml").write_text(RELAXED_POLICY)
         page.locator("input[type=file]").first.set_input_files(str(SHOTS / "relaxed.toml"))
         page.get_by_text("Policy: relaxed for the rehearsal").wait_for(timeout=60_000)
+        page.get_by_text("Gate: passed").wait_for(timeout=60_000)  # "passed" or "passed with warnings"
+        _settled(page)
         assert page.get_by_text("Gate: not passed").count() == 0
         page.screenshot(path=SHOTS / "5c-promote-relaxed-policy.png", full_page=True)
         # the report leaves as one file a release ticket can hold; it opens with every request blocked

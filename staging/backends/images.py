@@ -212,7 +212,7 @@ def ensure_runtime_image(client, home: SandboxHome, requirements: list[str], bas
             log(f"reusing runtime image {tag}")
             return tag
         if rebuild and image_exists(client, tag):
-            client.images.remove(tag, force=True)
+            _patient_api().remove_image(tag, force=True)
         log(f"building runtime image {tag} on {base_image} (no network, wheels only; once per requirement set)…")
         _install_runtime(client, wheels, base_image, tag, log)
     return tag
@@ -295,7 +295,7 @@ def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = quie
         if not rebuild:
             log(f"reusing image {tag}")
             return tag, False
-        client.images.remove(tag, force=True)
+        _patient_api().remove_image(tag, force=True)
     log(f"building image {tag} on {runtime}…")
     _build(client, context, tag, {f"{LABEL}.model": ref.name, f"{LABEL}.version": ref.version}, rebuild, log,
            f"the image for {ref.uri}")
@@ -358,7 +358,7 @@ def prune_model_images(client, keep: int = 3, log: Log = quiet) -> dict:
                 continue
             size = int(image.attrs.get("Size", 0))
             try:
-                client.images.remove(image.id, force=False)
+                patient.remove_image(image.id, force=False)  # deleting layers outlasts a 3 s timeout when busy
             except docker.errors.APIError as exc:  # shared layers or a tag in use: say so, keep going
                 log(f"kept {image.tags or image.id[:19]}: {exc.explanation or exc}")
                 continue
@@ -367,7 +367,7 @@ def prune_model_images(client, keep: int = 3, log: Log = quiet) -> dict:
     for image in client.images.list(name=RUNTIME_REPOSITORY):  # a runtime no model image is built on
         size = int(image.attrs.get("Size", 0))
         try:
-            client.images.remove(image.id, force=False)
+            patient.remove_image(image.id, force=False)
         except docker.errors.APIError:  # it has model images on top, or a container uses it
             continue
         removed.append({"model": "(runtime)", "version": None, "image": (image.tags or [image.id[:19]])[0],
