@@ -82,7 +82,7 @@ MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
 # read, so no escape stops it: an invisible word joiner (U+2060) after "://", "@" and "www"
 # breaks the pattern and leaves what is shown unchanged.
 WORD_JOINER = "\u2060"
-LINK_STARTS = re.compile(r"(?i)(://|@|\bwww(?=\\?\.))")
+LINK_STARTS = re.compile(r"(?i)(://|@(?=[-\w]+\.[-\w])|\bwww(?=\.))")  # where a link would start
 
 
 def escaped(text: str) -> str:
