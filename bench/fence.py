@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,15 +24,11 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from staging.backends.process import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 BRIDGE = ROOT / "staging" / "backends" / "socket_bridge.py"
 BODY = b'{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}'
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ready(url: str) -> None:
@@ -53,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="fence-"))
     sock = folder / "server.sock"
-    port = _port()
+    port = free_port()
     processes = [subprocess.Popen([sys.executable, str(ROOT / "bench" / "stub_server.py"), str(port)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     processes.append(subprocess.Popen([sys.executable, str(BRIDGE), "unix-to-tcp", str(sock), "127.0.0.1", str(port)]))

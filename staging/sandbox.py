@@ -113,6 +113,7 @@ class Sandbox:
         self.replay: ReplayHandle | None = None
         self._lock = threading.Lock()
         self.swept: list[str] = []
+        self._scans: dict[str, ArtifactScan] = {}  # models:/NAME/VERSION -> its scan
         self.use_backend(backend or self.settings.backend, endpoint_urls)
 
     def __enter__(self) -> Sandbox:
@@ -159,14 +160,14 @@ class Sandbox:
         return {role: self.registry.resolve(model_name, role) for role in ROLES}
 
     def scan_models(self, refs: dict[str, ModelRef]) -> dict[str, ArtifactScan]:
-        """role -> the security scan of that model version's files (downloaded once, scanned
-        each time: a scan takes milliseconds and a version's files cannot change)."""
+        """role -> the security scan of that model version's files, made once per version (a
+        registered version's files cannot change; the gate asks on every evaluation)."""
         from .backends.images import model_files
 
-        scans: dict[str, ArtifactScan] = {}
-        for role, ref in refs.items():
-            scans[role] = scan_model_files(ref.uri, model_files(self.home, ref) / "model")
-        return scans
+        for ref in refs.values():
+            if ref.uri not in self._scans:
+                self._scans[ref.uri] = scan_model_files(ref.uri, model_files(self.home, ref) / "model")
+        return {role: self._scans[ref.uri] for role, ref in refs.items()}
 
     def scenario_for(self, model_name: str) -> Scenario | None:
         return SCENARIOS_BY_MODEL.get(model_name)

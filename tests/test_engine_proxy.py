@@ -20,6 +20,7 @@ from staging import ModelRef
 from staging.backends.docker_backend import LABEL, DockerBackend
 from staging.backends.engine_proxy import decide
 from staging.backends.images import BUILT_BASE_IMAGE
+from staging.backends.process import free_port
 from staging.scenarios import SCENARIOS_BY_MODEL
 
 SOCKETS = "/tmp/staging-proxy-test-sockets"
@@ -81,9 +82,7 @@ def test_calls_on_a_named_container_are_checked_against_its_labels():
 def proxied():
     """The proxy in front of the real engine, on a port of 127.0.0.1, and a client through it."""
     require_engine()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     proxy = subprocess.Popen([sys.executable, "-m", "staging.backends.engine_proxy", "--listen", f"127.0.0.1:{port}",
                               "--socket-dir", SOCKETS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30

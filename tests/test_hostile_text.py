@@ -7,7 +7,6 @@ and finds no element that the text created, no request it caused and no script i
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import requests
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
+from staging.backends.process import free_port
 from staging.registry import configure_mlflow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,9 +67,7 @@ def hostile_app(tmp_path_factory):
     for alias, version in (("champion", "1"), ("challenger", "2")):
         copied = client.copy_model_version(f"models:/credit-default/{version}", MODEL)
         client.set_registered_model_alias(MODEL, alias, copied.version)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = open(home.root / "streamlit.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
                                cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home.root),

@@ -15,6 +15,8 @@ from pathlib import Path
 import requests
 import yaml
 
+from staging.backends.process import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,9 +34,7 @@ def _other_addresses() -> list[str]:
 def test_the_readme_command_listens_on_loopback_only(tmp_path):
     command = _readme_command()
     assert command[:2] == ["streamlit", "run"] and not any("address" in part for part in command)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", *command, "--server.port", str(port)], cwd=ROOT,
                                env={**os.environ, "STAGING_HOME": str(tmp_path / "home")},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from staging import Credentials, PromotionError, Sandbox, SandboxHome, Settings
+from staging.backends.process import free_port
 from staging.team import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,14 +25,6 @@ APP_PASSWORD = "app-Secret-51d2"
 ALICE_PASSWORD = "alice-Secret-77e0"
 BOB_PASSWORD = "bob-Secret-0b9a"
 SECRETS = (ADMIN_PASSWORD, APP_PASSWORD, ALICE_PASSWORD, BOB_PASSWORD)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +36,7 @@ def team(tmp_path_factory):
     data.mkdir()
     config = root / "auth.ini"
     config.write_text((ROOT / "docker" / "mlflow-auth.ini").read_text().replace("/data/", f"{data}/"))
-    port = _free_port()
+    port = free_port()
     uri = f"http://127.0.0.1:{port}"
     server_env = {**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(config), "MLFLOW_AUTH_ADMIN_USERNAME": "admin",
                   "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD, "MLFLOW_FLASK_SERVER_SECRET_KEY": "test-only"}
