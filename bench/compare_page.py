@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from staging.home import SandboxHome
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 from staging.roles import CHALLENGER, CHAMPION
 from staging.runs import ModelEntry, RunManifest, RunStore, RunSummary, TrafficRecord, read_manifest, write_manifest
-from staging.scenarios import CREDIT
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "compare.py"
 

@@ -22,15 +22,15 @@ import requests
 
 from staging import SandboxHome
 from staging.backends import ProcessBackend, start_pair
-from staging.backends.docker_backend import DockerBackend, docker_client
-from staging.backends.images import IMAGE_REPOSITORY, ensure_model_image
-from staging.demo import bootstrap_demo
-from staging.registry import Registry
+from staging.backends.docker.backend import DockerBackend, docker_client
+from staging.backends.docker.images import IMAGE_REPOSITORY, ensure_model_image
+from staging.registry.client import Registry
+from staging.registry.demo import bootstrap_demo
+from staging.registry.scenarios import CREDIT
 from staging.replay.bodies import request_bodies
 from staging.roles import CHAMPION
-from staging.sandbox import TrafficSelection, select_requests
-from staging.scenarios import CREDIT
 from staging.traffic import load_traffic, specs_from_signature, validate_traffic
+from staging.traffic.selection import TrafficSelection, select_requests
 
 
 def latencies(url: str, bodies: list[bytes]) -> list[float]:

@@ -29,11 +29,11 @@ from compare_page import build_run  # a sibling: the script's folder is on the p
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
 from staging.analytics.compare import paired
-from staging.demo import bootstrap_demo
 from staging.evidence.compute import estimated_quality, read_table
+from staging.registry.demo import bootstrap_demo
+from staging.registry.scenarios import CREDIT
 from staging.roles import CHALLENGER, CHAMPION
 from staging.runs import RunStore
-from staging.scenarios import CREDIT
 from staging.tables import reference_sample
 
 

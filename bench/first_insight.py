@@ -94,8 +94,8 @@ def analysis_seconds(home: Path) -> float:
 
 def docker_ready() -> tuple[bool, str, bool]:
     try:
-        from staging.backends.docker_backend import docker_client
-        from staging.backends.images import RUNTIME_REPOSITORY, resolve_base_image
+        from staging.backends.docker.backend import docker_client
+        from staging.backends.docker.images import RUNTIME_REPOSITORY, resolve_base_image
 
         client = docker_client()
         resolve_base_image(client)

@@ -38,10 +38,10 @@ from staging.analytics.paired import metric_difference_table
 from staging.analytics.segments import segment_table
 from staging.evidence import RunEvidence
 from staging.gate import FAILED, default_policy, evaluate_gate
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 from staging.roles import CHALLENGER, CHAMPION
 from staging.runs import ModelEntry, RunManifest, TrafficRecord
-from staging.scenarios import CREDIT
 
 NOISE_SD = 0.15  # each copy's own noise on the logit: the two copies disagree on about 3% of requests
 

@@ -40,15 +40,15 @@ import pandas as pd
 import requests
 
 from staging import Sandbox, SandboxHome, TrafficSelection
-from staging.endpoints import Endpoint
-from staging.protocols import V2Encoder
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplayProgress, ReplaySettings
 from staging.replay.bodies import request_bodies
 from staging.replay.engine import ReplayEngine
 from staging.replay.plan import send_offsets
 from staging.replay.worker import run_event_loop
 from staging.runs import ModelEntry, RunManifest, RunStore, RunWriter, TrafficRecord, read_manifest
-from staging.scenarios import CREDIT
+from staging.serving.endpoint import Endpoint
+from staging.serving.protocols import V2Encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 

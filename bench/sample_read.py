@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from staging import SandboxHome
-from staging.demo import bootstrap_demo
-from staging.scenarios import CREDIT
+from staging.registry.demo import bootstrap_demo
+from staging.registry.scenarios import CREDIT
 
 READ = """
 import sys
 from staging import Sandbox, SandboxHome, TrafficSelection
-from staging.sandbox import select_requests
+from staging.traffic.selection import select_requests
 home, path, rows = sys.argv[1], sys.argv[2], sys.argv[3]
 with Sandbox(SandboxHome(home), backend="process") as box:
     validated = box.prepare_traffic("credit-default", path, sample_rows=int(rows) if rows != "all" else None)

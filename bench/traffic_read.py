@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from staging.scenarios import CREDIT
+from staging.registry.scenarios import CREDIT
 
 ROOT = Path(__file__).resolve().parent.parent
 

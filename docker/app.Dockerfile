@@ -13,6 +13,7 @@ WORKDIR /app
 COPY requirements.txt streamlit_app.py ./
 COPY pages/ pages/
 COPY staging/ staging/
+COPY services/ services/
 COPY sample_data/ sample_data/
 # The app and the tracking server run as an unprivileged user: in compose neither holds the
 # Docker socket (the engine proxy does) and each writes only its volume under /data.

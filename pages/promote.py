@@ -37,8 +37,8 @@ if result and policy and verdict:  # its own guard: a refused sign-off leaves th
                 if st.form_submit_button("Promote the challenger", type="primary"):
                     record = box.promote(result, reviewer, reason, confirmed, override, policy,
                                          credentials=ui.signer(box, reviewer, password))
-                    message = f"Promoted: {model}@champion is now v{record['to_version']} (audit record {record['id']})."
-                    warnings = [record[k] for k in ("tag_error", "report_error") if record.get(k)]
+                    message = f"Promoted: {model}@champion is now v{record.to_version} (audit record {record.id})."
+                    warnings = [w for w in (record.tag_error, record.report_error) if w]
                     if warnings:
                         message += " But: " + " ".join(warnings)
                     ui.flash(message, "warning" if warnings else "success")
@@ -51,14 +51,14 @@ if model:
         if last is None:
             st.write("No promotion of this model to roll back.")
         else:
-            st.text(f"The last promotion moved champion from v{last['from_version']} to v{last['to_version']} "
-                     f"({last['at']}, {last['reviewer']}).")
+            st.text(f"The last promotion moved champion from v{last.from_version} to v{last.to_version} "
+                     f"({last.at}, {last.reviewer}).")
             with st.form("rollback"):
                 who, password = ui.signer_fields(box, "rollback")
                 why = st.text_input("Reason", key="rollback_reason")
-                if st.form_submit_button(ui.escaped(f"Roll back to v{last['from_version']}")):
+                if st.form_submit_button(ui.escaped(f"Roll back to v{last.from_version}")):
                     record = box.rollback(model, who, why, credentials=ui.signer(box, who, password))
-                    ui.flash(f"Rolled back: {model}@champion is v{record['to_version']} again.")
+                    ui.flash(f"Rolled back: {model}@champion is v{record.to_version} again.")
                     st.rerun()
     with ui.guard():
         audit = box.audit(model)

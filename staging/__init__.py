@@ -44,9 +44,10 @@ _EXPORTS = {
     "RegistryError": "errors", "RunError": "errors", "ServerStartError": "errors",
     "SignatureMismatchError": "errors", "StagingError": "errors", "TrafficError": "errors",
     "SandboxHome": "home", "CHALLENGER": "roles", "CHAMPION": "roles", "ModelRef": "refs",
-    "ReplaySettings": "replay", "RunManifest": "runs", "RunEvidence": "evidence", "Settings": "settings",
-    "ModelRefused": "errors", "Credentials": "team",
-    "Sandbox": "sandbox", "TrafficSelection": "sandbox", "SCENARIOS": "scenarios", "Scenario": "scenarios",
+    "ReplaySettings": "runs.settings", "RunManifest": "runs", "RunEvidence": "evidence", "Settings": "settings",
+    "ModelRefused": "errors", "Credentials": "registry.team",
+    "Sandbox": "sandbox", "TrafficSelection": "traffic.selection",
+    "SCENARIOS": "registry.scenarios", "Scenario": "registry.scenarios",
 }
 
 

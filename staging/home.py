@@ -71,6 +71,16 @@ class SandboxHome:
         return self.wheel_cache or self.root / "wheelhouses"
 
     @property
+    def images_dir(self) -> Path:
+        """Build contexts of model images, one folder per version (`<name>-v<version>`)."""
+        return self.root / "images"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Files uploaded in the app and the references runs rest on, kept by content hash."""
+        return self.root / "uploads"
+
+    @property
     def policies_dir(self) -> Path:
         """Promotion policies named after their model (`<model name>.toml`)."""
         return self.root / "policies"

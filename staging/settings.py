@@ -22,14 +22,17 @@ starts, into one frozen value; no other module reads the environment for them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .destinations import LOOPBACK_HOSTS, allowed_hosts
 from .errors import ConfigurationError
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # the endpoint allow-list's floor (serving/destinations)
+HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?)*")
 
 HOME_ENV = "STAGING_HOME"
 TRACKING_ENV = "STAGING_TRACKING_URI"
@@ -131,3 +134,29 @@ def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     holds a secret (MLflow's password and token, the endpoint token, cloud keys) left out."""
     return {name: value for name, value in environ.items() if not SECRET_NAME.search(name)}
 
+
+
+
+def normal_host(host: str) -> str:
+    """A host as compared against the list: lower case, an IP in canonical form; or a
+    ConfigurationError for text that is neither a host name nor an IP address."""
+    text = host.strip().strip("[]").lower()
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not HOST_NAME.fullmatch(text) or text.replace(".", "").isdigit() or text.startswith("0x"):
+        raise ConfigurationError(f"'{host}' is not a host name or an IP address.",
+                                 hint="Give a host such as models.internal, 10.0.0.5 or ::1.")
+    return text
+
+
+def allowed_hosts(*extra: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Loopback plus every host in `extra` (lists or comma-separated text), normalised, in order."""
+    hosts = list(LOOPBACK_HOSTS)
+    for group in extra:
+        items = group.split(",") if isinstance(group, str) else (group or [])
+        for item in items:
+            if item.strip() and normal_host(item) not in hosts:
+                hosts.append(normal_host(item))
+    return tuple(hosts)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from staging import Sandbox, SandboxHome, TrafficSelection
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
-from staging.scenarios import CREDIT
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def remove_the_images_the_tests_build():
     built during the session are removed at its end, models before the runtimes they stand on
     (the base image is scripts/test's to remove)."""
     try:
-        from staging.backends.docker_backend import docker_client
+        from staging.backends.docker.backend import docker_client
 
         client = docker_client()
         client.api.timeout = 300  # a busy engine lists and removes slowly; the ping above was quick
@@ -54,7 +54,7 @@ def demo_home(tmp_path_factory) -> SandboxHome:
     os.environ["STAGING_HOME"] = str(root)
     os.environ.setdefault("STAGING_BACKEND", "process")  # the app under AppTest; docker has its own tests
     home = SandboxHome.from_env(root)
-    from staging.demo import bootstrap_demo
+    from staging.registry.demo import bootstrap_demo
 
     bootstrap_demo(home)
     return home

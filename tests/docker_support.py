@@ -8,7 +8,7 @@ import pytest
 
 def require_engine():
     """The docker SDK client, or skip/fail as described above."""
-    from staging.backends.docker_backend import docker_client
+    from staging.backends.docker.backend import docker_client
     from staging.errors import BackendError
 
     try:

@@ -12,10 +12,10 @@ import mlflow
 import pytest
 
 from staging import Sandbox, SandboxHome
-from staging.artifact_scan import scan_model_files
 from staging.errors import ModelRefused
 from staging.gate.checks import FAILED, PASSED, artifact_scan_check
-from staging.registry import configure_mlflow
+from staging.registry.client import configure_mlflow
+from staging.registry.scan import scan_model_files
 
 
 class Harmless(mlflow.pyfunc.PythonModel):

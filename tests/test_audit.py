@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from staging import SandboxHome
-from staging.audit import GENESIS, AuditChain, record_hash
-from staging.history import champion_as_of, champion_history, consistency, history_table
+from staging.decision.audit import GENESIS, AuditChain, record_hash
+from staging.decision.history import champion_as_of, champion_history, consistency, history_table
 
 
 def _chain(tmp_path, n=4) -> AuditChain:
@@ -35,7 +35,7 @@ def test_an_untouched_chain_verifies(tmp_path):
     chain = _chain(tmp_path)
     result = chain.verify()
     assert result.ok and result.records == 4 and result.sentence().startswith("ok, 4 records")
-    records = chain.records()
+    records = chain.raw_records()
     assert records[0]["prev_hash"] == GENESIS and records[1]["prev_hash"] == records[0]["hash"]
     assert all(r["hash"] == record_hash(r) for r in records)
 
@@ -71,8 +71,8 @@ def test_reordered_records_are_found(tmp_path):
 
 def test_a_rewritten_chain_passes_in_the_file_but_not_against_its_anchors(tmp_path):
     chain = _chain(tmp_path)
-    anchors = {r["id"]: ("m", r["to_version"], r["hash"]) for r in chain.records()}
-    records = chain.records()
+    anchors = {r["id"]: ("m", r["to_version"], r["hash"]) for r in chain.raw_records()}
+    records = chain.raw_records()
     chain.path.write_text("")
     for record in records:  # someone with write access rewrites the whole chain, hashes and all
         body = {k: v for k, v in record.items() if k not in ("hash", "prev_hash")}
@@ -86,7 +86,7 @@ def test_a_rewritten_chain_passes_in_the_file_but_not_against_its_anchors(tmp_pa
 
 def test_a_dropped_last_record_is_caught_by_its_anchor(tmp_path):
     chain = _chain(tmp_path)
-    anchors = {r["id"]: ("m", r["to_version"], r["hash"]) for r in chain.records()}
+    anchors = {r["id"]: ("m", r["to_version"], r["hash"]) for r in chain.raw_records()}
     _write(chain, _lines(chain)[:-1])
     assert chain.verify().ok  # no gap in the file
     result = chain.verify(lambda: anchors)
@@ -99,7 +99,7 @@ def test_a_torn_line_is_reported_and_readers_carry_on(tmp_path):
         handle.write('{"id": "r9", "action": "prom')  # a crash mid-write
     result = chain.verify()
     assert not result.ok and "line 5 is torn" in result.problems[0]
-    assert [r["id"] for r in chain.records()] == ["r0", "r1", "r2", "r3"]
+    assert [r["id"] for r in chain.raw_records()] == ["r0", "r1", "r2", "r3"]
     periods = champion_history(chain.records("m"))
     assert [p.version for p in periods] == ["1", "2", "1", "2", "1"]
 

@@ -12,9 +12,9 @@ from docker_support import require_engine
 
 from staging import Sandbox, TrafficSelection
 from staging.backends.process import ProcessBackend
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 from staging.roles import ROLES
-from staging.scenarios import CREDIT
 
 
 @pytest.fixture(scope="module", params=["process", "docker", "endpoint", "mlserver", "v2-endpoint", "docker-mlserver"])

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from staging.scenarios import CREDIT
+from staging.registry.scenarios import CREDIT
 
 
 def staging(*args, home) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from staging import Sandbox
-from staging.scenarios import CREDIT
+from staging.registry.scenarios import CREDIT
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from staging import ConfigurationError, Settings
 from staging.backends import EndpointBackend
-from staging.destinations import LOOPBACK_HOSTS, allowed_hosts, check_endpoint_url, destination
-from staging.endpoints import Endpoint
 from staging.errors import BackendError
+from staging.serving.destinations import check_endpoint_url, destination
+from staging.serving.endpoint import Endpoint
+from staging.settings import LOOPBACK_HOSTS, allowed_hosts
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,10 +12,10 @@ from docker_support import require_engine
 
 from staging import ModelRef, SandboxHome
 from staging.backends import ProcessBackend, choose_backend
-from staging.backends.docker_backend import LABEL, DockerBackend, _home_label
-from staging.backends.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
+from staging.backends.docker.backend import LABEL, DockerBackend, _home_label
+from staging.backends.docker.images import BUILT_BASE_IMAGE, ensure_model_image, resolve_base_image
 from staging.errors import BackendError, ServerStartError
-from staging.scenarios import SCENARIOS_BY_MODEL
+from staging.registry.scenarios import SCENARIOS_BY_MODEL
 from staging.settings import ContainerLimits, Settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -121,7 +121,7 @@ def test_the_same_model_reuses_its_image(client, demo_home, running):
 
 def test_sweep_removes_a_dead_apps_containers_and_nothing_else(client, demo_home):
     script = ("from staging import SandboxHome, ModelRef\n"
-              "from staging.backends.docker_backend import DockerBackend\n"
+              "from staging.backends.docker.backend import DockerBackend\n"
               f"s = DockerBackend(SandboxHome({str(demo_home.root)!r})).start(ModelRef('delivery-time', '1'), "
               "'challenger')\nprint(s.container.id)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
@@ -176,7 +176,7 @@ def test_the_headless_demo_runs_on_containers(client, tmp_path):
 
 
 def test_warming_builds_every_champion_and_challenger_image(client, demo_home):
-    from staging.backends.images import warm_model_images
+    from staging.backends.docker.images import warm_model_images
 
     lines: list[str] = []
     tags = warm_model_images(client, demo_home, lines.append)
@@ -187,7 +187,7 @@ def test_warming_builds_every_champion_and_challenger_image(client, demo_home):
 
 
 def test_prune_keeps_images_in_use_and_removes_the_rest(client, demo_home, running):
-    from staging.backends.images import prune_model_images
+    from staging.backends.docker.images import prune_model_images
 
     _, server, _ = running
     unused, built = ensure_model_image(client, demo_home, ModelRef("credit-default", "1"))

@@ -12,9 +12,9 @@ import time
 import pandas as pd
 
 from staging import SandboxHome
-from staging.labels import check_labels, join_labels
 from staging.replay.handle import start_replay
 from staging.runs import RunManifest, RunStore, TrafficRecord
+from staging.traffic.labels import check_labels, join_labels
 
 ROWS = 200_000
 

@@ -5,11 +5,13 @@ other people's containers, networked builds) is refused with a reason."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,11 +19,17 @@ from docker_support import require_engine
 
 import docker
 from staging import ModelRef
-from staging.backends.docker_backend import LABEL, DockerBackend
-from staging.backends.engine_proxy import decide
-from staging.backends.images import BUILT_BASE_IMAGE
+from staging.backends.docker.backend import LABEL, DockerBackend
+from staging.backends.docker.images import BUILT_BASE_IMAGE
 from staging.backends.process import free_port
-from staging.scenarios import SCENARIOS_BY_MODEL
+from staging.registry.scenarios import SCENARIOS_BY_MODEL
+
+# the proxy is a program of compose's, outside the staging package: loaded from its file
+ENGINE_PROXY = Path(__file__).resolve().parents[1] / "services" / "engine_proxy.py"
+_spec = importlib.util.spec_from_file_location("engine_proxy", ENGINE_PROXY)
+engine_proxy = sys.modules.setdefault("engine_proxy", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(engine_proxy)
+decide = engine_proxy.decide
 
 SOCKETS = "/tmp/staging-proxy-test-sockets"
 FENCED = {"Labels": {f"{LABEL}.role": "champion"},
@@ -83,7 +91,7 @@ def proxied():
     """The proxy in front of the real engine, on a port of 127.0.0.1, and a client through it."""
     require_engine()
     port = free_port()
-    proxy = subprocess.Popen([sys.executable, "-m", "staging.backends.engine_proxy", "--listen", f"127.0.0.1:{port}",
+    proxy = subprocess.Popen([sys.executable, str(ENGINE_PROXY), "--listen", f"127.0.0.1:{port}",
                               "--socket-dir", SOCKETS], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while True:

@@ -10,7 +10,7 @@ from staging import ReplaySettings, TrafficSelection
 from staging.analytics.compare import paired
 from staging.evidence.compute import estimated_quality
 from staging.gate import NOT_EVALUATED
-from staging.scenarios import CREDIT
+from staging.registry.scenarios import CREDIT
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from staging.errors import ConfigurationError
 from staging.gate import FAILED, NOT_EVALUATED, PASSED, WARNED, default_policy, parse_policy
 from staging.gate.checks import error_check, metric_check
 from staging.gate.policy import MetricRule
-from staging.signatures import InputSpec, SignaturePair, compare_signatures
+from staging.serving.signatures import InputSpec, SignaturePair, compare_signatures
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ import requests
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
 from staging.backends.process import free_port
-from staging.registry import configure_mlflow
+from staging.registry.client import configure_mlflow
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

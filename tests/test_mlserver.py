@@ -18,9 +18,9 @@ import yaml
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
 from staging.backends.process import ProcessBackend
 from staging.errors import TrafficError
-from staging.registry import configure_mlflow
+from staging.registry.client import configure_mlflow
+from staging.registry.scenarios import CREDIT, DELIVERY
 from staging.roles import CHALLENGER, CHAMPION, ROLES
-from staging.scenarios import CREDIT, DELIVERY
 
 
 def local_predictions(home, uri: str, requests: pd.DataFrame) -> pd.DataFrame:

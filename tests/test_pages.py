@@ -188,7 +188,7 @@ def _synthetic_all_errors_run(sandbox, like: str) -> str:
 @pytest.fixture(scope="module")
 def four_runs(sandbox, finished_run):
     from staging import ReplaySettings, TrafficSelection
-    from staging.scenarios import CREDIT
+    from staging.registry.scenarios import CREDIT
 
     def replay(settings, requests):
         handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(requests), settings)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from staging.predictions import PredictionFormatError, parse_predictions
+from staging.serving.predictions import PredictionFormatError, parse_predictions
 
 
 def test_plain_labels_and_values():
@@ -51,7 +51,7 @@ def test_unusable_shapes_raise():
 def test_batch_answers_parsed_a_column_at_a_time_equal_row_by_row(make):
     import numpy as np
 
-    from staging.predictions import parse_prediction_columns
+    from staging.serving.predictions import parse_prediction_columns
 
     body = make(np.random.default_rng(1).random(300).tolist())
     rows = parse_predictions(body)

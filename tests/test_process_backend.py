@@ -10,9 +10,10 @@ import pytest
 import requests
 
 from staging import ModelRef, SandboxHome
-from staging.backends.process import ProcessBackend, _alive
+from staging.backends.process import ProcessBackend
+from staging.files import process_alive as _alive
 from staging.errors import ServerStartError
-from staging.scenarios import CREDIT
+from staging.registry.scenarios import CREDIT
 
 
 def test_both_servers_speak_the_scoring_protocol(sandbox):
@@ -100,7 +101,7 @@ def test_home_paths_are_absolute_and_tracking_uri_explicit(tmp_path):
 def test_bootstrap_keeps_every_file_under_the_sandbox_home(tmp_path):
     workdir, home = tmp_path / "elsewhere", tmp_path / "home"
     workdir.mkdir()
-    out = subprocess.run([sys.executable, "-m", "staging.demo"], cwd=workdir, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "staging.registry.demo"], cwd=workdir, capture_output=True, text=True,
                          env={**os.environ, "STAGING_HOME": str(home)}, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     assert list(workdir.iterdir()) == []  # no mlruns/ or mlflow.db where the process happened to run

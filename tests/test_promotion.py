@@ -6,8 +6,8 @@ import pytest
 
 from staging.errors import PromotionError
 from staging.gate import FAILED, STATUSES, default_policy, evaluate_gate, parse_policy
+from staging.registry.scenarios import CREDIT
 from staging.roles import CHALLENGER, CHAMPION
-from staging.scenarios import CREDIT
 
 
 @pytest.fixture
@@ -51,17 +51,17 @@ def test_refused_promotions_leave_the_registry_unchanged(sandbox, analysis):
 def test_promote_then_roll_back_moves_the_alias_and_keeps_a_record(sandbox, analysis):
     models = analysis.manifest.models
     record = sandbox.promote(analysis, "ana", "challenger wins on recent weeks", confirmed=True, override=True)
-    assert record["policy"]["sha256"] == default_policy().sha256 and "[errors]" in record["policy"]["text"]
-    assert record["gate"]["policy"]["sha256"] == record["policy"]["sha256"]
+    assert record.policy_sha256 == default_policy().sha256 and "[errors]" in record.policy["text"]
+    assert record.gate["policy"]["sha256"] == record.policy_sha256
     assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHALLENGER].version
-    assert record["from_version"] == models[CHAMPION].version and record["run_id"] == analysis.manifest.run_id
+    assert record.from_version == models[CHAMPION].version and record.run_id == analysis.manifest.run_id
     with pytest.raises(PromotionError, match="aliases moved"):
         sandbox.promote(analysis, "ana", "again", confirmed=True, override=True)
 
     undo = sandbox.rollback(CREDIT.model_name, "ben", "incident 42")
     assert sandbox.registry.aliases(CREDIT.model_name)[CHAMPION] == models[CHAMPION].version
-    assert undo["undoes"] == record["id"]
-    actions = [(r["action"], r["reviewer"]) for r in sandbox.audit(CREDIT.model_name)]
+    assert undo.undoes == record.id
+    actions = [(r.action, r.reviewer) for r in sandbox.audit(CREDIT.model_name)]
     assert actions == [("promote", "ana"), ("rollback", "ben")]
     tags = sandbox.registry.version_tags(
         type(sandbox.servers[CHAMPION].model)(CREDIT.model_name, models[CHALLENGER].version))

@@ -15,9 +15,9 @@ import pytest
 from sklearn.dummy import DummyClassifier
 
 from staging import SandboxHome
-from staging.audit import AuditChain
+from staging.decision.audit import AuditChain
 from staging.errors import PromotionError
-from staging.registry import Registry
+from staging.registry.client import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 20
@@ -57,7 +57,7 @@ def _evidence_and_verdict(run_id: str):
 
 
 def _racer(root: str, name: str, start, done, results) -> None:
-    from staging.promotion import promote
+    from staging.decision.promotion import promote
 
     home = SandboxHome(root)
     evidence, verdict = _evidence_and_verdict("race-run")
@@ -65,7 +65,7 @@ def _racer(root: str, name: str, start, done, results) -> None:
         start.wait()
         try:
             record = promote(home, verdict, evidence, name, f"round {round_number}", True)
-            results.put((round_number, name, "won", record["id"]))
+            results.put((round_number, name, "won", record.id))
         except PromotionError as exc:
             results.put((round_number, name, "refused", exc.message))
         done.wait()
@@ -111,7 +111,7 @@ def test_two_processes_promoting_at_once_one_wins_each_round(tiny_home):
 
 
 def test_a_broken_chain_refuses_promotion_and_rollback_and_nothing_moves(tiny_home):
-    from staging.promotion import promote, rollback
+    from staging.decision.promotion import promote, rollback
 
     registry = Registry(tiny_home)
     chain = AuditChain(tiny_home)

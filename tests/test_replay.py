@@ -8,10 +8,10 @@ import pytest
 from staging import TrafficSelection
 from staging.backends.process import ProcessBackend
 from staging.errors import BackendError, RunError
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 from staging.roles import CHALLENGER, CHAMPION
-from staging.sandbox import select_requests
-from staging.scenarios import CREDIT
+from staging.traffic.selection import select_requests
 
 
 def test_every_request_reaches_both_models_and_is_recorded(sandbox, finished_run):

@@ -8,10 +8,10 @@ import pytest
 from staging import TrafficSelection
 from staging.errors import ConfigurationError, TrafficError
 from staging.gate import parse_policy
+from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 from staging.replay.plan import CanaryGates, ab_targets, canary_steps, check_gates, send_offsets
 from staging.roles import CHALLENGER, CHAMPION
-from staging.scenarios import CREDIT
 
 
 def replay(sandbox, settings: ReplaySettings, requests: int = 120, start=None, end=None) -> str:

@@ -125,8 +125,8 @@ def test_a_sagemaker_capture_replays_with_its_ground_truth(sandbox, tmp_path):
     """Capture written as SageMaker writes it (CSV inputs in signature order, no header),
     replayed against real servers, with ground truth joined on inferenceId else eventId."""
     from staging import TrafficSelection
+    from staging.registry.scenarios import CREDIT
     from staging.replay import ReplaySettings
-    from staging.scenarios import CREDIT
 
     features = list(sandbox.prepare_traffic(CREDIT.model_name, CREDIT.file("traffic")).features)
     traffic = pd.read_parquet(CREDIT.file("traffic")).dropna().head(40)

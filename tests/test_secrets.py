@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from staging import Sandbox
 from staging.backends import ProcessBackend
+from staging.registry.scenarios import CREDIT
 from staging.roles import ROLES
-from staging.scenarios import CREDIT
 from staging.ui import PAGES, RUN_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

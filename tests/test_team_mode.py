@@ -17,7 +17,7 @@ import requests
 
 from staging import Credentials, PromotionError, Sandbox, SandboxHome, Settings
 from staging.backends.process import free_port
-from staging.team import add_user
+from staging.registry.team import add_user
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "admin-Secret-8c1f"
@@ -114,15 +114,15 @@ def test_a_reviewer_with_permission_promotes_as_the_user_mlflow_signed_in(team, 
     challenger = evidence.manifest.challenger.version
     record = box.promote(evidence, "Somebody Else", "The evidence holds.", True, override=True,
                          credentials=Credentials("alice", ALICE_PASSWORD))
-    assert record["reviewer"] == "alice"  # from MLflow's authentication, not the free-text name
+    assert record.reviewer == "alice"  # from MLflow's authentication, not the free-text name
     assert box.aliases("credit-default")["champion"] == challenger
-    assert [r["reviewer"] for r in box.audit("credit-default")] == ["alice"]
+    assert [r.reviewer for r in box.audit("credit-default")] == ["alice"]
     assert box.verify_audit().ok
     with pytest.raises(PromotionError, match="MLflow refused"):
         box.rollback("credit-default", "bob", "Bob may not undo it.", credentials=Credentials("bob", BOB_PASSWORD))
     assert box.aliases("credit-default")["champion"] == challenger
     back = box.rollback("credit-default", "x", "Rehearsal.", credentials=Credentials("alice", ALICE_PASSWORD))
-    assert back["reviewer"] == "alice" and box.aliases("credit-default")["champion"] == evidence.manifest.champion.version
+    assert back.reviewer == "alice" and box.aliases("credit-default")["champion"] == evidence.manifest.champion.version
 
 
 def test_the_command_line_signs_with_a_password_from_the_environment_and_refuses_without_one(team):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from staging.errors import SignatureMismatchError, TrafficError
-from staging.scenarios import CREDIT
+from staging.registry.scenarios import CREDIT
 from staging.traffic import FeatureSpec, load_traffic, validate_traffic
 
 SPECS = [FeatureSpec("age", "long"), FeatureSpec("income", "double"), FeatureSpec("city", "string"),
@@ -97,7 +97,7 @@ def test_sample_traffic_tells_its_story():
 
 
 def test_traffic_of_another_model_is_refused_with_the_columns_named(sandbox):
-    from staging.scenarios import DELIVERY
+    from staging.registry.scenarios import DELIVERY
 
     with pytest.raises(SignatureMismatchError) as info:
         sandbox.prepare_traffic(CREDIT.model_name, DELIVERY.file("traffic"))
@@ -108,7 +108,7 @@ def test_traffic_of_another_model_is_refused_with_the_columns_named(sandbox):
 
 
 def test_values_outside_the_training_data_are_reported_not_quarantined(sandbox):
-    from staging.scenarios import CREDIT
+    from staging.registry.scenarios import CREDIT
 
     validated = sandbox.prepare_traffic(CREDIT.model_name, CREDIT.file("traffic"))
     train = pd.read_parquet(CREDIT.file("train"))

@@ -11,9 +11,9 @@ stop it). `choose_backend` picks one by name:
 
 from __future__ import annotations
 
-from ..destinations import destination
 from ..errors import BackendError, ConfigurationError
 from ..home import SandboxHome
+from ..serving.destinations import destination
 from ..settings import Settings
 from .base import Backend, BuildLog, ContainerRef, ManagedServer, start_pair
 from .external import EndpointBackend
@@ -37,8 +37,8 @@ def choose_backend(name: str, home: SandboxHome, endpoint_urls: dict[str, str] |
         elsewhere = EndpointBackend(home, endpoint_urls or {}, allowed_hosts or settings.allowed_hosts)
         return elsewhere, ("Models are served elsewhere; traffic will go to " +
                            "; ".join(f"the {r}: {destination(u)}" for r, u in elsewhere.urls.items()) + ".")
-    from .docker_backend import DockerBackend, docker_client
-    from .images import build_base_image_in_background, resolve_base_image, warm_model_images
+    from .docker.backend import DockerBackend, docker_client
+    from .docker.images import build_base_image_in_background, resolve_base_image, warm_model_images
 
     try:
         client = docker_client()

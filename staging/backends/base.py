@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..endpoints import Endpoint
 from ..errors import EndpointNotReady, ServerStartError
 from ..refs import ModelRef
+from ..serving.endpoint import Endpoint
 
 
 @dataclass(frozen=True)

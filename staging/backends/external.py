@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 
-from ..destinations import LOOPBACK_HOSTS, check_endpoint_url
-from ..endpoints import Endpoint
 from ..errors import ConfigurationError
 from ..home import SandboxHome
 from ..refs import ModelRef
+from ..serving.destinations import check_endpoint_url
+from ..serving.endpoint import Endpoint
+from ..settings import LOOPBACK_HOSTS
 from .base import Backend, ManagedServer
 
 

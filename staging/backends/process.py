@@ -23,10 +23,11 @@ import time
 import uuid
 from pathlib import Path
 
-from ..endpoints import Endpoint
 from ..errors import ServerStartError
+from ..files import process_alive
 from ..home import SandboxHome
 from ..refs import ModelRef
+from ..serving.endpoint import Endpoint
 from ..settings import without_secrets
 from .base import Backend, ManagedServer, await_ready, tail
 from .mlserver import MLSERVER_RUNTIME, check_runtime, mlserver_venv, server_folder
@@ -39,20 +40,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child counts as gone
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _is_model_server(pid: int) -> bool:
@@ -101,7 +88,7 @@ class ProcessBackend(Backend):
 
     def _files(self, ref: ModelRef, role: str) -> Path:
         """The model's files, downloaded (once) under the home with the app's own access."""
-        from .images import model_files
+        from ..registry.model_files import model_files
 
         try:
             return model_files(self.home, ref) / "model"
@@ -113,7 +100,7 @@ class ProcessBackend(Backend):
     def _mlserver_command(self, ref: ModelRef, server_id: str, port: int) -> tuple[list[str], str, str]:
         """(command, V2 base URL, bin folder) for MLServer serving `ref`: its venv made (or found),
         the model's files downloaded, its settings written beside them."""
-        from .images import model_files
+        from ..registry.model_files import model_files
 
         model_dir = model_files(self.home, ref) / "model"
         venv = mlserver_venv(self.home, model_requirements(model_dir), self.build_log)
@@ -135,7 +122,7 @@ class ProcessBackend(Backend):
         )
 
     def is_running(self, server: ManagedServer) -> bool:
-        return server.pid is not None and _alive(server.pid)
+        return server.pid is not None and process_alive(server.pid)
 
     def log_tail(self, server: ManagedServer, lines: int = 40) -> str:
         return tail(server.log_path, lines)
@@ -162,10 +149,10 @@ class ProcessBackend(Backend):
             except (OSError, json.JSONDecodeError):
                 path.unlink(missing_ok=True)
                 continue
-            if _alive(record.get("owner_pid", -1)):
+            if process_alive(record.get("owner_pid", -1)):
                 continue
             pid = record.get("pid")
-            if pid and _alive(pid) and _is_model_server(pid):
+            if pid and process_alive(pid) and _is_model_server(pid):
                 _stop_group(pid, None)
                 swept.append(record.get("server_id", path.stem))
             path.unlink(missing_ok=True)
@@ -183,7 +170,7 @@ def _stop_group(pid: int, process: subprocess.Popen | None) -> None:
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 break
-            if process is None and not _alive(pid):
+            if process is None and not process_alive(pid):
                 break
             time.sleep(0.05)
         else:

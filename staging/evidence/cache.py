@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 from functools import lru_cache
 from pathlib import Path
 
+from ..files import atomic_write
 from ..runs import RunManifest, RunStore
+from ..runs.folder import EVIDENCE, REFERENCE_SCORES, REQUESTS, RESULTS
 from .compute import compute_evidence
 from .value import RunEvidence
 
-EVIDENCE_FILE = "evidence.pkl"
+EVIDENCE_FILE = EVIDENCE
 SUMMARY_FILE = "evidence-summary.json"  # a few counts for run lists, readable without unpickling
 
 
@@ -39,7 +40,7 @@ def evidence_code_hash() -> str:
 def _fingerprint(store: RunStore, manifest: RunManifest) -> str:
     """What the evidence depends on: the code, the run's status and files, the labels and reference."""
     folder = store.folder(manifest.run_id)
-    paths = [folder / "results.parquet", folder / "requests.parquet", folder / "reference_scores.parquet",
+    paths = [folder / RESULTS, folder / REQUESTS, folder / REFERENCE_SCORES,
              manifest.labels_path, manifest.reference_path]
     parts: list = [evidence_code_hash(), manifest.status, manifest.ended_at]
     for path in paths:
@@ -61,11 +62,12 @@ def stored_evidence(store: RunStore, run_id: str) -> RunEvidence:
     if stored is not None:
         return stored
     result = compute_evidence(store, run_id)
-    partial = path.with_suffix(".tmp")
-    with open(partial, "wb") as handle:
-        handle.write(json.dumps({"fingerprint": fingerprint}).encode() + b"\n")
-        pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(partial, path)
+    def write(partial: Path) -> None:
+        with open(partial, "wb") as handle:
+            handle.write(json.dumps({"fingerprint": fingerprint}).encode() + b"\n")
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    atomic_write(path, write)
     summary = store.folder(run_id) / SUMMARY_FILE
     summary.write_text(json.dumps({"labelled": result.labelled, "fingerprint": fingerprint}))
     return result

@@ -2,10 +2,10 @@
 
     policy.py      GatePolicy, read from TOML; default.toml is the commented default
     checks.py      evaluate_gate: every check decided on a 95% interval, with its numbers and a sentence
-(Signature compatibility, read from the registry, is compared in `staging.signatures`.)
+(Signature compatibility, read from the registry, is compared in `staging.serving.signatures`.)
 """
 
-from ..signatures import InputSpec, SignaturePair, compare_signatures
+from ..serving.signatures import InputSpec, SignaturePair, compare_signatures
 from .checks import FAILED, NOT_EVALUATED, PASSED, STATUSES, WARNED, GateCheck, GateVerdict, evaluate_gate
 from .policy import DEFAULT_POLICY, GatePolicy, MetricRule, default_policy, load_policy, parse_policy
 

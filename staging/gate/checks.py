@@ -22,11 +22,11 @@ from typing import Any
 import pandas as pd
 
 from ..analytics.uncertainty import newcombe_difference
-from ..artifact_scan import ArtifactScan
 from ..evidence import RunEvidence
 from ..jsonable import plain
+from ..registry.scan import ArtifactScan
 from ..roles import CHALLENGER, CHAMPION, REPLICA
-from ..signatures import SignaturePair, compare_signatures
+from ..serving.signatures import SignaturePair, compare_signatures
 from .policy import GatePolicy, MetricRule
 
 PASSED, WARNED, FAILED, NOT_EVALUATED = "passed", "warned", "failed", "not evaluated"

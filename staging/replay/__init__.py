@@ -13,8 +13,8 @@ The app and the command line call `start_replay` (in `handle`); the worker runs 
 that the run manifest can name `ReplaySettings` without loading aiohttp.
 """
 
+from ..runs.settings import DEFAULT_CANARY_STEPS, MODES, TIMINGS, ReplaySettings
 from .plan import parse_canary_steps
 from .progress import ReplayProgress
-from .settings import DEFAULT_CANARY_STEPS, MODES, TIMINGS, ReplaySettings
 
 __all__ = ["DEFAULT_CANARY_STEPS", "MODES", "TIMINGS", "ReplayProgress", "ReplaySettings", "parse_canary_steps"]

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ..protocols import MLFLOW, V2, V2Encoder
+from ..serving.protocols import MLFLOW, V2, V2Encoder
 
 
 def request_bodies(requests: pd.DataFrame, features: tuple[str, ...]) -> list[bytes]:

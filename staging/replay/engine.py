@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 import yarl
 
-from ..endpoints import Endpoint
-from ..predictions import PredictionFormatError, parse_prediction_columns
-from ..protocols import V2, v2_predictions
 from ..runs import RunWriter
+from ..runs.settings import ReplaySettings
+from ..serving.endpoint import Endpoint
+from ..serving.predictions import PredictionFormatError, parse_prediction_columns
+from ..serving.protocols import V2, v2_predictions
 from .plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
 from .progress import ReplayProgress
-from .settings import ReplaySettings
 
 
 def _wire_clock() -> aiohttp.TraceConfig:

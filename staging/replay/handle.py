@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import RunError
 from ..runs import JournalTail, read_manifest, write_manifest
+from ..runs.folder import JOURNAL, REPLAY_LOG
 from .progress import ReplayProgress
 
 
@@ -28,7 +29,7 @@ class ReplayHandle:
         self.process = process
         self.targets = targets
         self._progress = ReplayProgress(total=total)
-        self._tail = JournalTail(folder / "results.jsonl")
+        self._tail = JournalTail(folder / JOURNAL)
 
     def cancel(self) -> None:
         if self.process.poll() is None:
@@ -71,7 +72,7 @@ class ReplayHandle:
     def error(self) -> RunError | None:
         if not self.done or self.process.returncode == 0:
             return None
-        log = (self.folder / "replay.log").read_text(errors="replace")[-3000:]
+        log = (self.folder / REPLAY_LOG).read_text(errors="replace")[-3000:]
         return RunError(f"The replay worker of run {self.run_id} exited with code {self.process.returncode}.",
                         hint="Answers received before it stopped are kept; its log is below.", detail=log)
 
@@ -89,7 +90,7 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
 def start_replay(folder: Path, total: int, targets: int = 2) -> ReplayHandle:
     """Start the worker on a run folder prepared by `RunStore.create`."""
-    with open(folder / "replay.log", "wb") as log:
+    with open(folder / REPLAY_LOG, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "staging.replay.worker", str(folder.resolve())],
                                    cwd=PACKAGE_PARENT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return ReplayHandle(folder.name, folder, process, total, targets)

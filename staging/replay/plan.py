@@ -20,7 +20,6 @@ Timing (when a request is sent):
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +28,8 @@ import pandas as pd
 from ..analytics.uncertainty import wilson_interval
 from ..errors import ConfigurationError
 from ..roles import CHALLENGER, CHAMPION
-from .settings import DEFAULT_CANARY_STEPS, TIMINGS
+from ..runs.settings import DEFAULT_CANARY_STEPS, TIMINGS
+from ..traffic.selection import stable_share
 
 
 def parse_canary_steps(text: str) -> tuple[int, ...]:
@@ -39,12 +39,6 @@ def parse_canary_steps(text: str) -> tuple[int, ...]:
     except ValueError:
         raise ConfigurationError(f"'{text}' is not a list of whole percentages.",
                                  hint="Write them like 5, 25, 50, 100.") from None
-
-
-def stable_share(keys) -> np.ndarray:
-    """Each key as a number in [0, 1) from its SHA-1: the same key gives the same number in
-    every process (Python's hash() does not), so selections and splits are reproducible."""
-    return np.array([int.from_bytes(hashlib.sha1(str(k).encode()).digest()[:8], "big") / 2**64 for k in keys])
 
 
 def send_offsets(timing: str, count: int, timestamps: pd.Series | None = None, speed: float = 1.0,

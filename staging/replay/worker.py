@@ -27,9 +27,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..endpoints import Endpoint
-from ..protocols import V2, V2Encoder
 from ..runs import RunManifest, RunStore, RunSummary, RunWriter, read_manifest
+from ..runs.folder import REFERENCE_SCORES, REQUESTS
+from ..serving.endpoint import Endpoint
+from ..serving.protocols import V2, V2Encoder
 from ..tables import read_parquet_lean, reference_sample, sha256_of
 from .bodies import request_units
 from .engine import ReplayEngine
@@ -71,7 +72,7 @@ def score_reference(store: RunStore, manifest: RunManifest, endpoints: dict[str,
         except Exception as exc:  # noqa: BLE001 - optional evidence; the replay goes on
             print(f"reference scoring for {role} skipped: {exc}", flush=True)
     if frames:
-        pd.concat(frames, ignore_index=True).to_parquet(store.folder(manifest.run_id) / "reference_scores.parquet",
+        pd.concat(frames, ignore_index=True).to_parquet(store.folder(manifest.run_id) / REFERENCE_SCORES,
                                                         index=False)
 
 
@@ -94,7 +95,7 @@ def execute_run(folder: Path, cancel: threading.Event) -> ReplayProgress:
     settings = manifest.settings
     endpoints = {role: Endpoint(role=role, url=model.endpoint, backend=manifest.backend)
                  for role, model in manifest.models.items()}
-    requests = read_parquet_lean(folder / "requests.parquet")
+    requests = read_parquet_lean(folder / REQUESTS)
     writer = RunWriter(folder, manifest)
     writer.checkpoint()
     score_reference(store, manifest, endpoints)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RunError
-from ..replay.settings import ReplaySettings
 from ..roles import CHALLENGER, CHAMPION, REPLICA
+from .settings import ReplaySettings
 
 SCHEMA_VERSION = 2
 STATUSES = ("running", "finished", "cancelled", "failed", "degraded", "aborted")

@@ -28,14 +28,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import RunError
+from ..files import atomic_write, process_alive
 from ..home import SandboxHome
 from ..tables import read_parquet_lean
+from .folder import JOURNAL, MANIFEST, QUARANTINE, REFERENCE_SCORES, REQUESTS, RESULTS
 from .journal import JournalWriter, compact_journal, read_journal
 from .manifest import STATUSES, RunManifest, RunSummary
-
-MANIFEST = "manifest.json"
-JOURNAL = "results.jsonl"
-RESULTS = "results.parquet"
 
 
 def code_version() -> str:
@@ -56,9 +54,7 @@ def new_run_id() -> str:
 
 def write_manifest(folder: Path, manifest: RunManifest) -> None:
     """The manifest written beside, then renamed over the old one: never half a file."""
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest.to_json(), indent=2, default=str))
-    os.replace(tmp, folder / MANIFEST)
+    atomic_write(folder / MANIFEST, json.dumps(manifest.to_json(), indent=2, default=str))
 
 
 def read_manifest(folder: Path) -> RunManifest:
@@ -127,8 +123,8 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=False)
         manifest = manifest.replace(run_id=run_id, status="running", started_at=time.time(), owner_pid=os.getpid(),
                                     code_version=code_version())
-        requests.to_parquet(folder / "requests.parquet", index=False)
-        quarantine.astype(str).to_parquet(folder / "quarantine.parquet", index=False)
+        requests.to_parquet(folder / REQUESTS, index=False)
+        quarantine.astype(str).to_parquet(folder / QUARANTINE, index=False)
         write_manifest(folder, manifest)
         return folder
 
@@ -147,7 +143,7 @@ class RunStore:
 
     def manifest(self, run_id: str) -> RunManifest:
         manifest = read_manifest(self.folder(run_id))
-        if manifest.running and not _owner_alive(manifest.owner_pid):
+        if manifest.running and not process_alive(manifest.owner_pid):
             manifest = manifest.replace(
                 status="failed", end_reason="The app stopped during the run; every answer received before that is kept.")
         return manifest
@@ -175,11 +171,11 @@ class RunStore:
         return read_journal(folder / JOURNAL)
 
     def requests(self, run_id: str) -> pd.DataFrame:
-        return read_parquet_lean(self.folder(run_id) / "requests.parquet")
+        return read_parquet_lean(self.folder(run_id) / REQUESTS)
 
     def reference_scores(self, run_id: str) -> pd.DataFrame | None:
         """Each model's answers on the training reference (for prediction drift), if scored."""
-        path = self.folder(run_id) / "reference_scores.parquet"
+        path = self.folder(run_id) / REFERENCE_SCORES
         return read_parquet_lean(path) if path.exists() else None
 
     def reference_scores_cache(self) -> Path:
@@ -189,15 +185,3 @@ class RunStore:
         return folder
 
 
-def _owner_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True

@@ -12,10 +12,10 @@
     history.py      the champion's periods, "champion as of", each entry's run and report
 
 Pages import `from staging import ui` and use only what `__all__` lists; `ui.charts` is
-`staging.charts`, which the offline report draws with too.
+`staging.report.charts`, which the offline report draws with too.
 """
 
-from .. import charts
+from ..report import charts
 from .common import (
                      MODEL_KEY,
                      PAGES,

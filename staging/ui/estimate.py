@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import charts
 from ..evidence import RunEvidence
+from ..report import charts
 from ..sandbox import Sandbox
 from .common import flash
 from .display import escaped, readable

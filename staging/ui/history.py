@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ..history import ChampionPeriod, champion_as_of, history_table
+from ..decision.history import ChampionPeriod, champion_as_of, history_table
 from .common import RUN_KEY, go
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from ..gate import FAILED, WARNED
+from ..registry.scenarios import SCENARIOS
 from ..runs import RunManifest
 from ..sandbox import Sandbox
-from ..scenarios import SCENARIOS
 from .common import MODEL_KEY, PAGES, RUN_KEY
 from .display import escaped
 from .environment import start_servers_live

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ..audit import Verification
+from ..decision.audit import Verification
+from ..decision.record import AuditRecord
 from ..errors import StagingError
 from ..gate import FAILED, NOT_EVALUATED, PASSED, WARNED, GatePolicy, GateVerdict, parse_policy
+from ..registry.team import Credentials
 from ..runs import RunManifest
 from ..sandbox import Sandbox
-from ..team import Credentials
 from .common import show_error
 from .display import escaped
 
@@ -54,11 +55,13 @@ def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
         st.json(verdict.as_dict()["checks"], expanded=False)
 
 
-def audit_table(records: list[dict]) -> pd.DataFrame:
+def audit_table(records: list[AuditRecord]) -> pd.DataFrame:
     """The audit records, newest first, with the columns a reviewer reads (the gate's verdict as a word)."""
-    table = pd.DataFrame([{**r, "gate": (r.get("gate") or {}).get("status", "—") if r.get("action") == "promote"
-                           else "—", "override": "yes" if r.get("override") else ""} for r in records])
-    return table.reindex(columns=[c for c in AUDIT_COLUMNS if c in table.columns]).iloc[::-1]
+    table = pd.DataFrame([{"at": r.at, "action": r.action, "from_version": r.from_version,
+                           "to_version": r.to_version, "reviewer": r.reviewer, "reason": r.reason,
+                           "run_id": r.run_id, "gate": r.gate_status, "override": "yes" if r.override else "",
+                           "id": r.id} for r in records], columns=AUDIT_COLUMNS)
+    return table.iloc[::-1]
 
 
 def chain_state(verification: Verification) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .analytics.drift import drift_strength
+from ..analytics.drift import drift_strength
 
 ROLE_ORDER = ["champion", "challenger", "champion_replica"]
 ROLE_SCALE = alt.Scale(domain=ROLE_ORDER, range=["#4c78a8", "#f58518", "#9d9d9d"])

@@ -7,29 +7,26 @@ must verify (in the file and against the registry's anchors), and the evidence m
 describe the current aliases, or the promotion is refused (a conflict names the record that
 won). Only then does the `champion` alias move; the version is tagged with the decision and
 the record's hash (its anchor), and the record, with the verdict, the policy's text and
-SHA-256 and the report's SHA-256, is sealed into the chain (`staging.audit`). If the tags
+SHA-256 and the report's SHA-256, is sealed into the chain (`staging.decision.audit`). If the tags
 cannot be written after the alias moved, the record says so. Rollback moves the alias back to
 the version the last promotion replaced, and is recorded the same way.
 
-In team mode the registry handed in writes as the reviewer (`staging.team`): when MLflow refuses
+In team mode the registry handed in writes as the reviewer (`staging.registry.team`): when MLflow refuses
 the alias move, the exception leaves before the record is appended, so nothing moves and
 nothing is recorded.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from typing import Any
-
+from ..errors import PromotionError, RegistryError
+from ..evidence import RunEvidence
+from ..gate import GateVerdict
+from ..home import SandboxHome
+from ..refs import ModelRef
+from ..registry.client import Registry
+from ..roles import CHALLENGER, CHAMPION
 from .audit import ANCHOR_PREFIX, AuditChain
-from .errors import PromotionError, RegistryError
-from .evidence import RunEvidence
-from .gate import GateVerdict
-from .home import SandboxHome
-from .refs import ModelRef
-from .registry import Registry
-from .roles import CHALLENGER, CHAMPION
+from .record import PROMOTE, ROLLBACK, AuditRecord
 
 
 def require_signoff(reviewer: str, reason: str, confirmed: bool) -> None:
@@ -41,17 +38,6 @@ def require_signoff(reviewer: str, reason: str, confirmed: bool) -> None:
         raise PromotionError("The promotion was not confirmed.", hint="Tick the confirmation box to go ahead.")
 
 
-def new_record_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def _record(action: str, model: str, from_version: str, to_version: str, reviewer: str, reason: str,
-            record_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"id": record_id or new_record_id(), "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "action": action,
-            "model": model, "from_version": from_version, "to_version": to_version,
-            "reviewer": reviewer.strip(), "reason": reason.strip(), **extra}
-
-
 def _verified(chain: AuditChain, registry: Registry) -> None:
     verification = chain.verify(registry.audit_anchors)
     if not verification.ok:
@@ -60,39 +46,37 @@ def _verified(chain: AuditChain, registry: Registry) -> None:
                                   "explained, before promoting or rolling back again (python -m staging audit verify).")
 
 
-def _move_and_record(registry: Registry, chain: AuditChain, model: str, version: str, previous: str,
-                     record: dict[str, Any]) -> dict[str, Any]:
-    """Move the alias, tag the version (decision and anchor) and seal the record into the chain.
-    Called under the chain's lock."""
+def _move_and_record(registry: Registry, chain: AuditChain, record: AuditRecord) -> AuditRecord:
+    """Move the alias to the record's `to_version`, tag that version (decision and anchor) and seal
+    the record into the chain. Called under the chain's lock."""
     sealed = chain.seal(record)
-    registry.set_alias(model, CHAMPION, version)
-    ref = ModelRef(model, version)
+    registry.set_alias(record.model, CHAMPION, record.to_version)
+    ref = ModelRef(record.model, record.to_version)
     try:
-        registry.tag_version(ref, f"sandbox.{record['action']}.{record['id']}",
-                             f"{record['reviewer']}: {record['reason']}"[:4000])
-        registry.tag_version(ref, f"{ANCHOR_PREFIX}{record['id']}", sealed["hash"])
+        registry.tag_version(ref, f"sandbox.{record.action}.{record.id}", f"{record.reviewer}: {record.reason}"[:4000])
+        registry.tag_version(ref, f"{ANCHOR_PREFIX}{record.id}", sealed.hash)
     except RegistryError as exc:  # the alias has moved: the record says the tags failed, never hides it
-        sealed = chain.seal({**record, "tag_error": exc.message})
+        sealed = chain.seal(record.replace(tag_error=exc.message))
     try:
         chain.append(sealed)
     except OSError as exc:
-        registry.set_alias(model, CHAMPION, previous)
-        raise PromotionError(f"The audit record could not be written ({exc}); the alias was put back to v{previous}.",
-                             hint=f"Check that {chain.path} is writable.") from exc
+        registry.set_alias(record.model, CHAMPION, record.from_version)
+        raise PromotionError(f"The audit record could not be written ({exc}); the alias was put back to "
+                             f"v{record.from_version}.", hint=f"Check that {chain.path} is writable.") from exc
     return sealed
 
 
 def _winner(chain: AuditChain, model: str, version: str | None) -> str:
-    moved = [r for r in chain.records(model) if r.get("to_version") == version]
+    moved = [r for r in chain.records(model) if r.to_version == version]
     if not moved:
         return "it was moved outside the sandbox"
     last = moved[-1]
-    return f"record {last['id']}, a {last['action']} by {last['reviewer']} at {last['at']}, moved it"
+    return f"record {last.id}, a {last.action} by {last.reviewer} at {last.at}, moved it"
 
 
 def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, reviewer: str, reason: str,
             confirmed: bool, override: bool = False, record_id: str | None = None,
-            report: dict[str, str] | None = None, registry: Registry | None = None) -> dict[str, Any]:
+            report: dict[str, str] | None = None, registry: Registry | None = None) -> AuditRecord:
     """Move `champion` to the run's challenger version on a verdict of its gate; returns the
     sealed audit record. `registry`: the reviewer's (team mode), else the app's."""
     require_signoff(reviewer, reason, confirmed)
@@ -116,22 +100,22 @@ def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, revi
                 f"v{aliases.get(CHALLENGER)}; the run compared v{champion.version} with v{challenger.version}): "
                 f"{_winner(chain, name, aliases.get(CHAMPION))}.",
                 hint="Nothing was moved. Replay again so the evidence matches the registry.")
-        record = _record("promote", name, champion.version, challenger.version, reviewer, reason, record_id,
-                         run_id=manifest.run_id, gate=verdict.as_dict(), policy=verdict.policy.as_record(),
-                         override=override, report=report or {})
-        return _move_and_record(registry, chain, name, challenger.version, champion.version, record)
+        record = AuditRecord.new(PROMOTE, name, champion.version, challenger.version, reviewer, reason, record_id,
+                                 run_id=manifest.run_id, gate=verdict.as_dict(), policy=verdict.policy.as_record(),
+                                 override=override, report=report or {})
+        return _move_and_record(registry, chain, record)
 
 
-def last_promotion(home: SandboxHome, model_name: str) -> dict[str, Any] | None:
+def last_promotion(home: SandboxHome, model_name: str) -> AuditRecord | None:
     """The latest promotion of this model that has not been rolled back."""
     records = AuditChain(home).records(model_name)
-    undone = {r.get("undoes") for r in records if r.get("action") == "rollback"}
-    promotions = [r for r in records if r.get("action") == "promote" and r.get("id") not in undone]
+    undone = {r.undoes for r in records if r.action == ROLLBACK}
+    promotions = [r for r in records if r.action == PROMOTE and r.id not in undone]
     return promotions[-1] if promotions else None
 
 
 def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, confirmed: bool = True,
-             registry: Registry | None = None) -> dict[str, Any]:
+             registry: Registry | None = None) -> AuditRecord:
     """Put `champion` back on the version the last promotion replaced, as the verified chain says."""
     require_signoff(reviewer, reason, confirmed)
     registry = registry or Registry(home)
@@ -143,11 +127,11 @@ def rollback(home: SandboxHome, model_name: str, reviewer: str, reason: str, con
             raise PromotionError(f"There is no promotion of '{model_name}' to roll back.",
                                  hint="Rollback undoes the last promotion made in this sandbox.")
         current = registry.aliases(model_name).get(CHAMPION)
-        if current is None or current != promotion["to_version"]:
-            raise PromotionError(f"Conflict: the champion is v{current}, not v{promotion['to_version']} as the last "
+        if current is None or current != promotion.to_version:
+            raise PromotionError(f"Conflict: the champion is v{current}, not v{promotion.to_version} as the last "
                                  f"promotion left it: {_winner(chain, model_name, current)}.",
                                  hint="Nothing was moved. Check the registry before rolling back.")
-        registry.require_version(model_name, promotion["from_version"])
-        record = _record("rollback", model_name, current, promotion["from_version"], reviewer, reason,
-                         undoes=promotion["id"])
-        return _move_and_record(registry, chain, model_name, promotion["from_version"], current, record)
+        registry.require_version(model_name, promotion.from_version)
+        record = AuditRecord.new(ROLLBACK, model_name, current, promotion.from_version, reviewer, reason,
+                                 undoes=promotion.id)
+        return _move_and_record(registry, chain, record)

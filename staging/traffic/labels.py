@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import TrafficError
-from .tables import sha256_of
-from .traffic import merge_ground_truth, read_ground_truth
-from .traffic.validation import ID_CANDIDATES, TIME_CANDIDATES, UNREADABLE, read_error
+from ..errors import TrafficError
+from ..tables import sha256_of
+from . import merge_ground_truth, read_ground_truth
+from .validation import ID_CANDIDATES, TIME_CANDIDATES, UNREADABLE, read_error
 
 LABEL_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json", ".gz")
 

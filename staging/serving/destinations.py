@@ -19,42 +19,15 @@ cannot bounce the traffic elsewhere.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..settings import normal_host
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 V2_NAME = r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]*"  # never `.` or `..`
 V2_PATH = re.compile(rf"/v2/models/{V2_NAME}(/versions/{V2_NAME})?")
-HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?)*")
-
-
-def normal_host(host: str) -> str:
-    """A host as compared against the list: lower case, an IP in canonical form; or a
-    ConfigurationError for text that is neither a host name nor an IP address."""
-    text = host.strip().strip("[]").lower()
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    if not HOST_NAME.fullmatch(text) or text.replace(".", "").isdigit() or text.startswith("0x"):
-        raise ConfigurationError(f"'{host}' is not a host name or an IP address.",
-                                 hint="Give a host such as models.internal, 10.0.0.5 or ::1.")
-    return text
-
-
-def allowed_hosts(*extra: Iterable[str] | str | None) -> tuple[str, ...]:
-    """Loopback plus every host in `extra` (lists or comma-separated text), normalised, in order."""
-    hosts = list(LOOPBACK_HOSTS)
-    for group in extra:
-        items = group.split(",") if isinstance(group, str) else (group or [])
-        for item in items:
-            if item.strip() and normal_host(item) not in hosts:
-                hosts.append(normal_host(item))
-    return tuple(hosts)
 
 
 def check_endpoint_url(url: str, allowed: Iterable[str], role: str = "endpoint") -> str:

@@ -29,10 +29,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from .home import SandboxHome
-from .refs import ModelRef
-from .registry import Registry
-from .roles import CHALLENGER, CHAMPION
+from ..home import SandboxHome
+from ..refs import ModelRef
+from ..roles import CHALLENGER, CHAMPION
+from .client import Registry
 from .scenarios import SCENARIOS, Scenario
 
 FINGERPRINT_TAG = "sandbox.demo_fingerprint"

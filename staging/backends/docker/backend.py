@@ -28,15 +28,15 @@ import time
 import uuid
 from pathlib import Path
 
-from ..endpoints import Endpoint
-from ..errors import BackendError, ServerStartError
-from ..home import SandboxHome
-from ..refs import ModelRef
-from ..settings import ContainerLimits
-from .base import Backend, BuildLog, ContainerRef, ManagedServer, await_ready
+from ...errors import BackendError, ServerStartError
+from ...files import process_alive as _alive
+from ...home import SandboxHome
+from ...refs import ModelRef
+from ...serving.endpoint import Endpoint
+from ...settings import ContainerLimits
+from ..base import Backend, BuildLog, ContainerRef, ManagedServer, await_ready
+from ..mlserver import MLSERVER_RUNTIME, check_runtime
 from .images import LABEL, ensure_model_image
-from .mlserver import MLSERVER_RUNTIME, check_runtime
-from .process import _alive
 
 BRIDGE_SCRIPT = Path(__file__).with_name("socket_bridge.py")
 

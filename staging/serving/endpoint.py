@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pandas as pd
 import requests
 
-from .errors import BackendError, EndpointNotReady
+from ..errors import BackendError, EndpointNotReady
+from ..refs import ModelRef
+from ..settings import endpoint_token
 from .predictions import Prediction, parse_predictions
 from .protocols import V2, V2Tensor, metadata_inputs, protocol_of, v2_body, v2_predictions
-from .refs import ModelRef
-from .settings import endpoint_token
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 

@@ -14,10 +14,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 
-from .errors import PromotionError, RegistryError, map_exceptions
-from .home import SandboxHome
-from .refs import ModelRef
-from .signatures import InputSpec
+from ..errors import PromotionError, RegistryError, map_exceptions
+from ..home import SandboxHome
+from ..refs import ModelRef
+from ..serving.signatures import InputSpec
 
 
 def configure_mlflow(home: SandboxHome) -> None:

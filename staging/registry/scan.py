@@ -24,7 +24,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelRefused
+from ..errors import ModelRefused
+from ..home import SandboxHome
+from ..refs import ModelRef
 
 DANGEROUS, SUSPICIOUS = "dangerous", "suspicious"
 COMBINATORS = frozenset({("functools", "partial")})  # harmless alone: what they wrap is judged on its own
@@ -106,3 +108,20 @@ def refuse_dangerous(scans: list[ArtifactScan]) -> None:
                            findings=[f.target for scan in refused for f in scan.dangerous],
                            hint="Nothing was started. Rebuild the model without that code (or from a trusted "
                                 "source) and register it as a new version.")
+
+
+class ScanCache:
+    """Each model version's scan, made once: a registered version's files cannot change, and the
+    gate asks on every evaluation."""
+
+    def __init__(self) -> None:
+        self._scans: dict[str, ArtifactScan] = {}  # models:/NAME/VERSION -> its scan
+
+    def scan(self, home: SandboxHome, refs: dict[str, ModelRef]) -> dict[str, ArtifactScan]:
+        """role -> the scan of that model version's files (downloaded once into the home)."""
+        from .model_files import model_files  # MLflow loads only when files are fetched: the gate imports this module
+
+        for ref in refs.values():
+            if ref.uri not in self._scans:
+                self._scans[ref.uri] = scan_model_files(ref.uri, model_files(home, ref) / "model")
+        return {role: self._scans[ref.uri] for role, ref in refs.items()}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from mlflow.exceptions import MlflowException
 
-from .errors import ConfigurationError, PromotionError
+from ..errors import ConfigurationError, PromotionError
 
 EDIT_OR_ABOVE = ("EDIT", "MANAGE")
 

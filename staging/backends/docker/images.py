@@ -32,15 +32,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import mlflow
-
-from ..errors import BackendError, ConfigurationError
-from ..home import SandboxHome
-from ..refs import ModelRef
-from ..registry import configure_mlflow
-from ..settings import BASE_IMAGE_ENV
-from .mlserver import MLSERVER_REQUIREMENTS, MLSERVER_RUNTIME, server_folder
-from .wheels import Log, model_requirements, quiet, wheelhouse
+from ...errors import BackendError, ConfigurationError
+from ...home import SandboxHome
+from ...refs import ModelRef
+from ...registry.model_files import model_files
+from ...settings import BASE_IMAGE_ENV
+from ..mlserver import MLSERVER_REQUIREMENTS, MLSERVER_RUNTIME, server_folder
+from ..wheels import Log, model_requirements, quiet, wheelhouse
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 BUILT_BASE_IMAGE = "staging-sandbox/python:3.11-bookworm"
@@ -183,19 +181,6 @@ def build_base_image_in_background(client, log_path: Path, then: Callable[[Log],
     return True
 
 
-def model_files(home: SandboxHome, ref: ModelRef, log: Log = quiet) -> Path:
-    """The folder of one model version's image build, with the model's files in `model/`."""
-    configure_mlflow(home)
-    context = home.root / "images" / f"{ref.name}-v{ref.version}"
-    model_dir = context / "model"
-    if not (model_dir / "MLmodel").exists():
-        shutil.rmtree(context, ignore_errors=True)
-        context.mkdir(parents=True)
-        log(f"copying the model files of {ref.uri}…")
-        mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
-    return context
-
-
 def ensure_runtime_image(client, home: SandboxHome, requirements: list[str], base_image: str,
                          log: Log = quiet, rebuild: bool = False) -> str:
     """The tag of the runtime image for `requirements` on `base_image`, built now if the engine
@@ -318,8 +303,8 @@ def warm_model_images(client, home: SandboxHome, log: Log = quiet) -> list[str]:
     """Build the images of every registered model's champion and challenger, so that the next
     start on containers (the demo's second run, say) finds them, or at least their dependency
     layer, in the engine; returns the tags. A model that cannot be built is logged and skipped."""
-    from ..registry import Registry
-    from ..roles import CHALLENGER, CHAMPION
+    from ...registry.client import Registry
+    from ...roles import CHALLENGER, CHAMPION
 
     registry = Registry(home)
     tags = []

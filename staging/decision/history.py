@@ -8,10 +8,12 @@ checked against the registry's current alias.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
+
+from .record import PROMOTE, ROLLBACK, AuditRecord
 
 
 @dataclass(frozen=True)
@@ -29,23 +31,19 @@ class ChampionPeriod:
     report: str = ""  # the decision report's path, when one was written
 
 
-def champion_history(records: list[dict[str, Any]]) -> list[ChampionPeriod]:
+def champion_history(records: list[AuditRecord]) -> list[ChampionPeriod]:
     """The periods, oldest first, from one model's records in chain order."""
     periods: list[ChampionPeriod] = []
     for record in records:
-        if record.get("action") not in ("promote", "rollback"):
+        if record.action not in (PROMOTE, ROLLBACK):
             continue
         if not periods:
-            periods.append(ChampionPeriod(str(record.get("from_version")), None, None, "before the records"))
-        last = periods[-1]
-        periods[-1] = ChampionPeriod(**{**last.__dict__, "until": record.get("at")})
-        gate = record.get("gate") or {}
+            periods.append(ChampionPeriod(record.from_version, None, None, "before the records"))
+        periods[-1] = replace(periods[-1], until=record.at)
         periods.append(ChampionPeriod(
-            version=str(record.get("to_version")), since=record.get("at"), until=None, action=str(record["action"]),
-            reviewer=str(record.get("reviewer", "")), reason=str(record.get("reason", "")),
-            verdict=str(gate.get("status", "—")) if record["action"] == "promote" else "—",
-            override=bool(record.get("override", False)), run_id=str(record.get("run_id", "")),
-            record_id=str(record.get("id", "")), report=str((record.get("report") or {}).get("html", ""))))
+            version=record.to_version, since=record.at, until=None, action=record.action, reviewer=record.reviewer,
+            reason=record.reason, verdict=record.gate_status, override=record.override, run_id=record.run_id,
+            record_id=record.id, report=record.report_html))
     return periods
 
 

@@ -27,7 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .home import SandboxHome
+from ..home import SandboxHome
+from .record import AuditRecord
 
 GENESIS = "0" * 64
 ANCHOR_PREFIX = "sandbox.audit."
@@ -35,13 +36,14 @@ ANCHOR_PREFIX = "sandbox.audit."
 Anchors = Mapping[str, tuple[str, str, str]]  # record id -> (model, version, hash) as the registry holds it
 
 
-def canonical(record: Mapping[str, Any]) -> bytes:
+def canonical(record: Mapping[str, Any] | AuditRecord) -> bytes:
     """The bytes a record's hash is taken over: its JSON without `hash`, keys sorted, no spaces."""
-    body = {k: v for k, v in record.items() if k != "hash"}
+    data = record.to_json() if isinstance(record, AuditRecord) else record
+    body = {k: v for k, v in data.items() if k != "hash"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
 
 
-def record_hash(record: Mapping[str, Any]) -> str:
+def record_hash(record: Mapping[str, Any] | AuditRecord) -> str:
     return hashlib.sha256(canonical(record)).hexdigest()
 
 
@@ -93,8 +95,12 @@ class AuditChain:
             return []
         return [line for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
 
-    def records(self, model_name: str | None = None) -> list[dict[str, Any]]:
-        """Every record that parses, in order (a torn line is skipped here and reported by verify)."""
+    def records(self, model_name: str | None = None) -> list[AuditRecord]:
+        """Every record that parses, in order, typed (a torn line is skipped here and reported by verify)."""
+        return [AuditRecord.from_json(r) for r in self.raw_records(model_name)]
+
+    def raw_records(self, model_name: str | None = None) -> list[dict[str, Any]]:
+        """Every record that parses, in order, as the chain wrote it (what its hashes are taken over)."""
         rows = []
         for line in self._lines():
             try:
@@ -106,21 +112,25 @@ class AuditChain:
         return rows
 
     def last_hash(self) -> str:
-        hashed = [r for r in self.records() if "hash" in r]
+        hashed = [r for r in self.raw_records() if "hash" in r]
         return str(hashed[-1]["hash"]) if hashed else GENESIS
 
-    def seal(self, record: dict[str, Any]) -> dict[str, Any]:
-        """The record with `prev_hash` (the chain's last) and its own `hash`."""
+    def seal(self, record: AuditRecord | dict[str, Any]) -> Any:
+        """The record with `prev_hash` (the chain's last) and its own `hash`, of the type given."""
+        if isinstance(record, AuditRecord):
+            linked = record.replace(prev_hash=self.last_hash(), hash="")
+            return linked.replace(hash=record_hash(linked))
         sealed = {**record, "prev_hash": self.last_hash()}
         sealed["hash"] = record_hash(sealed)
         return sealed
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: AuditRecord | dict[str, Any]) -> None:
         """Write a sealed record as one line, flushed to disk before returning."""
-        if record.get("hash") != record_hash(record):
+        data = record.to_json() if isinstance(record, AuditRecord) else record
+        if data.get("hash") != record_hash(data):
             raise ValueError("only a sealed record (see seal) can be appended")
         with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            handle.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -22,12 +22,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..evidence import RunEvidence
+from ..files import atomic_write
+from ..gate import GateVerdict
+from ..jsonable import plain
+from ..roles import CHALLENGER, CHAMPION
+from ..serving.signatures import SignaturePair
 from . import charts
-from .evidence import RunEvidence
-from .gate import GateVerdict
-from .jsonable import plain
-from .roles import CHALLENGER, CHAMPION
-from .signatures import SignaturePair
 
 STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;color:#222}
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}table{border-collapse:collapse;
@@ -198,7 +199,5 @@ def write_report(folder: Path, stem: str, evidence: RunEvidence, verdict: GateVe
     files = ReportFiles(folder / f"{stem}.html", folder / f"{stem}.json")
     for path, text in ((files.html, report_html(document, _figures(evidence))),
                        (files.json, json.dumps(document, indent=1, sort_keys=True))):
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        atomic_write(path, text)
     return files

@@ -1,0 +1,143 @@
+"""The running model servers of one app (or command): which backend starts them, which are up,
+and what each serves.
+
+`ServerPool` owns the servers' lifecycle under one lock: switching backend stops them first;
+starting a model's pair scans both versions' files before any backend loads them (the scan is
+made once per version); a replica champion can join as the noise floor. It also answers what
+the running servers publish: V2 metadata, as the inputs to check traffic against.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import TrafficError
+from ..home import SandboxHome
+from ..refs import ModelRef
+from ..registry.client import Registry
+from ..registry.scan import ScanCache, refuse_dangerous
+from ..roles import CHAMPION, REPLICA, ROLES
+from ..serving.protocols import metadata_inputs, metadata_mismatch, mlflow_type
+from ..settings import Settings
+from ..traffic import FeatureSpec
+from . import ProcessBackend, choose_backend
+from .base import ManagedServer, start_pair
+
+
+class ServerPool:
+    """Champion, challenger (and a replica) as live servers on one backend."""
+
+    def __init__(self, home: SandboxHome, settings: Settings, registry: Registry, scans: ScanCache) -> None:
+        self.home, self.settings, self.registry, self.scans = home, settings, registry, scans
+        self.servers: dict[str, ManagedServer] = {}
+        self.swept: list[str] = []
+        self._lock = threading.Lock()
+
+    def use_backend(self, name: str, endpoint_urls: dict[str, str] | None, allowed_hosts: tuple[str, ...]) -> str:
+        """Switch backend (running servers are stopped first); returns the notice for the user."""
+        with self._lock:
+            self._stop_all()
+            self.backend_name = name
+            self.backend, self.backend_notice = choose_backend(name, self.home, endpoint_urls, settings=self.settings,
+                                                               allowed_hosts=allowed_hosts)
+            # a process server may outlive a switch to another backend: sweep those too (idempotent)
+            self.swept += ProcessBackend(self.home).sweep_leftovers() + self.backend.sweep_leftovers()
+        return self.backend_notice
+
+    def resolve_pair(self, model_name: str) -> dict[str, ModelRef]:
+        return {role: self.registry.resolve(model_name, role) for role in ROLES}
+
+    def start(self, model_name: str, progress=None, timeout: float = 120.0, replica: bool = False,
+              runtimes: dict[str, str] | None = None) -> dict[str, ManagedServer]:
+        """Champion and challenger started in parallel, replacing any servers already running;
+        with `replica`, a second champion too, whose differences from the first are the noise floor
+        (on another runtime, say MLServer, that floor is the runtime's own effect). `runtimes`:
+        role -> `mlflow` or `mlserver` ("*" for every role)."""
+        refs = self.resolve_pair(model_name)
+        if progress is not None:
+            for role in refs:
+                progress(role, "scanning the model's files for code that runs when it loads…")
+        refuse_dangerous(list(self.scans.scan(self.home, refs).values()))  # before anything loads them
+        if replica:
+            refs[REPLICA] = refs[CHAMPION]
+        with self._lock:
+            self._stop_all()
+            if progress is not None:
+                self.backend.set_build_log(lambda line: progress("image", line))
+            self.servers = start_pair(self.backend, refs, progress, timeout, runtimes)
+        return self.servers
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self._stop_all()
+
+    def _stop_all(self) -> None:
+        for server in self.servers.values():
+            self.backend.stop(server)
+        self.servers = {}
+
+    def stop(self, role: str) -> None:
+        with self._lock:
+            server = self.servers.pop(role, None)
+            if server is not None:
+                self.backend.stop(server)
+
+    def restart(self, role: str) -> None:
+        with self._lock:
+            self.servers[role] = self.backend.restart(self.servers[role])
+
+    def status(self) -> list[dict[str, object]]:
+        """One row per running server: health, uptime and, for containers, state, image, CPU, memory."""
+        def row(server: ManagedServer) -> dict:
+            alive = self.backend.is_running(server)
+            facts: dict[str, object] = {"role": server.role, "model": server.model.uri, "backend": server.backend,
+                                        "runtime": server.runtime or "elsewhere", "protocol": server.endpoint.protocol,
+                                        "url": server.endpoint.url, "running": alive,
+                                        "healthy": alive and server.endpoint.healthy(), "uptime_s": round(server.uptime_s)}
+            facts.update(self.backend.status(server))
+            return facts
+
+        with ThreadPoolExecutor(max_workers=2) as pool:  # container stats take about a second each
+            return list(pool.map(row, list(self.servers.values())))
+
+    def log_tail(self, role: str, lines: int = 40) -> str:
+        return self.backend.log_tail(self.servers[role], lines)
+
+    def serve(self, model_name: str) -> bool:
+        """Whether the running servers serve the versions the aliases point at now."""
+        if not set(ROLES) <= set(self.servers):
+            return False
+        refs = self.resolve_pair(model_name)
+        return all((self.servers[r].model.name, self.servers[r].model.version) == (refs[r].name, refs[r].version)
+                   for r in ROLES)
+
+    def stopped(self) -> list[str]:
+        """The roles whose server is no longer running."""
+        return [s.role for s in self.servers.values() if not self.backend.is_running(s)]
+
+    def v2_inputs(self) -> list[FeatureSpec] | None:
+        """The running champion's V2 metadata as the inputs to validate traffic against, if it has one."""
+        server = self.servers.get(CHAMPION)
+        metadata = server.endpoint.metadata() if server is not None else None
+        inputs = metadata_inputs(metadata or {})
+        # V2 metadata has no "optional": a missing value goes as null and the model's answer says
+        # whether it takes it (MLServer's MLflow runtime does), rather than quarantining the row here
+        return [FeatureSpec(t.name, mlflow_type(t.datatype), required=False) for t in inputs] if inputs else None
+
+    def check_v2_metadata(self, features: list[str] | tuple[str, ...]) -> None:
+        """A model that speaks V2 publishes its inputs: traffic it cannot take is refused here,
+        before any request, naming the columns."""
+        for role, server in self.servers.items():
+            metadata = server.endpoint.metadata()
+            if not metadata:
+                continue
+            missing, unknown = metadata_mismatch(list(features), metadata_inputs(metadata))
+            if missing or unknown:
+                raise TrafficError(
+                    f"The {role}'s V2 metadata at {server.endpoint.url} does not match the traffic: "
+                    + "; ".join(part for part in (
+                        f"it needs {', '.join(missing)}, which the traffic lacks" if missing else "",
+                        f"the traffic has {', '.join(unknown)}, which it does not take" if unknown else "") if part)
+                    + ".", hint="Replay traffic recorded for this model, or point the endpoint at the model it was "
+                                "recorded for.")

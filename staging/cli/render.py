@@ -1,0 +1,64 @@
+"""What the command line prints: typed results as JSON for a pipeline, or as lines for a person."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..decision.audit import Verification
+from ..decision.history import ChampionPeriod
+from ..decision.record import AuditRecord
+
+
+def as_json(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, indent=indent)
+
+
+def record_json(status: str, record: AuditRecord) -> dict[str, Any]:
+    """A promotion or rollback for `--json`: the sealed record, plus where its report went."""
+    extra = {k: v for k, v in (("report_uri", record.report_uri), ("report_error", record.report_error)) if v}
+    return {"status": status, **record.to_json(), **extra}
+
+
+def record_text(status: str, record: AuditRecord) -> str:
+    warnings = " ".join(w for w in (record.tag_error, record.report_error) if w)
+    return (f"{status}: {record.model}@champion v{record.from_version} -> v{record.to_version} "
+            f"(record {record.id}, hash {record.hash[:12]})" + (f"; but: {warnings}" if warnings else ""))
+
+
+def verification_text(verification: Verification) -> str:
+    if verification.ok:
+        return verification.sentence()
+    return "\n".join(["The audit log does not verify:", *(f"  {p}" for p in verification.problems)])
+
+
+def history_json(model: str, periods: list[ChampionPeriod], mismatch: str | None,
+                 verification: Verification) -> dict[str, Any]:
+    return {"model": model, "periods": [p.__dict__ for p in periods], "registry_disagrees": mismatch,
+            "chain": verification.as_dict()}
+
+
+def history_text(model: str, periods: list[ChampionPeriod], mismatch: str | None, verification: Verification) -> str:
+    lines = [f"Champion of {model} over time (newest last); chain: {verification.sentence()}"]
+    for p in periods:
+        lines.append(f"  v{p.version}: from {p.since or 'before the records'} until {p.until or 'now'}"
+                     f" ({p.action}{', ' + p.reviewer if p.reviewer else ''}{': ' + p.reason if p.reason else ''}; "
+                     f"gate {p.verdict or '—'}{'; overridden' if p.override else ''})")
+    if mismatch:
+        lines.append(f"  note: {mismatch}")
+    return "\n".join(lines)
+
+
+def gate_text(summary: Mapping[str, Any]) -> str:
+    """The verdict for a person at a terminal: one line per check."""
+    lines = [f"Gate for run {summary['run_id']} of {summary['model']}: {summary['status'].upper()} "
+             f"(policy '{summary['policy']['name']}', sha256 {summary['policy']['sha256'][:12]})"]
+    lines += [f"  {check['status']:<13} {check['name']}: {check['sentence']}" for check in summary["checks"]]
+    return "\n".join(lines)
+
+
+def progress_bar(progress, width: int = 30) -> str:
+    done = int(width * progress.fraction)
+    return (f"[{'#' * done}{'.' * (width - done)}] {progress.fraction:4.0%} {progress.completed:,}/{progress.total:,} "
+            f"requests · {progress.throughput:,.0f} answers/s · {progress.errors:,} errors")

@@ -1,0 +1,35 @@
+"""A model version's files, downloaded once from the registry into the home's image folder.
+
+Every part that must read a model's files without loading it (the artifact scan, a model
+image's build context, the process backend's server) asks here, so the download happens once
+per version and the files land in one place: `HOME/images/<name>-v<version>/model`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+
+from ..home import SandboxHome
+from ..refs import ModelRef
+from .client import configure_mlflow
+
+
+def _quiet(message: str) -> None:
+    """A log that says nothing."""
+
+
+def model_files(home: SandboxHome, ref: ModelRef, log: Callable[[str], None] = _quiet) -> Path:
+    """The folder of one model version's image build, with the model's files in `model/`."""
+    configure_mlflow(home)
+    context = home.images_dir / f"{ref.name}-v{ref.version}"
+    model_dir = context / "model"
+    if not (model_dir / "MLmodel").exists():
+        shutil.rmtree(context, ignore_errors=True)
+        context.mkdir(parents=True)
+        log(f"copying the model files of {ref.uri}…")
+        mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
+    return context

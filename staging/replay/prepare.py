@@ -1,0 +1,221 @@
+"""A replay made ready before anything slow starts, then begun: every input read and checked once.
+
+    prepare  -> PreparedReplay (traffic validated against the model, the selection applied, the
+                schedule checked, labels and reference checked)      no server needed
+    begin    -> the run written (manifest, requests, labels) and its worker started
+
+The command line prepares before it starts any server and hands the same `PreparedReplay` to
+`begin`; the Replay page validates the traffic when it is chosen and hands that validation to
+`prepare`. So a file is read and validated once per replay, whatever the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ..analytics.drift_samples import reference_profile
+from ..backends.pool import ServerPool
+from ..errors import BackendError, RegistryError, RunError, TrafficError
+from ..files import atomic_write, keep_by_content
+from ..home import SandboxHome
+from ..registry.client import Registry
+from ..registry.scenarios import SCENARIOS_BY_MODEL, Scenario
+from ..roles import CHAMPION, REPLICA
+from ..runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRecord
+from ..runs.folder import LABELS
+from ..runs.settings import ReplaySettings
+from ..tables import sha256_of
+from ..traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, specs_from_signature
+from ..traffic.labels import CheckedLabels, check_labels, join_labels
+from ..traffic.selection import TrafficSelection, select_requests
+from ..traffic.validation import UNREADABLE, read_error
+from .handle import ReplayHandle, start_replay
+from .plan import send_offsets
+
+KEPT_COLUMNS = ("_event_id",)  # not sent to the model, but kept: SageMaker ground truth joins on it
+
+
+@dataclass(frozen=True)
+class PreparedReplay:
+    """Everything a replay rests on, checked: what `Replays.begin` turns into a run."""
+
+    model_name: str
+    traffic_path: Path
+    validated: ValidatedTraffic
+    requests: pd.DataFrame  # the selection, in recorded order
+    selection: TrafficSelection
+    settings: ReplaySettings
+    labels: CheckedLabels | None
+    labels_path: str | None
+    reference_path: str | None
+    scenario: Scenario | None
+
+
+class Replays:
+    """The replays of one sandbox: validating traffic, preparing, beginning, the one in progress."""
+
+    def __init__(self, home: SandboxHome, registry: Registry, store: RunStore, pool: ServerPool) -> None:
+        self.home, self.registry, self.store, self.pool = home, registry, store, pool
+        self.current: ReplayHandle | None = None
+
+    def validate_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = KEPT_COLUMNS,
+                         reference_path: str | None = None, sample_rows: int | None = None) -> ValidatedTraffic:
+        """The traffic checked against the champion's signature, with the values that fall outside
+        the training reference (the scenario's, or `reference_path`) counted in the report."""
+        champion = self.registry.resolve(model_name, CHAMPION)
+        try:
+            specs = specs_from_signature(self.registry.signature(champion))
+        except RegistryError:
+            from_metadata = self.pool.v2_inputs()  # no MLflow signature: a V2 champion's metadata says what it takes
+            if from_metadata is None:
+                raise
+            specs = from_metadata
+        scenario = SCENARIOS_BY_MODEL.get(model_name)
+        validated = load_and_validate(path, specs, sample_rows=sample_rows, source=f"traffic file {Path(path).name}",
+                                      keep_columns=keep,
+                                      id_column=scenario.request_id_column if scenario else None,
+                                      time_column=scenario.timestamp_column if scenario else None)
+        reference = reference_path or (str(scenario.file("train")) if scenario else None)
+        if reference and Path(reference).exists():
+            numeric = tuple(s.name for s in specs if s.kind in NUMERIC_KINDS)
+            try:
+                profile = reference_profile(reference, numeric, tuple(s.name for s in specs if s.name not in numeric))
+            except (ValueError, KeyError, OSError):  # a reference without every input: no range to report
+                return validated
+            validated = replace(validated, report=replace(validated.report,
+                                                          out_of_range=out_of_range(validated.requests, profile)))
+        return validated
+
+    def prepare(self, model_name: str, traffic_path: str | Path, selection: TrafficSelection = TrafficSelection(),
+                settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,
+                reference_path: str | None = None, label_column: str | None = None,
+                validated: ValidatedTraffic | None = None,
+                canary_min_answers: Callable[[], int] | None = None) -> PreparedReplay:
+        """Every input of a replay read and checked once, before anything slow starts: the traffic
+        (unless `validated` already holds it), the selection and schedule, the labels, the reference."""
+        scenario = SCENARIOS_BY_MODEL.get(model_name)
+        labels_path = labels_path or (str(scenario.file("labels")) if scenario else None)
+        reference_path = reference_path or (str(scenario.file("train")) if scenario else None)
+        labels = check_labels(labels_path, scenario.target if scenario else None, label_column) if labels_path else None
+        keep = KEPT_COLUMNS + ((settings.split_key,) if settings.split_key else ())
+        if validated is None or (settings.split_key and settings.split_key not in validated.requests.columns):
+            validated = self.validate_traffic(model_name, traffic_path, keep, reference_path,
+                                              selection.sampled_while_reading)
+        if settings.split_key and settings.split_key not in validated.requests.columns:
+            raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
+                               hint="Choose one of its columns (a customer id, say), or leave the key empty to "
+                                    "split by request id.")
+        if validated.requests.empty:
+            reasons = "; ".join(f"{reason} ({count:,})" for reason, count in list(validated.report.reasons.items())[:4])
+            raise TrafficError(f"Every one of the {validated.report.rows_read:,} rows of {Path(traffic_path).name} was "
+                               f"quarantined: {reasons}.",
+                               hint="Fix the rows the reasons name (the Replay page lists them), or choose the file "
+                                    "recorded for this model.")
+        requests = select_requests(validated.requests, selection)
+        if requests.empty:
+            raise TrafficError("No request falls inside the chosen time window.", hint="Widen the window or clear it.")
+        # a timing the traffic cannot support (as recorded, without timestamps) is refused here
+        send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed, settings.rate_per_s)
+        if settings.mode == "canary" and settings.canary_min_answers is None and canary_min_answers is not None:
+            settings = replace(settings, canary_min_answers=canary_min_answers())
+        check_reference(reference_path, validated.features)
+        return PreparedReplay(model_name, Path(traffic_path), validated, requests, selection, settings, labels,
+                              labels_path, reference_path, scenario)
+
+    def begin(self, prepared: PreparedReplay) -> ReplayHandle:
+        """The prepared replay written as a run and its worker started, on the running servers."""
+        if self.current is not None and not self.current.done:
+            raise RunError("A replay is already running.", hint="Wait for it to finish or cancel it first.")
+        if not self.pool.serve(prepared.model_name):
+            raise BackendError(f"The model servers for '{prepared.model_name}' are not running (or serve other "
+                               "versions).", hint="Start them on the Environment page first.")
+        dead = self.pool.stopped()
+        if dead:
+            raise BackendError(f"The {' and '.join(dead)} server has stopped.", hint="Restart it on the Environment page.")
+        self.pool.check_v2_metadata(prepared.validated.features)
+        manifest = self._manifest(prepared)
+        if manifest.reference_path:  # the run's own copy, by content: the original may change later
+            manifest = manifest.replace(reference_path=str(self.keep(manifest.reference_path)))
+        folder = self.store.create(manifest, prepared.requests, prepared.validated.quarantine)
+        if prepared.labels:
+            self._keep_labels(folder.name, prepared.labels, prepared.requests)
+        targets = len(self.pool.servers) if prepared.settings.mode == "shadow" else 1  # canary and A/B: one model each
+        self.current = start_replay(folder, total=len(prepared.requests), targets=targets)
+        return self.current
+
+    def keep(self, source: str | Path | bytes, name: str | None = None) -> Path:
+        """A copy of a file a run depends on (an upload, a training reference) kept by content hash,
+        so that editing or replacing the original later never changes what the run showed."""
+        name = name or Path(str(source)).name
+        return keep_by_content(self.home.uploads_dir, name, source if isinstance(source, bytes) else Path(source))
+
+    def attach_labels(self, run_id: str, labels_path: str | Path, label_column: str | None = None) -> dict:
+        """Labels that arrived after the run, checked and joined to its requests and kept by the run
+        (recorded in its manifest); returns what matched."""
+        manifest = self.store.manifest(run_id)
+        if manifest.status in ("running", "starting"):
+            raise RunError("Labels can be attached once the run has ended.", hint="Wait for it to finish.")
+        labels = check_labels(labels_path, manifest.target, label_column)
+        facts = self._keep_labels(run_id, labels, self.store.requests(run_id))
+        if not facts["matched"]:
+            raise TrafficError(f"None of the {len(labels.table):,} labels in {Path(labels_path).name} names a request "
+                               f"of run {run_id}.", hint="Check that the file's request ids are the traffic's.")
+        return facts
+
+    def _keep_labels(self, run_id: str, labels: CheckedLabels, requests: pd.DataFrame) -> dict:
+        """The labels joined to the run's requests, kept in its folder; the source's hash and counts
+        in its manifest."""
+        joined, facts = join_labels(labels, requests)
+        path = atomic_write(self.store.folder(run_id) / LABELS, lambda partial: joined.to_parquet(partial, index=False))
+        self.store.update_manifest(run_id, target=labels.target, labels_path=str(path), labels_source=facts)
+        return facts
+
+    def _manifest(self, prepared: PreparedReplay) -> RunManifest:
+        validated, scenario, selection = prepared.validated, prepared.scenario, prepared.selection
+        numeric = [c for c in validated.features if pd.api.types.is_numeric_dtype(validated.requests[c])]
+        report = validated.report
+        return RunManifest(
+            run_id="", model_name=prepared.model_name,
+            models={role: ModelEntry(name=server.model.name, version=server.model.version,
+                                     alias=CHAMPION if role == REPLICA else role, uri=server.model.uri,
+                                     endpoint=server.endpoint.url, protocol=server.endpoint.protocol,
+                                     runtime=server.runtime) for role, server in self.pool.servers.items()},
+            backend=self.pool.backend.name, features=tuple(validated.features),
+            task=scenario.task if scenario else "classification",
+            target=scenario.target if scenario else None,
+            numeric=tuple(scenario.numeric) if scenario else tuple(numeric),
+            categorical=(tuple(scenario.categorical) if scenario else
+                         tuple(c for c in validated.features if c not in numeric)),
+            traffic=TrafficRecord(path=str(prepared.traffic_path.resolve()), sha256=sha256_of(prepared.traffic_path),
+                                  rows_read=report.rows_read, rows_valid=report.rows_valid,
+                                  rows_quarantined=report.rows_quarantined, validation=report.summary(),
+                                  replayed=len(prepared.requests)),
+            selection=SelectionRecord(sample_size=selection.sample_size, seed=selection.seed,
+                                      sample_percent=selection.sample_percent,
+                                      start=str(selection.start) if selection.start is not None else None,
+                                      end=str(selection.end) if selection.end is not None else None),
+            settings=prepared.settings, labels_path=prepared.labels_path, reference_path=prepared.reference_path,
+        )
+
+
+def check_reference(reference_path: str | None, features) -> None:
+    """A training reference must hold the model's inputs, or drift and estimates cannot use it."""
+    if not reference_path:
+        return
+    path = Path(reference_path)
+    if not path.exists():
+        raise TrafficError(f"The reference file {path} does not exist.", hint="Check the path, or leave it out.")
+    try:
+        columns = (set(pq.read_schema(path).names) if path.suffix == ".parquet" else
+                   set(pd.read_csv(path, nrows=5).columns))
+    except UNREADABLE as exc:
+        raise read_error(path, path.suffix.lstrip("."), exc) from exc
+    missing = [f for f in features if f not in columns]
+    if missing:
+        raise TrafficError(f"The reference {path.name} lacks the model's inputs {', '.join(missing)}.",
+                           hint="Give the model's training data (or an earlier period) with the same columns.")
