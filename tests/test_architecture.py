@@ -150,6 +150,29 @@ def _code_text_parameters(tree: ast.AST) -> set[int]:
             for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)}
 
 
+def _called_attributes(func: ast.expr) -> list[tuple[str, str | None]]:
+    """(attribute, the name it is read from) of every function a call may call: `st.error(...)`,
+    but also `(st.error if c else st.success)(...)`, `(a or b)(...)` and `[st.x, st.y][i](...)`."""
+    if isinstance(func, ast.Attribute):
+        return [(func.attr, func.value.id if isinstance(func.value, ast.Name) else None)]
+    if isinstance(func, ast.IfExp):
+        return _called_attributes(func.body) + _called_attributes(func.orelse)
+    if isinstance(func, ast.BoolOp):
+        return [pair for value in func.values for pair in _called_attributes(value)]
+    if isinstance(func, ast.Subscript):
+        return _called_attributes(func.value)
+    if isinstance(func, (ast.List, ast.Tuple)):
+        return [pair for element in func.elts for pair in _called_attributes(element)]
+    return []
+
+
+def test_the_markdown_rule_sees_every_call_form():
+    tree = ast.parse("(st.error if bad else st.success)(text)\n(st.info or st.warning)(text)\n[st.error][0](text)")
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    assert {name for call in calls for name, _ in _called_attributes(call.func)} == {"error", "success", "info",
+                                                                                    "warning"}
+
+
 def test_text_from_outside_the_code_is_never_rendered_as_markdown():
     """Every Streamlit element that renders Markdown (messages, captions, labels) gets a literal
     or `escaped(...)`: reviewer names, reasons, model, feature and file names, error messages and
@@ -160,11 +183,84 @@ def test_text_from_outside_the_code_is_never_rendered_as_markdown():
         tree = ast.parse(path.read_text())
         exempt = _code_text_parameters(tree)
         for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute) or not node.args:
+            if not isinstance(node, ast.Call) or not node.args:
                 continue
-            if node.func.attr in CODE_TEXT_FUNCTIONS and not all(_fixed_text(arg) for arg in node.args):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.func.attr} takes literals only")
-            if (node.func.attr in MARKDOWN_RENDERERS and not _fixed_text(node.args[0]) and node.lineno not in exempt
-                    and not (isinstance(node.func.value, ast.Name) and node.func.value.id in ("log", "logging"))):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:90]}")
+            for name, owner in _called_attributes(node.func):  # st.x(...), (st.x if c else st.y)(...), …
+                if name in CODE_TEXT_FUNCTIONS and not all(_fixed_text(arg) for arg in node.args):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name} takes literals only")
+                if (name in MARKDOWN_RENDERERS and not _fixed_text(node.args[0]) and node.lineno not in exempt
+                        and owner not in ("log", "logging")):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)[:90]}")
     assert not found, "Markdown elements given text that is not escaped:\n" + "\n".join(found)
+
+
+def _code_map() -> dict[str, tuple[int, set[str], set[str]]]:
+    """ARCHITECTURE.md's code map: unit -> (floor, the units it may import, libraries it must not)."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    table = text[text.index("## Code map"):text.index("## Invariants")]
+    units = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].isdigit():
+            continue
+        name = cells[1].strip("`").rstrip("/")
+        may = set(re.findall(r"`(\w+)`", cells[3]))
+        never = {w.strip() for w in cells[4].split(",") if w.strip() not in ("", "—")}
+        units[name] = (int(cells[0]), may, never)
+    return units
+
+
+def _unit(path: Path) -> str:
+    parts = path.relative_to(ROOT / "staging").with_suffix("").parts
+    return parts[0]
+
+
+def test_the_code_map_names_every_unit_of_the_package():
+    units = {_unit(p) for p in STAGING} - {"__init__"}
+    assert units == set(_code_map()), "ARCHITECTURE.md's code map and the folders of staging/ differ"
+
+
+def _violations(label: str, source: str, names: set[str], code_map) -> list[str]:
+    """Each import of `names` from unit `source` that climbs a floor, crosses into a unit its row
+    does not list, or loads a library its row forbids."""
+    floor, may, never = code_map[source]
+    wrong = []
+    for name in names:
+        parts = name.split(".")
+        if parts[0] != "staging" and parts[0] in never:
+            wrong.append(f"{label} imports {parts[0]}, which its row forbids")
+        if parts[0] != "staging" or len(parts) < 2 or parts[1] == source or parts[1] not in code_map:
+            continue
+        target = parts[1]
+        if code_map[target][0] >= floor:
+            wrong.append(f"{label} imports {target} (floor {code_map[target][0]}) from floor {floor}")
+        elif target not in may:
+            wrong.append(f"{label} imports {target}, which its row does not list")
+    return wrong
+
+
+def test_no_import_climbs_a_floor_or_crosses_into_a_unit_the_map_does_not_list():
+    """The floors are a rule: each import between units goes down a floor, to a unit the row names."""
+    code_map = _code_map()
+    wrong = [v for path in STAGING if _unit(path) != "__init__"
+             for v in _violations(str(path.relative_to(ROOT)), _unit(path), _imports(path), code_map)]
+    assert not wrong, "\n".join(sorted(set(wrong)))
+
+
+def test_the_floors_rule_fails_an_upward_import_a_crossing_and_a_forbidden_library():
+    code_map = _code_map()
+    quality = ROOT / "staging" / "analytics" / "quality.py"
+    assert not _violations("quality", "analytics", _imports(quality), code_map)
+    assert _violations("quality", "analytics", _imports(quality) | {"staging.sandbox"}, code_map) == [
+        f"quality imports sandbox (floor {code_map['sandbox'][0]}) from floor {code_map['analytics'][0]}"]
+    assert _violations("x", "gate", {"staging.traffic.selection"}, code_map) == [
+        "x imports traffic, which its row does not list"]
+    assert _violations("x", "evidence", {"mlflow.pyfunc"}, code_map) == ["x imports mlflow, which its row forbids"]
+
+
+def test_importing_the_run_record_loads_no_statistics():
+    """`runs/` is the record, not the analysis: importing it loads neither scipy nor the analytics."""
+    code = "import sys, staging.runs; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy' or " \
+           "m.startswith('staging.analytics')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -164,7 +164,7 @@ def replay_progress(box: Sandbox) -> None:
         if handle.error is not None:
             st.error(escaped(f"The replay failed: {handle.error}. Answers received before the failure are kept."))
         message = f"Run {handle.run_id} {progress.status}: {progress.completed:,} requests, {progress.errors:,} errors."
-        (st.success if progress.status == "finished" else st.warning)(f"{message} {progress.reason}".strip())
+        (st.success if progress.status == "finished" else st.warning)(escaped(f"{message} {progress.reason}".strip()))
         st.session_state[RUN_KEY] = handle.run_id
         if st.button("See the comparison →", type="primary"):
             go("compare")

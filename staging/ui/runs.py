@@ -84,5 +84,5 @@ def canary_report(manifest: RunManifest) -> None:
     if not steps:
         return
     (st.error if manifest.status == "aborted" else st.success)(
-        manifest.end_reason or f"The canary went through all {len(steps)} steps; every gate passed.")
+        escaped(manifest.end_reason or f"The canary went through all {len(steps)} steps; every gate passed."))
     st.dataframe(readable(pd.DataFrame([dict(step) for step in steps])), hide_index=True)
