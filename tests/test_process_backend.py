@@ -11,8 +11,8 @@ import requests
 
 from staging import ModelRef, SandboxHome
 from staging.backends.process import ProcessBackend
-from staging.files import process_alive as _alive
 from staging.errors import ServerStartError
+from staging.files import process_alive as _alive
 from staging.registry.scenarios import CREDIT
 
 
