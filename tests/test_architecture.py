@@ -1,6 +1,7 @@
 """The rules of ARCHITECTURE.md, checked on the source (pure: no server, no registry)."""
 
 import ast
+import dataclasses
 import re
 import subprocess
 import sys
@@ -76,6 +77,20 @@ def test_no_manifest_key_is_read_outside_the_runs_package():
         if "runs" in path.relative_to(ROOT).parts:
             continue
         assert not pattern.search(path.read_text()), path
+
+
+def test_no_audit_record_key_is_read_outside_the_decision_package():
+    """Outside `staging/decision/` a promotion or rollback is an `AuditRecord`, read by attribute."""
+    from staging.decision.record import AuditRecord
+
+    # the keys only a record has (id, at, gate, policy, report, hash also name other documents' keys)
+    shared = {"id", "at", "model", "reason", "action", "run_id", "gate", "policy", "report", "hash", "schema"}
+    keys = "|".join(f.name for f in dataclasses.fields(AuditRecord) if f.name not in shared)
+    pattern = re.compile(rf"(\[|\.get\()\s*[\"']({keys})[\"']")
+    for path in [*STAGING, *PAGES]:
+        if "decision" in path.relative_to(ROOT).parts:
+            continue
+        assert not pattern.search(path.read_text()), (path, pattern.search(path.read_text()))
 
 
 def test_no_import_cycle_between_modules():

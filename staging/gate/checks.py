@@ -46,10 +46,6 @@ class GateCheck:
         """Not failed: a warned or unevaluated check does not block a promotion."""
         return self.status != FAILED
 
-    @property
-    def detail(self) -> str:
-        return self.sentence
-
 
 @dataclass(frozen=True)
 class GateVerdict:

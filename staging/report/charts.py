@@ -21,7 +21,6 @@ from ..analytics.drift import drift_strength
 
 ROLE_ORDER = ["champion", "challenger", "champion_replica"]
 ROLE_SCALE = alt.Scale(domain=ROLE_ORDER, range=["#4c78a8", "#f58518", "#9d9d9d"])
-MODEL_COLORS = ROLE_SCALE  # the name the pages knew
 VERDICT_SCALE = alt.Scale(domain=["drifted", "stable"], range=["#e45756", "#9ecae9"])
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
 NO_CUT = alt.Axis(labelLimit=0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RunError
-from ..roles import CHALLENGER, CHAMPION, REPLICA
+from ..roles import CHALLENGER, CHAMPION
 from .settings import ReplaySettings
 
 SCHEMA_VERSION = 2
@@ -143,10 +143,6 @@ class RunManifest:
     @property
     def challenger(self) -> ModelEntry:
         return self.models[CHALLENGER]
-
-    @property
-    def has_replica(self) -> bool:
-        return REPLICA in self.models
 
     def version(self, role: str) -> str:
         return self.models[role].version

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 MLFLOW, V2 = "mlflow", "v2"
-PROTOCOLS = (MLFLOW, V2)
 V2_MODEL_PATH = re.compile(r"^/v2/models/(?P<name>[A-Za-z0-9_.\-]+)(?:/versions/(?P<version>[A-Za-z0-9_.\-]+))?$")
 
 
