@@ -19,8 +19,8 @@ with ui.guard():
             running = box.replay is not None and not box.replay.done
             if st.button("Start replay", type="primary", disabled=running or not box.servers_match(model),
                          help=None if box.servers_match(model) else "Start the servers on the Environment page."):
-                box.begin_replay(model, form.path, form.selection, settings, labels_path=form.labels_path,
-                                 label_column=form.label_column)
+                box.begin_replay(box.prepare_replay(model, form.path, form.selection, settings, form.labels_path,
+                                                    label_column=form.label_column, validated=form.validated))
                 st.rerun()
             if not box.servers_match(model):
                 st.warning("The model servers are not running for this model's current versions. "

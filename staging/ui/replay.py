@@ -30,6 +30,7 @@ class TrafficForm:
     labels_path: str | None
     columns: list[str]
     label_column: str | None = None
+    validated: ValidatedTraffic | None = None  # the check already made, handed on so the file is read once
 
 
 @st.cache_data(show_spinner="Checking the traffic against the model signature…", max_entries=8)
@@ -75,8 +76,9 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     if not report.rows_valid:
         st.error("No row is valid, so there is nothing to replay. Fix the file and upload it again.")
         return None
-    return TrafficForm(path, _selection(validated), labels_path, list(validated.requests.columns),
-                       label_column.strip() or None)
+    return TrafficForm(path, _selection(validated), labels_path,
+                       [c for c in validated.requests.columns if not c.startswith("_")], label_column.strip() or None,
+                       validated)
 
 
 MODE_LABELS = {"shadow": "Shadow: both models answer every request",
