@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,22 +29,18 @@ from pathlib import Path
 
 import requests
 
+from staging.backends.process import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def click_to_verdict(backend: str, home: Path) -> float:
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
+    port = free_port()
     log = open(home.parent / f"streamlit-{backend}.log", "wb")
     app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
                            cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home), "STAGING_BACKEND": backend},

@@ -27,7 +27,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import pandas as pd
 import requests
 
 from staging import Sandbox, SandboxHome, TrafficSelection
+from staging.backends.process import free_port
 from staging.registry.scenarios import CREDIT
 from staging.replay import ReplayProgress, ReplaySettings
 from staging.replay.bodies import request_bodies
@@ -60,12 +60,6 @@ def bench_manifest(urls: dict[str, str], settings: ReplaySettings, features: lis
                        backend="endpoint", features=tuple(features or ()), task="classification", target=None,
                        numeric=tuple(features or ()), categorical=(),
                        traffic=TrafficRecord(path="bench", sha256="0" * 64), settings=settings)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_stub(sleep_ms: float = 0.0) -> tuple[subprocess.Popen, str]:

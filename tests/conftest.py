@@ -1,7 +1,15 @@
-"""Shared fixtures: a sandbox home with the demo registered, and real model servers.
+"""The suite's tiers and shared fixtures.
 
-Expensive things (training and registering the demo, starting MLflow scoring servers, one
-finished replay run) happen once per test session and are shared.
+Tiers are folders, and a test's tier comes from its folder, never from a list:
+
+    tests/unit/<package>/test_<module>.py   pure: no registry, server, engine or browser
+    tests/servers/                          real parts the test starts (marker `servers`)
+    tests/e2e/                              the pages, through AppTest and Chromium (`servers`, `e2e`)
+
+`pytest -m "not servers"` runs the unit tier. A unit test that asks for a fixture which starts
+real parts is an error at collection: move it to servers/. Expensive things (training and
+registering the demo, starting MLflow scoring servers, one finished replay run) happen once per
+test session and are shared.
 """
 
 from __future__ import annotations
@@ -10,12 +18,11 @@ import os
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from staging import Sandbox, SandboxHome, TrafficSelection
 from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -80,21 +87,26 @@ def finished_run(sandbox) -> str:
     return handle.run_id
 
 
-# Fixtures that start real parts: a test that uses one (directly or through another) is a
-# `servers` test; `pytest -m "not servers"` runs the rest, the pure tier, in seconds.
+# Fixtures that start real parts: a unit test may not use them (directly or through another).
 SERVER_FIXTURES = {"demo_home", "sandbox", "finished_run", "live", "app_url", "stack", "client", "running",
                    "demo_output", "app", "analysis"}
-# Modules whose tests start real parts themselves (subprocesses, a Docker engine, another venv).
-SERVER_MODULES = {"test_browser_e2e", "test_cli_gate", "test_cli_replay", "test_compose", "test_docker_backend",
-                  "test_team_mode", "test_engine_proxy", "test_hostile_text", "test_private_by_default",
-                  "test_evidently_parity", "test_headless_demo", "test_nannyml_parity", "test_process_backend",
-                  "test_record"}
+TIERS = ("unit", "servers", "e2e")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if SERVER_FIXTURES & set(item.fixturenames) or item.module.__name__.rsplit(".", 1)[-1] in SERVER_MODULES:
+        parts = Path(item.path).relative_to(ROOT / "tests").parts
+        tier = parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid}: a test lives in one of tests/{{{','.join(TIERS)}}}/")
+        if tier == "unit" and SERVER_FIXTURES & set(item.fixturenames):
+            raise pytest.UsageError(f"{item.nodeid} is in the unit tier but uses a fixture that starts real parts "
+                                    f"({', '.join(sorted(SERVER_FIXTURES & set(item.fixturenames)))}): move it to "
+                                    "tests/servers/.")
+        if tier != "unit":
             item.add_marker(pytest.mark.servers)
+        if tier == "e2e":
+            item.add_marker(pytest.mark.e2e)
 
 
 ALLOWED_SKIPS = ROOT / "tests" / "allowed_skips.txt"

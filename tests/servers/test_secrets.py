@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from staging import Sandbox
 from staging.backends import ProcessBackend
@@ -18,7 +19,6 @@ from staging.registry.scenarios import CREDIT
 from staging.roles import ROLES
 from staging.ui import PAGES, RUN_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "planted-endpoint-token-4e9c71"
 PASSWORD = "planted-mlflow-password-b02d"
 

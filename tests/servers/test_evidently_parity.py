@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from oracle_support import oracle_python
+from support import ROOT, oracle_python
 
 from staging.analytics.drift import feature_drift
 
-ROOT = Path(__file__).resolve().parent.parent
 EVIDENTLY_PYTHON = oracle_python("evidently")
 
 NUMERIC = ("gauss", "shifted", "gamma", "counts", "binary_num", "few_num", "gappy")

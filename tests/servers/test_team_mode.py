@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import ROOT, free_port
 
 from staging import Credentials, PromotionError, Sandbox, SandboxHome, Settings
-from staging.backends.process import free_port
 from staging.registry.team import add_user
 
-ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "admin-Secret-8c1f"
 APP_PASSWORD = "app-Secret-51d2"
 ALICE_PASSWORD = "alice-Secret-77e0"

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from support import ROOT
 
 from staging import Sandbox
 from staging.registry.scenarios import CREDIT
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def replay_cli(home, *args, timeout=400):

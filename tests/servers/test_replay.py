@@ -2,7 +2,6 @@
 
 import os
 
-import pandas as pd
 import pytest
 
 from staging import TrafficSelection
@@ -11,7 +10,6 @@ from staging.errors import BackendError, RunError
 from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 from staging.roles import CHALLENGER, CHAMPION
-from staging.traffic.selection import select_requests
 
 
 def test_every_request_reaches_both_models_and_is_recorded(sandbox, finished_run):
@@ -88,15 +86,6 @@ def test_a_server_that_dies_mid_run_degrades_the_run(demo_home):
         box.close()
 
 
-def test_time_window_and_sample_are_applied_in_recorded_order():
-    requests = pd.DataFrame({"request_id": [f"q{i}" for i in range(10)],
-                             "timestamp": pd.date_range("2026-10-01", periods=10, freq="D", tz="UTC")})
-    chosen = select_requests(requests, TrafficSelection(sample_size=3, start=pd.Timestamp("2026-10-03"),
-                                                        end=pd.Timestamp("2026-10-08"), seed=1))
-    assert len(chosen) == 3
-    assert chosen["timestamp"].is_monotonic_increasing
-    assert chosen["timestamp"].min() >= pd.Timestamp("2026-10-03", tz="UTC")
-    assert chosen["timestamp"].max() < pd.Timestamp("2026-10-08", tz="UTC")
 
 
 def test_process_backend_reports_stopped_servers(demo_home):

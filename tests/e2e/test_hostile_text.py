@@ -7,21 +7,17 @@ and finds no element that the text created, no request it caused and no script i
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
-import requests
+from support import ROOT, streamlit_app
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
-from staging.backends.process import free_port
 from staging.registry.client import configure_mlflow
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts"
 if not Path(CHROMIUM).exists():
@@ -67,25 +63,8 @@ def hostile_app(tmp_path_factory):
     for alias, version in (("champion", "1"), ("challenger", "2")):
         copied = client.copy_model_version(f"models:/credit-default/{version}", MODEL)
         client.set_registered_model_alias(MODEL, alias, copied.version)
-    port = free_port()
-    log = open(home.root / "streamlit.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
-                               cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home.root),
-                                              "STAGING_BACKEND": "process"},
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        pytest.fail("streamlit did not start: " + (home.root / "streamlit.log").read_text()[-2000:])
-    yield url
-    os.killpg(process.pid, 15)
-    process.wait(30)
+    with streamlit_app(home.root, {"STAGING_BACKEND": "process"}) as url:
+        yield url
 
 
 def _settle(page) -> None:

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 import requests
-from docker_support import require_engine
+from support import require_engine
 
 from staging import Sandbox, TrafficSelection
 from staging.backends.process import ProcessBackend

@@ -5,13 +5,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from staging.gate import default_policy
 
-ROOT = Path(__file__).resolve().parent.parent
 RELAXED = """name = "relaxed latency"
 [quality.classification.accuracy]
 rule = "not_worse"

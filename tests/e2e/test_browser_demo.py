@@ -7,17 +7,13 @@ Without Chromium the test skips and says why, unless STAGING_REQUIRE_BROWSER=1 (
 """
 
 import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
+from support import ROOT, streamlit_app
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
@@ -59,36 +55,15 @@ def _settled(page, timeout_s: float = 90) -> None:
         page.wait_for_timeout(200)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    port = _free_port()
     home = tmp_path_factory.mktemp("browser-home")
-    log = open(home / "streamlit.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "STAGING_HOME": str(home), "STAGING_BACKEND": "auto"}, stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        pytest.fail("streamlit did not start: " + (home / "streamlit.log").read_text()[-2000:])
-    yield url
-    os.killpg(process.pid, 15)  # the app's atexit hook stops the model servers it started
-    process.wait(30)
+    with streamlit_app(home, {"STAGING_BACKEND": "auto"},
+                       ("--server.headless", "true", "--server.address", "127.0.0.1",
+                        "--browser.gatherUsageStats", "false")) as url:
+        yield url
     leftovers = list((home / "servers").glob("*.json"))
     assert not leftovers, f"model servers left running: {leftovers}"
 

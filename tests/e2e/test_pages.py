@@ -1,14 +1,13 @@
 """Every page through Streamlit's AppTest: it renders, shows its key elements, never a traceback."""
 
 import re
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from support import ROOT
 
 from staging.ui import PAGES, RUN_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 
 

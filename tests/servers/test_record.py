@@ -13,13 +13,13 @@ import mlflow
 import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
+from support import ROOT
 
 from staging import SandboxHome
 from staging.decision.audit import AuditChain
 from staging.errors import PromotionError
 from staging.registry.client import Registry
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 20
 
 

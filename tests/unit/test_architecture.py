@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support import ROOT
+
 import staging
 import staging.ui
 
-ROOT = Path(__file__).resolve().parent.parent
 STAGING = sorted((ROOT / "staging").rglob("*.py"))
 PAGES = [ROOT / "streamlit_app.py", *sorted((ROOT / "pages").glob("*.py"))]
 

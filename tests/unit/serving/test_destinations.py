@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import ROOT
 
 from staging import ConfigurationError, Settings
 from staging.backends import EndpointBackend
@@ -22,8 +22,6 @@ from staging.errors import BackendError
 from staging.serving.destinations import check_endpoint_url, destination
 from staging.serving.endpoint import Endpoint
 from staging.settings import LOOPBACK_HOSTS, allowed_hosts
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("url, expected", [

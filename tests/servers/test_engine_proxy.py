@@ -11,21 +11,19 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from docker_support import require_engine
+from support import ROOT, free_port, require_engine
 
 import docker
 from staging import ModelRef
 from staging.backends.docker.backend import LABEL, DockerBackend
 from staging.backends.docker.images import BUILT_BASE_IMAGE
-from staging.backends.process import free_port
 from staging.registry.scenarios import SCENARIOS_BY_MODEL
 
 # the proxy is a program of compose's, outside the staging package: loaded from its file
-ENGINE_PROXY = Path(__file__).resolve().parents[1] / "services" / "engine_proxy.py"
+ENGINE_PROXY = ROOT / "services" / "engine_proxy.py"
 _spec = importlib.util.spec_from_file_location("engine_proxy", ENGINE_PROXY)
 engine_proxy = sys.modules.setdefault("engine_proxy", importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(engine_proxy)

@@ -4,20 +4,13 @@ statistics and shows no Deploy button; compose publishes every port on 127.0.0.1
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
-import requests
 import yaml
-
-from staging.backends.process import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT, streamlit_app
 
 
 def _readme_command() -> list[str]:
@@ -34,18 +27,10 @@ def _other_addresses() -> list[str]:
 def test_the_readme_command_listens_on_loopback_only(tmp_path):
     command = _readme_command()
     assert command[:2] == ["streamlit", "run"] and not any("address" in part for part in command)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", *command, "--server.port", str(port)], cwd=ROOT,
-                               env={**os.environ, "STAGING_HOME": str(tmp_path / "home")},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+    home = tmp_path / "home"
+    home.mkdir()
+    with streamlit_app(home, command=tuple(command)) as url:
+        port = int(url.rsplit(":", 1)[1])
         listeners = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
         local = {row.split()[3] for row in listeners.strip().splitlines()}
         assert local == {f"127.0.0.1:{port}"}, listeners  # not 0.0.0.0, not *, not [::]
@@ -55,9 +40,6 @@ def test_the_readme_command_listens_on_loopback_only(tmp_path):
             with socket.socket() as probe:
                 probe.settimeout(2)
                 assert probe.connect_ex((address, port)) != 0, f"the app answers on {address}"
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(30)
 
 
 def test_usage_statistics_are_off_and_there_is_no_deploy_button():

@@ -2,13 +2,13 @@
 scipy), its rules on known intervals, its policy file, and its error rates by simulation."""
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
+from support import ROOT
 
 from staging.analytics.bootstrap import classification_bootstrap
 from staging.analytics.drift import STAT_TESTS, sampling_noise
@@ -29,8 +29,6 @@ from staging.gate import FAILED, NOT_EVALUATED, PASSED, WARNED, default_policy, 
 from staging.gate.checks import error_check, metric_check
 from staging.gate.policy import MetricRule
 from staging.serving.signatures import InputSpec, SignaturePair, compare_signatures
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("counts", [(5, 400, 2, 400), (0, 300, 0, 300), (30, 1000, 12, 900), (400, 400, 1, 400),

@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-from docker_support import require_engine
+from support import ROOT, require_engine
 
 from staging import ModelRef, SandboxHome
 from staging.backends import ProcessBackend, choose_backend
@@ -17,8 +17,6 @@ from staging.backends.docker.images import BUILT_BASE_IMAGE, ensure_model_image,
 from staging.errors import BackendError, ServerStartError
 from staging.registry.scenarios import SCENARIOS_BY_MODEL
 from staging.settings import ContainerLimits, Settings
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")

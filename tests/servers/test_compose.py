@@ -5,29 +5,20 @@ engine proxy, and two reviewers, one allowed to promote and one not."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
-from docker_support import require_engine
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from support import ROOT, free_port, require_engine
 
 SECRETS = {"STAGING_MLFLOW_ADMIN_PASSWORD": "admin-Compose-3f7a", "STAGING_APP_PASSWORD": "app-Compose-9d21",
            "STAGING_MLFLOW_SECRET_KEY": "key-Compose-55c0"}
 ALICE, BOB = "alice-Compose-1e44", "bob-Compose-a0b3"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +32,7 @@ def stack():
                            timeout=1200)
     assert built.returncode == 0, built.stderr[-3000:]
     project = f"staging-test-{uuid.uuid4().hex[:6]}"
-    ports = {"STAGING_APP_PORT": str(_free_port()), "STAGING_MLFLOW_PORT": str(_free_port())}
+    ports = {"STAGING_APP_PORT": str(free_port()), "STAGING_MLFLOW_PORT": str(free_port())}
     env = {**os.environ, **ports, **SECRETS, "STAGING_SOCKET_DIR": f"/tmp/{project}-sockets"}
     compose = ["docker-compose", "-p", project, "-f", str(ROOT / "compose.yaml")]
     up = subprocess.run([*compose, "up", "-d"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

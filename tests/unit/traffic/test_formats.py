@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from support import capture, write_lines
 
 from staging.traffic import FeatureSpec, load_traffic, validate_traffic
 from staging.traffic import formats as request_logs
@@ -13,11 +14,6 @@ from staging.traffic.formats import detect_log_format, merge_ground_truth, read_
 
 COLUMNS = ["age", "income", "city"]
 SPECS = [FeatureSpec("age", "long"), FeatureSpec("income", "double"), FeatureSpec("city", "string")]
-
-
-def write_lines(path, records):
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
-    return path
 
 
 def test_mlflow_payloads_in_every_shape_one_or_many_rows(tmp_path):
@@ -36,17 +32,6 @@ def test_mlflow_payloads_in_every_shape_one_or_many_rows(tmp_path):
     assert frame["age"].tolist() == [30, 40, 50, 60, 70, 80]
     assert frame.loc[0, "_request"] == frame.loc[1, "_request"] != frame.loc[2, "_request"]
     assert str(frame.loc[0, "timestamp"]) == "2026-10-05 10:00:00+00:00"
-
-
-def capture(event_id, inference_id, data, encoding, content_type="text/csv", time="2026-10-05T10:00:00Z"):
-    meta = {"eventId": event_id, "inferenceTime": time}
-    if inference_id:
-        meta["inferenceId"] = inference_id
-    return {"captureData": {"endpointInput": {"observedContentType": content_type, "mode": "INPUT", "data": data,
-                                              "encoding": encoding},
-                            "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": "0.2",
-                                               "encoding": "CSV"}},
-            "eventMetadata": meta, "eventVersion": "0"}
 
 
 def test_sagemaker_capture_csv_json_and_base64_with_ground_truth(tmp_path):
@@ -121,36 +106,6 @@ def test_the_format_is_detected_from_the_first_record(record, expected):
     assert request_logs.record_format(record) == expected
 
 
-def test_a_sagemaker_capture_replays_with_its_ground_truth(sandbox, tmp_path):
-    """Capture written as SageMaker writes it (CSV inputs in signature order, no header),
-    replayed against real servers, with ground truth joined on inferenceId else eventId."""
-    from staging import TrafficSelection
-    from staging.registry.scenarios import CREDIT
-    from staging.replay import ReplaySettings
-
-    features = list(sandbox.prepare_traffic(CREDIT.model_name, CREDIT.file("traffic")).features)
-    traffic = pd.read_parquet(CREDIT.file("traffic")).dropna().head(40)
-    labels = pd.read_parquet(CREDIT.file("labels")).set_index("request_id")[CREDIT.target]
-    captures, truths = [], []
-    for number, (_, row) in enumerate(traffic.iterrows()):
-        inference_id = row["request_id"] if number % 2 else None
-        data = ",".join(str(row[f]) for f in features)
-        captures.append(capture(f"ev-{number}", inference_id, data, "CSV", time=row["timestamp"].isoformat() + "Z"))
-        if row["request_id"] in labels.index:
-            meta = {"eventId": f"ev-{number}", **({"inferenceId": inference_id} if inference_id else {})}
-            truths.append({"groundTruthData": {"data": str(labels[row["request_id"]]), "encoding": "CSV"},
-                           "eventMetadata": meta, "eventVersion": "0"})
-    traffic_path = write_lines(tmp_path / "capture.jsonl", captures)
-    truth_path = write_lines(tmp_path / "ground_truth.jsonl", truths)
-    handle = sandbox.begin_replay(CREDIT.model_name, traffic_path, TrafficSelection(),
-                                  ReplaySettings(warmup_requests=0), labels_path=str(truth_path))
-    handle.wait()
-    manifest = sandbox.store.manifest(handle.run_id)
-    assert manifest.status == "finished", manifest.end_reason
-    assert "SageMaker Data Capture" in manifest.traffic.validation
-    assert manifest.labels_path.endswith("labels.parquet")
-    analysis = sandbox.evidence(handle.run_id)
-    assert analysis.labelled == len(truths) and analysis.quality is not None
 
 
 def test_a_log_validated_in_chunks_equals_one_validated_whole(tmp_path, monkeypatch):

@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from oracle_support import oracle_python
+from support import ROOT, oracle_python
 
 from staging.analytics.estimation import ClassifierEstimator, LossEstimator
 
-ROOT = Path(__file__).resolve().parent.parent
 NANNYML_PYTHON = oracle_python("nannyml")
 
 CHUNK = 1000

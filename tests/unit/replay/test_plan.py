@@ -1,0 +1,27 @@
+"""The replay's plan, pure: send offsets, canary steps and their gates (replay/plan.py)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from staging.replay.plan import CanaryGates, canary_steps, check_gates, send_offsets
+from staging.roles import CHALLENGER, CHAMPION
+
+
+def test_plan_offsets_steps_and_gates():
+    assert send_offsets("max", 3) is None
+    assert np.allclose(send_offsets("rate", 4, rate_per_s=200), [0, 0.005, 0.01, 0.015])
+    times = pd.Series(pd.to_datetime(["2026-01-01 00:00:00", "2026-01-01 00:00:02", "2026-01-01 00:00:06"]))
+    assert np.allclose(send_offsets("recorded", 3, times, speed=2.0), [0, 1, 3])
+    steps = canary_steps(10, (5, 25, 50, 100))
+    assert [(s.start, s.end) for s in steps] == [(0, 2), (2, 5), (5, 8), (8, 10)]
+    rows = pd.DataFrame({"target": [CHAMPION] * 10 + [CHALLENGER] * 10, "status": [200] * 10 + [200] * 7 + [500] * 3,
+                         "error": [""] * 17 + ["HTTP 500"] * 3, "latency_ms": [10.0] * 20})
+    passed, facts = check_gates(rows, CanaryGates(min_answers=10))
+    assert not passed and facts["challenger_error_rate"] == pytest.approx(0.3) and "30.0%" in facts["reason"]
+    passed, facts = check_gates(rows, CanaryGates())  # 10 answers are too few to judge a step by default
+    assert passed and not facts["judged"] and "not judged" in facts["reason"]
+    one_unlucky = pd.DataFrame({"target": [CHAMPION] * 40 + [CHALLENGER] * 40, "status": [200] * 79 + [500],
+                                "error": [""] * 79 + ["HTTP 500"], "latency_ms": [10.0] * 80})
+    passed, facts = check_gates(one_unlucky, CanaryGates())  # 2.5% > 2%, but its interval reaches 0.4%
+    assert passed and facts["judged"] and facts["challenger_error_rate_low"] < 0.02
