@@ -13,12 +13,12 @@ Run: python bench/containers.py [--requests 400]   (needs a Docker engine and th
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
 
 import requests
+from publish import publish
 
 from staging import SandboxHome
 from staging.backends import ProcessBackend, start_pair
@@ -84,10 +84,10 @@ def main() -> None:
             for server in containers.values():
                 docker_backend.stop(server)
     container_p50, process_p50 = statistics.median(in_container), statistics.median(in_process)
-    print(json.dumps({"cold_build_s": round(cold_build_s, 1), "cached_start_s": round(cached_start_s, 1),
+    publish("containers", {"cold_build_s": round(cold_build_s, 1), "cached_start_s": round(cached_start_s, 1),
                       "container_p50_ms": round(container_p50, 2), "process_p50_ms": round(process_p50, 2),
                       "container_overhead_ratio": round(container_p50 / process_p50, 3),
-                      "requests": len(in_container), "image_repository": IMAGE_REPOSITORY}))
+                      "requests": len(in_container), "image_repository": IMAGE_REPOSITORY})
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from publish import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENTLY_PYTHON = Path(os.environ.get("STAGING_EVIDENTLY_PYTHON", ROOT / ".venv-evidently" / "bin" / "python"))
@@ -159,7 +160,7 @@ def main() -> None:
         "data_mb": round(data_bytes / 2**20, 1),
         **page,
     }
-    print(json.dumps(result))
+    publish("drift", result)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Prints one JSON object:
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from compare_page import build_run  # a sibling: the script's folder is on the path
+from publish import publish
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
 from staging.analytics.compare import paired
@@ -91,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-estimate-") as folder:
         result = demo_backtest(Path(folder), args.requests)
         result["estimate_1m_s"] = round(million_seconds(Path(folder), args.rows), 2)
-    print(json.dumps(result))
+    publish("estimate", result)
 
 
 if __name__ == "__main__":

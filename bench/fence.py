@@ -14,7 +14,6 @@ bridges over kept-alive connections. Prints one JSON object: `direct_p50_ms`, `b
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
+from publish import publish
 
 from staging.backends.process import free_port
 
@@ -73,11 +73,11 @@ def main() -> None:
                     times[name].append(elapsed)
         p50 = {name: float(np.percentile(values, 50)) for name, values in times.items()}
         p99 = {name: float(np.percentile(values, 99)) for name, values in times.items()}
-        print(json.dumps({"requests": args.requests, "direct_p50_ms": round(p50["direct"], 3),
+        publish("fence", {"requests": args.requests, "direct_p50_ms": round(p50["direct"], 3),
                           "bridged_p50_ms": round(p50["bridged"], 3),
                           "socket_bridge_overhead_p50_ms": round(p50["bridged"] - p50["direct"], 3),
                           "bridged_to_direct_p50_ratio": round(p50["bridged"] / p50["direct"], 3),
-                          "direct_p99_ms": round(p99["direct"], 3), "bridged_p99_ms": round(p99["bridged"], 3)}))
+                          "direct_p99_ms": round(p99["direct"], 3), "bridged_p99_ms": round(p99["bridged"], 3)})
     finally:
         for process in processes:
             process.terminate()

@@ -18,7 +18,6 @@ Prints one JSON object:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import requests
+from publish import publish
 
 from staging.backends.process import free_port
 
@@ -117,7 +117,7 @@ def main() -> None:
             result[key] = round(click_to_verdict(backend, home), 1)
             if backend == "process":
                 result["analysis_1k_s"] = round(analysis_seconds(home), 3)
-    print(json.dumps(result))
+    publish("first_insight", result)
 
 
 if __name__ == "__main__":

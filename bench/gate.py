@@ -25,12 +25,12 @@ Each run goes through the gate's own code: the evidence's paired intervals
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
+from publish import publish
 
 from staging.analytics.drift import feature_drift
 from staging.analytics.latency import latency_table, percentile_ratios
@@ -161,7 +161,7 @@ def main() -> None:
         small = drift_rates(pool, 800, 700, args.drift_seeds)
         large = drift_rates(pool, 5000, 200, args.drift_seeds)
         spread = drift_rates(pool, 800, 700, args.drift_seeds, "spread")
-    print(json.dumps({
+    publish("gate", {
         "aa_false_fail_rate": round(aa["rate"], 4), "aa_failed_checks": aa["failed_checks"],
         "power_2pt_5k": round(min(noisier["rate"], moved["rate"]), 4),
         "power_2pt_5k_noisier": round(noisier["rate"], 4), "power_2pt_5k_threshold": round(moved["rate"], 4),
@@ -174,7 +174,7 @@ def main() -> None:
         "evidently_aa_any_column_rate_5000_200": round(large["evidently"], 4),
         "drift_power_spread_1_6x": round(spread["spread_flagged"], 4),
         "seeds": {"aa": args.seeds, "power": args.power_seeds, "drift": args.drift_seeds},
-        "seconds": round(time.perf_counter() - began, 1)}))
+        "seconds": round(time.perf_counter() - began, 1)})
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import requests
+from publish import publish
 
 from staging import Sandbox, SandboxHome, TrafficSelection
 from staging.backends.process import free_port
@@ -247,7 +248,7 @@ def main() -> None:
             result["batch_errors"] = manifest.summary.errors
         finally:
             box.close()
-    print(json.dumps(result))
+    publish("replay", result)
 
 
 if __name__ == "__main__":

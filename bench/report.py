@@ -12,12 +12,12 @@ The run is built by bench/compare_page.py: real credit requests, synthetic answe
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 from compare_page import build_run  # a sibling: the script's folder is on the path
+from publish import publish
 
 from staging import Sandbox, SandboxHome
 
@@ -37,9 +37,9 @@ def main() -> None:
             files = box.report(evidence)
             report_s = time.perf_counter() - began
             html = files.html.read_text()
-        print(json.dumps({"report_1m_s": round(report_s, 2), "report_1m_bytes": files.html.stat().st_size,
+        publish("report", {"report_1m_s": round(report_s, 2), "report_1m_bytes": files.html.stat().st_size,
                           "report_1m_json_bytes": files.json.stat().st_size, "report_1m_charts": html.count("<svg"),
-                          "evidence_1m_s": round(evidence_s, 1), "rows": args.rows}))
+                          "evidence_1m_s": round(evidence_s, 1), "rows": args.rows})
 
 
 if __name__ == "__main__":

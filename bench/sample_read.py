@@ -12,7 +12,6 @@ memory, Python and the libraries included), `sample_5m_s`, `full_5m_peak_rss_mb`
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from publish import publish
 
 from staging import SandboxHome
 from staging.registry.demo import bootstrap_demo
@@ -73,7 +73,7 @@ def main() -> None:
         if not args.no_full:
             peak, seconds = measure(home.root, path, "all")
             result.update(full_5m_peak_rss_mb=round(peak), full_5m_s=round(seconds, 1))
-    print(json.dumps(result))
+    publish("sample_read", result)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ as V2 output tensors, and GET /ping.
 It stands in for a model server only where the bench measures the client, so the server
 costs as little as this stack allows; the MLflow figures use MLflow's real server.
 
-Run: python bench/stub_server.py PORT [--sleep-ms 5]
+Run: python bench/stub_server.py PORT [--sleep-ms 5] [--first-request-file PATH]
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ V2_ANSWER = (b'{"model_name": "stub", "outputs": [{"name": "label", "datatype": 
              b'"data": [ZEROS]}, {"name": "probability_1", "datatype": "FP64", "shape": [ROWS, 1], "data": [TENTHS]}]}')
 
 
-def make_app(sleep_ms: float):
+def make_app(sleep_ms: float, first_request_file: str | None = None):
+    seen = []
+
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
@@ -34,6 +36,10 @@ def make_app(sleep_ms: float):
         if scope["path"] == "/ping":
             answer = b"\n"
         else:
+            if first_request_file and not seen:  # when the first request arrived, for bench/replay_start.py
+                seen.append(time.time())
+                with open(first_request_file, "w") as handle:
+                    handle.write(repr(seen[0]))
             if sleep_ms:  # exactly sleep_ms: timers fire late by up to a millisecond, so spin the end
                 due = time.perf_counter() + sleep_ms / 1000
                 await asyncio.sleep(max(sleep_ms / 1000 - 0.0015, 0))
@@ -57,6 +63,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("--sleep-ms", type=float, default=0.0)
+    parser.add_argument("--first-request-file", help="write the wall-clock time of the first request here")
     args = parser.parse_args()
-    uvicorn.run(make_app(args.sleep_ms), host="127.0.0.1", port=args.port, workers=1, log_level="warning",
+    uvicorn.run(make_app(args.sleep_ms, args.first_request_file), host="127.0.0.1", port=args.port, workers=1,
+                log_level="warning",
                 access_log=False)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from publish import publish
 
 from staging.registry.scenarios import CREDIT
 
@@ -81,8 +82,8 @@ def main() -> None:
         rows = write_log(path, args.megabytes)
         out = subprocess.run([sys.executable, __file__, "--child", str(path)], capture_output=True, text=True,
                              check=True)
-        print(json.dumps({"log_mb": round(path.stat().st_size / 2**20), "rows": rows,
-                          **json.loads(out.stdout.strip().splitlines()[-1])}))
+        publish("traffic_read", {"log_mb": round(path.stat().st_size / 2**20), "rows": rows,
+                          **json.loads(out.stdout.strip().splitlines()[-1])})
 
 
 if __name__ == "__main__":

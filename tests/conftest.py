@@ -25,21 +25,36 @@ from staging.registry.scenarios import CREDIT
 from staging.replay import ReplaySettings
 
 
-@pytest.fixture(scope="session", autouse=True)
-def remove_the_images_the_tests_build():
-    """The suite leaves the Docker engine with the images it found: model, runtime and app images
-    built during the session are removed at its end, models before the runtimes they stand on
-    (the base image is scripts/test's to remove)."""
+def _is_worker(config) -> bool:
+    """Whether this process is one of pytest-xdist's workers (the controller runs the session hooks)."""
+    return hasattr(config, "workerinput")
+
+
+def _docker_client():
     try:
         from staging.backends.docker.backend import docker_client
 
         client = docker_client()
         client.api.timeout = 300  # a busy engine lists and removes slowly; the ping above was quick
-        before = {image.id for image in client.images.list(all=True)}
+        return client
     except Exception:  # noqa: BLE001 - no engine: nothing will be built, nothing to remove
-        yield
+        return None
+
+
+def pytest_sessionstart(session):
+    """The images the engine holds before the tests: what the suite leaves behind (see below)."""
+    if not _is_worker(session.config) and (client := _docker_client()) is not None:
+        session.config.stash[IMAGES_BEFORE] = {image.id for image in client.images.list(all=True)}
+
+
+def _remove_the_images_the_tests_built(config) -> None:
+    """The suite leaves the Docker engine with the images it found: model, runtime and app images
+    built during the run are removed at its end, once every worker is done, models before the
+    runtimes they stand on (the base image is scripts/test's to remove)."""
+    before = config.stash.get(IMAGES_BEFORE, None)
+    client = _docker_client() if before is not None else None
+    if client is None:
         return
-    yield
     try:
         built = [image for image in client.images.list(name="staging-sandbox/*")
                  if image.id not in before and not any(t.startswith("staging-sandbox/python") for t in image.tags)]
@@ -52,6 +67,9 @@ def remove_the_images_the_tests_build():
         client.images.prune(filters={"dangling": True})
     except Exception as exc:  # noqa: BLE001 - cleaning up must not turn a passing run into an error
         print(f"could not clean up the images the tests built: {exc}")
+
+
+IMAGES_BEFORE = pytest.StashKey[set]()
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +152,11 @@ def pytest_collectreport(report):
 
 def pytest_sessionfinish(session, exitstatus):
     """With STAGING_FORBID_SKIPS=1 (CI), a skipped test fails the run unless tests/allowed_skips.txt
-    lists its node id (or a prefix of it) with the reason: a test that skips in CI did not pass."""
+    lists its node id (or a prefix of it) with the reason: a test that skips in CI did not pass.
+    Decided in the controller, which sees every worker's reports; it also removes the built images."""
+    if _is_worker(session.config):
+        return
+    _remove_the_images_the_tests_built(session.config)
     if os.environ.get("STAGING_FORBID_SKIPS") != "1":
         return
     allowed = _allowed_skips()

@@ -1,0 +1,33 @@
+"""How a bench reports: its figures as one JSON line on stdout (the keys its issue names), and,
+unless BENCH_QUICK=1, the same figures kept in bench/results/<bench>.json, each with when and on
+how loaded a machine it was measured, for `python bench/figures.py` to write the figures page.
+A bench measured in parts (`bench/replay.py --parts …`) adds its keys to what the file holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_state() -> dict:
+    """Cores and the load average: whether the machine was otherwise idle while it measured."""
+    load = os.getloadavg()
+    return {"cores": os.cpu_count(), "load_1m": round(load[0], 2), "load_5m": round(load[1], 2)}
+
+
+def publish(bench: str, figures: dict) -> None:
+    print(json.dumps(figures, default=str), flush=True)
+    if os.environ.get("BENCH_QUICK") == "1":
+        return
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{bench}.json"
+    record = json.loads(path.read_text()) if path.exists() else {"bench": bench, "figures": {}, "measured": {}}
+    when = {"at": time.strftime("%Y-%m-%d %H:%M"), **machine_state()}
+    for key, value in figures.items():
+        record["figures"][key] = value
+        record["measured"][key] = when
+    path.write_text(json.dumps(record, indent=1, default=str, sort_keys=True) + "\n")
