@@ -2,6 +2,7 @@
 scipy), its rules on known intervals, its policy file, and its error rates by simulation."""
 
 import importlib.util
+import sys
 
 import numpy as np
 import pandas as pd
@@ -210,6 +211,8 @@ def test_a_bad_policy_is_refused_in_one_sentence(text, words):
 
 # -- error rates, by simulation (the bench runs the same with more seeds) -----------------------
 def _bench():
+    if str(ROOT / "bench") not in sys.path:  # a bench imports its neighbours (publish), as `python bench/gate.py` does
+        sys.path.insert(0, str(ROOT / "bench"))
     spec = importlib.util.spec_from_file_location("gate_bench", ROOT / "bench" / "gate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
