@@ -332,7 +332,9 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
         times = pd.NaT
     duplicate = ids.duplicated() & (bad == "")
     if seen_ids is not None:  # a file validated in chunks: ids seen in earlier chunks count too
-        duplicate |= ids.isin(seen_ids) & (bad == "")
+        # a set lookup per id: Series.isin(set) copies the whole set every chunk (quadratic on large logs)
+        earlier = np.fromiter((key in seen_ids for key in ids.tolist()), dtype=bool, count=len(ids))
+        duplicate |= pd.Series(earlier, index=ids.index) & (bad == "")
         seen_ids.update(ids[~duplicate & (bad == "")])
     bad = bad.mask(duplicate, "request_id: the same id as an earlier request (ids must be unique to pair answers "
                               "and labels)")
