@@ -18,7 +18,7 @@ import tempfile
 import time
 
 import requests
-from publish import publish
+from common import publish
 
 from staging import SandboxHome
 from staging.backends import ProcessBackend, start_pair

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import publish
 from compare_page import build_run  # a sibling: the script's folder is on the path
-from publish import publish
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
 from staging.analytics.compare import paired

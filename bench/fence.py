@@ -22,24 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from publish import publish
+from common import publish, wait_until_up
 
 from staging.backends.process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-BRIDGE = ROOT / "staging" / "backends" / "socket_bridge.py"
+BRIDGE = ROOT / "staging" / "backends" / "docker" / "socket_bridge.py"
 BODY = b'{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}'
-
-
-def _ready(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/ping", timeout=1).ok:
-                return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
 
 
 def main() -> None:
@@ -59,7 +48,7 @@ def main() -> None:
         bridged_port = int(host_side.stdout.readline()) if host_side.stdout else 0
         urls = {"direct": f"http://127.0.0.1:{port}", "bridged": f"http://127.0.0.1:{bridged_port}"}
         for url in urls.values():
-            _ready(url)
+            wait_until_up(f"{url}/ping", 30)
         sessions = {name: requests.Session() for name in urls}
         times: dict[str, list[float]] = {name: [] for name in urls}
         for i in range(args.requests + 200):

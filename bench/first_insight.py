@@ -26,8 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-from publish import publish
+from common import publish, wait_until_up
 
 from staging.backends.process import free_port
 
@@ -47,13 +46,7 @@ def click_to_verdict(backend: str, home: Path) -> float:
                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+        wait_until_up(f"{url}/_stcore/health", 90)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 2000})

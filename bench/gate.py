@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
-from publish import publish
+from common import publish
 
 from staging.analytics.drift import feature_drift
 from staging.analytics.latency import latency_table, percentile_ratios

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import requests
-from publish import publish
+from common import publish
 
 from staging import Sandbox, SandboxHome, TrafficSelection
 from staging.backends.process import free_port

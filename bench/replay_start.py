@@ -26,8 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-from publish import publish
+from common import publish, wait_until_up
 from traffic_read import write_log
 
 from staging.backends.process import free_port
@@ -44,13 +43,7 @@ def first_request_s(checkout: Path, home: Path, log: Path, work: Path) -> float:
                                "--first-request-file", str(marker)]) for port in ports]
     try:
         for port in ports:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    time.sleep(0.2)
+            wait_until_up(f"http://127.0.0.1:{port}/ping", 30)
         env = {**os.environ, "PYTHONPATH": str(checkout)}
         began = time.time()
         command = subprocess.Popen([sys.executable, "-m", "staging", "replay", "--model", "credit-default",

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import publish
 from compare_page import build_run  # a sibling: the script's folder is on the path
-from publish import publish
 
 from staging import Sandbox, SandboxHome
 

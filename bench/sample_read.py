@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from publish import publish
+from common import publish
 
 from staging import SandboxHome
 from staging.registry.demo import bootstrap_demo

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from publish import publish
+from common import publish
 
 from staging.registry.scenarios import CREDIT
 

@@ -7,12 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
-import requests
-from support import ROOT, free_port, require_engine
+from support import ROOT, free_port, require_engine, wait_until_up
 
 SECRETS = {"STAGING_MLFLOW_ADMIN_PASSWORD": "admin-Compose-3f7a", "STAGING_APP_PASSWORD": "app-Compose-9d21",
            "STAGING_MLFLOW_SECRET_KEY": "key-Compose-55c0"}
@@ -45,22 +43,10 @@ def stack():
         shutil.rmtree(env["STAGING_SOCKET_DIR"], ignore_errors=True)
 
 
-def _wait(url: str, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url} did not answer within {timeout:.0f} s")
-
-
 def test_the_stack_serves_the_app_and_the_tracking_server(stack):
     _, _, ports = stack
-    _wait(f"http://127.0.0.1:{ports['STAGING_MLFLOW_PORT']}/health")
-    _wait(f"http://127.0.0.1:{ports['STAGING_APP_PORT']}/_stcore/health")
+    wait_until_up(f"http://127.0.0.1:{ports['STAGING_MLFLOW_PORT']}/health", 180)
+    wait_until_up(f"http://127.0.0.1:{ports['STAGING_APP_PORT']}/_stcore/health", 180)
 
 
 def _exec(stack, service: str, *command: str, env: dict[str, str] | None = None, timeout: float = 300):

@@ -9,12 +9,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
-from support import ROOT, free_port
+from support import ROOT, free_port, wait_until_up
 
 from staging import Credentials, PromotionError, Sandbox, SandboxHome, Settings
 from staging.registry.team import add_user
@@ -46,15 +44,7 @@ def team(tmp_path_factory):
                                "--workers", "1"], env=server_env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{uri}/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(1)
-        else:
-            pytest.fail("the tracking server did not start: " + (root / "server.log").read_text()[-2000:])
+        wait_until_up(f"{uri}/health", 120, log=root / "server.log")
         admin = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD}
         with pytest.MonkeyPatch.context() as patch:
             for key, value in admin.items():

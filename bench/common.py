@@ -1,4 +1,6 @@
-"""How a bench reports: its figures as one JSON line on stdout (the keys its issue names), and,
+"""What the benches share: waiting for a server, and how a bench reports its figures.
+
+How a bench reports: its figures as one JSON line on stdout (the keys its issue names), and,
 unless BENCH_QUICK=1, the same figures kept in bench/results/<bench>.json, each with when and on
 how loaded a machine it was measured, for `python bench/figures.py` to write the figures page.
 A bench measured in parts (`bench/replay.py --parts …`) adds its keys to what the file holds."""
@@ -9,6 +11,8 @@ import json
 import os
 import time
 from pathlib import Path
+
+import requests
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -31,3 +35,16 @@ def publish(bench: str, figures: dict) -> None:
         record["figures"][key] = value
         record["measured"][key] = when
     path.write_text(json.dumps(record, indent=1, default=str, sort_keys=True) + "\n")
+
+
+def wait_until_up(url: str, timeout_s: float = 60.0) -> None:
+    """Poll `url` until it answers 2xx; stop the bench with a message when it never does."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
