@@ -5,7 +5,7 @@ in one run.
     python bench/fence.py [--requests 3000]
 
 Starts the stub scoring server (bench/stub_server.py, uvicorn like MLflow's) on 127.0.0.1, the
-in-container side of `staging/backends/socket_bridge.py` (unix-to-tcp) and its host side
+in-container side of `staging/backends/docker/socket_bridge.py` (unix-to-tcp) and its host side
 (tcp-to-unix), then sends the same POST /invocations alternately to the server and through the
 bridges over kept-alive connections. Prints one JSON object: `direct_p50_ms`, `bridged_p50_ms`,
 `socket_bridge_overhead_p50_ms` (their difference), `bridged_to_direct_p50_ratio`, and p99s.
