@@ -37,7 +37,8 @@ from .report.writer import ReportFiles
 from .runs import RunManifest, RunStore
 from .runs.settings import ReplaySettings
 from .serving.destinations import check_endpoint_url, destination
-from .settings import Settings, allowed_hosts
+from .settings import Settings
+from .settings import allowed_hosts as host_list
 from .traffic import ValidatedTraffic
 from .traffic.selection import TrafficSelection
 
@@ -49,7 +50,7 @@ class Sandbox:
                  endpoint_urls: dict[str, str] | None = None, settings: Settings | None = None,
                  allowed_hosts: tuple[str, ...] = ()) -> None:
         self.settings = settings or Settings.from_env()
-        self.allowed_hosts = _allowed(self.settings.allowed_hosts, allowed_hosts)  # loopback, setting, then the user's
+        self.allowed_hosts = host_list(self.settings.allowed_hosts, allowed_hosts)  # loopback, setting, then the user's
         self.home = (home or SandboxHome.from_env(settings=self.settings)).ensure()
         self.registry = Registry(self.home)
         self.store = RunStore(self.home)
@@ -79,7 +80,7 @@ class Sandbox:
 
     def allow_host(self, host: str) -> tuple[str, ...]:
         """Add a host to this sandbox's endpoint allow-list (for its life only); the new list."""
-        self.allowed_hosts = _allowed(self.allowed_hosts, [host])
+        self.allowed_hosts = host_list(self.allowed_hosts, [host])
         return self.allowed_hosts
 
     def endpoint_destinations(self, urls: dict[str, str]) -> dict[str, str]:
@@ -234,10 +235,6 @@ class Sandbox:
         if self.replay is not None:
             self.replay.wait(10)
         self.stop_servers()
-
-
-def _allowed(*groups) -> tuple[str, ...]:
-    return allowed_hosts(*groups)
 
 
 __all__ = ["Sandbox", "TrafficSelection"]

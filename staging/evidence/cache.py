@@ -19,12 +19,12 @@ from pathlib import Path
 
 from ..files import atomic_write
 from ..runs import RunManifest, RunStore
-from ..runs.folder import EVIDENCE, REFERENCE_SCORES, REQUESTS, RESULTS
+from ..runs.folder import EVIDENCE, EVIDENCE_SUMMARY, REFERENCE_SCORES, REQUESTS, RESULTS
 from .compute import compute_evidence
 from .value import RunEvidence
 
 EVIDENCE_FILE = EVIDENCE
-SUMMARY_FILE = "evidence-summary.json"  # a few counts for run lists, readable without unpickling
+SUMMARY_FILE = EVIDENCE_SUMMARY
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""The files of one run folder, named in one place.
+"""The file names of one run folder, in one place.
 
     runs/<run_id>/manifest.json            the typed `RunManifest`
                   requests.parquet         the requests replayed, as validated
@@ -14,9 +14,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 MANIFEST = "manifest.json"
 JOURNAL = "results.jsonl"
 RESULTS = "results.parquet"
@@ -25,25 +22,7 @@ QUARANTINE = "quarantine.parquet"
 LABELS = "labels.parquet"
 REFERENCE_SCORES = "reference_scores.parquet"
 EVIDENCE = "evidence.pkl"
-EVIDENCE_SUMMARY = "evidence.json"
+EVIDENCE_SUMMARY = "evidence-summary.json"  # a few counts for run lists, readable without unpickling
 REPLAY_LOG = "replay.log"
 DECISIONS = "decisions"
 
-
-@dataclass(frozen=True)
-class RunFolder:
-    """One run's folder and the path of each of its files."""
-
-    path: Path
-
-    manifest = property(lambda self: self.path / MANIFEST)
-    journal = property(lambda self: self.path / JOURNAL)
-    results = property(lambda self: self.path / RESULTS)
-    requests = property(lambda self: self.path / REQUESTS)
-    quarantine = property(lambda self: self.path / QUARANTINE)
-    labels = property(lambda self: self.path / LABELS)
-    reference_scores = property(lambda self: self.path / REFERENCE_SCORES)
-    evidence = property(lambda self: self.path / EVIDENCE)
-    evidence_summary = property(lambda self: self.path / EVIDENCE_SUMMARY)
-    replay_log = property(lambda self: self.path / REPLAY_LOG)
-    decisions = property(lambda self: self.path / DECISIONS)
