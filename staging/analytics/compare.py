@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..roles import CHALLENGER, CHAMPION, REPLICA
 
-PAIRED_FIELDS = ("prediction", "score", "latency_ms", "status", "error")
+PAIRED_FIELDS = ("prediction", "score", "probabilities", "latency_ms", "status", "error")
 
 
 @dataclass(frozen=True)

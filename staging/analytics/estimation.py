@@ -6,6 +6,12 @@ positive-class scores are calibrated with isotonic regression on a labelled refe
 only when that lowers the expected calibration error in a 10-fold stratified check (NannyML's
 `needs_calibration`); the calibrated probability then gives every request an expected
 confusion-matrix cell, and accuracy, precision, recall, F1 and ROC AUC follow from their sums.
+Several classes: NannyML's multiclass CBPE calibrates each class's probability against the
+rest (one-vs-rest isotonic maps, `OneVsRestCalibration`), renormalises each row, and reads the
+expected correctness of an answer as the calibrated probability of the class it answered;
+the estimate is then accuracy's, through the same machinery as two classes ("correct" as the
+outcome, the confidence as its score). Precision, recall and ROC AUC per class are not
+estimated for several classes.
 Regressions: direct loss estimation (DLE): per model, a gradient-boosted tree learns each
 reference prediction's absolute and squared error from the features and the prediction, and
 the mean of its predictions estimates MAE and RMSE.
@@ -81,8 +87,8 @@ def fit_calibration(scores: np.ndarray, truth: np.ndarray, splits: int = 10, see
     lowers the ECE of held-out rows (10 stratified 90/10 splits, pooled), as NannyML decides."""
     scores, truth = np.asarray(scores, float), np.asarray(truth, int)
     identity = Calibration(False, np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan"), float("nan"))
-    if len(np.unique(truth)) < 2 or len(truth) < 20:
-        return identity
+    if len(np.unique(truth)) < 2 or len(truth) < 20 or np.bincount(truth).min() < 2:
+        return identity  # a class with one example cannot be split into held-out folds
     from .quality import roc_auc
 
     if roc_auc(truth.astype(bool), scores) > 0.999:
@@ -99,6 +105,26 @@ def fit_calibration(scores: np.ndarray, truth: np.ndarray, splits: int = 10, see
     model = _isotonic(scores, truth)
     return Calibration(bool(before > after), np.asarray(model.X_thresholds_, float),
                        np.asarray(model.y_thresholds_, float), before, after)
+
+
+@dataclass(frozen=True)
+class OneVsRestCalibration:
+    """Each class's probability calibrated against the rest on the labelled reference."""
+
+    maps: tuple[Calibration, ...]
+
+    @classmethod
+    def fit(cls, proba: np.ndarray, truth_index: np.ndarray) -> OneVsRestCalibration:
+        return cls(tuple(fit_calibration(proba[:, j], (truth_index == j).astype(int)) for j in range(proba.shape[1])))
+
+    def __call__(self, proba: np.ndarray) -> np.ndarray:
+        calibrated = np.column_stack([m(proba[:, j]) for j, m in enumerate(self.maps)])
+        total = calibrated.sum(axis=1, keepdims=True)
+        return np.where(total > 0, calibrated / np.where(total > 0, total, 1), 1.0 / proba.shape[1])
+
+    def confidence(self, proba: np.ndarray, answered_index: np.ndarray) -> np.ndarray:
+        """The calibrated probability of the class each answer gave: its expected correctness."""
+        return self(proba)[np.arange(len(answered_index)), answered_index]
 
 
 def cbpe_metrics(probability: np.ndarray, predicted_positive: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -173,7 +199,7 @@ class ClassifierEstimator:
 def estimated_difference(champion: ClassifierEstimator, challenger: ClassifierEstimator,
                          answers: dict[str, tuple[np.ndarray, np.ndarray]],
                          reference: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                         resamples: int = 100, seed: int = 11) -> dict[str, float]:
+                         resamples: int = 100, seed: int = 11, differ: np.ndarray | None = None) -> dict[str, float]:
     """Estimated accuracy, challenger minus champion, on the same requests, with a 95% interval
     that holds two uncertainties: sampling (each request's correctness is a coin with the
     calibrated probability; law of total variance over the requests) and the estimate's own
@@ -186,7 +212,8 @@ def estimated_difference(champion: ClassifierEstimator, challenger: ClassifierEs
     n = len(expected[CHAMPION])
     if n == 0:
         return {"difference": float("nan"), "low": float("nan"), "high": float("nan"), "requests": 0}
-    differ = answers[CHAMPION][0] != answers[CHALLENGER][0]
+    if differ is None:  # two classes: the models differ where one said positive and the other not
+        differ = answers[CHAMPION][0] != answers[CHALLENGER][0]
     gap = expected[CHALLENGER] - expected[CHAMPION]
     # a request both decide alike gives no difference; one they split gives +1 or -1
     within = np.where(differ, 1 - gap ** 2, 0.0)

@@ -10,10 +10,11 @@ import pandas as pd
 from scipy import stats
 
 from ..roles import CHALLENGER, CHAMPION
-from .bootstrap import classification_bootstrap
+from .bootstrap import class_bootstrap
+from .classes import LABELS_ONLY, ClassSpace, label_text
 from .compare import agree_mask
 from .large_sample import LARGE_SAMPLE, classification_differences, regression_differences
-from .quality import classification_metrics, label_text, positive_class, regression_metrics
+from .quality import classification_metrics, regression_metrics
 from .uncertainty import (
     cohens_kappa,
     difference_rows,
@@ -22,6 +23,8 @@ from .uncertainty import (
     paired_difference_ci,
     unpaired_metric_differences,
 )
+
+ROLES = (CHAMPION, CHALLENGER)
 
 
 def paired_correctness(both: pd.DataFrame, target: str) -> dict:
@@ -50,10 +53,14 @@ def challenger_right_share(both: pd.DataFrame, target: str, task: str) -> float 
 BOOTSTRAP_RESAMPLES = 500
 
 
-def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
+def metric_difference_table(rows: pd.DataFrame, target: str, task: str, space: ClassSpace | None = None,
+                            proba: dict | None = None) -> dict:
     """Every quality metric's difference with a paired 95% interval (and, for a regression,
     Wilcoxon's signed-rank test on the paired absolute errors). Up to `LARGE_SAMPLE` labelled
-    requests, a bootstrap over requests; above, the O(n) methods of `large_sample`."""
+    requests, a bootstrap over requests; above, the O(n) methods of `large_sample` for a binary
+    classifier's metrics and a Poisson bootstrap for the rest. `rows` carries `index`, the
+    positions of its requests in the pairs the `proba` matrices (role -> n x classes, or None
+    for a model answering labels only) are aligned with."""
     if rows.empty:
         return {}
     large = len(rows) > LARGE_SAMPLE
@@ -69,37 +76,59 @@ def metric_difference_table(rows: pd.DataFrame, target: str, task: str) -> dict:
         table = regression_differences(truth, a, b) if large else metric_differences(truth, a, b, metrics, 500)
         return {"differences": _with_method(table), "wilcoxon_p": wilcoxon}
     truth = label_text(rows[target])
-    predicted = {role: rows[f"{role}_prediction"].astype(str) for role in (CHAMPION, CHALLENGER)}
-    counts = _based_on(truth, predicted)
-    if large:
-        positive = positive_class(truth)
-        table = classification_differences(
-            truth == positive, predicted[CHAMPION] == positive, predicted[CHALLENGER] == positive,
-            predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth,
-            rows[f"{CHAMPION}_score"].to_numpy(float), rows[f"{CHALLENGER}_score"].to_numpy(float))
-        return {"differences": _with_method(table, counts)}
-    positive = positive_class(truth)
-    scores = {role: rows[f"{role}_score"].to_numpy(float) for role in (CHAMPION, CHALLENGER)}
-    labels = {role: predicted[role].to_numpy(str) for role in (CHAMPION, CHALLENGER)}
-    base = {role: classification_metrics(truth, labels[role], scores[role], positive) for role in labels}
-    # every resample at once (the same draws as `metric_differences` makes, 500 of them)
-    boot = classification_bootstrap(truth.to_numpy(str), labels[CHAMPION], labels[CHALLENGER], scores[CHAMPION],
-                                    scores[CHALLENGER], positive, n_boot=BOOTSTRAP_RESAMPLES)
-    table = difference_rows({name: base[CHAMPION][name] for name in boot},
-                            {name: base[CHALLENGER][name] for name in boot}, boot)
-    return {"differences": _with_method(table, counts)}
+    predicted = {role: rows[f"{role}_prediction"].astype(str) for role in ROLES}
+    if space is None:  # two classes whose `{role}_score` is the positive class's probability (as `evidence` leaves it)
+        space = ClassSpace.of(truth, list(predicted.values()), [])
+        proba = {role: _two_columns(rows[f"{role}_score"].to_numpy(float)) for role in ROLES} if space.binary else None
+        rows = rows.assign(index=np.arange(len(rows)))
+    positions = rows["index"].to_numpy() if "index" in rows else np.arange(len(rows))
+    given = proba or {}
+    matrices = {role: None if given.get(role) is None else given[role][positions] for role in ROLES}
+    base = {role: classification_metrics(truth, predicted[role], space, matrices[role]) for role in ROLES}
+    positive = space.classes.index(space.positive) if space.binary and space.positive is not None else None
+    boot = class_bootstrap(space.index(truth), space.index(predicted[CHAMPION]), space.index(predicted[CHALLENGER]),
+                           len(space.classes), matrices[CHAMPION], matrices[CHALLENGER], positive,
+                           n_boot=BOOTSTRAP_RESAMPLES)
+    names = [name for name in METRIC_ORDER if name in boot]
+    table = difference_rows({n: base[CHAMPION][n] for n in names}, {n: base[CHALLENGER][n] for n in names}, boot)
+    method = {row["metric"]: "bootstrap over requests" for row in table}
+    if large and positive is not None and all(m is not None for m in matrices.values()):
+        exact = {row["metric"]: row for row in classification_differences(
+            truth == space.positive, predicted[CHAMPION] == space.positive, predicted[CHALLENGER] == space.positive,
+            predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth, *(matrices[r][:, positive] for r in ROLES))}
+        table = [exact.get(row["metric"], row) for row in table]
+        method.update({name: row["method"] for name, row in exact.items()})
+    elif large:
+        method = {name: "Poisson bootstrap over requests" for name in method}
+    return {"differences": _with_method([{**row, "method": method.get(row["metric"], row.get("method"))}
+                                         for row in table], _based_on(truth, predicted, space, matrices))}
 
 
-def _based_on(truth: pd.Series, predicted: dict[str, pd.Series]) -> dict[str, str]:
+def _two_columns(score: np.ndarray) -> np.ndarray | None:
+    return None if np.isnan(score).all() else np.column_stack([1 - score, score])
+
+
+METRIC_ORDER = ("accuracy", "precision", "recall", "f1", "f1_macro", "precision_macro", "recall_macro", "f1_weighted",
+                "precision_weighted", "recall_weighted", "roc_auc", "log_loss")
+
+
+def _based_on(truth: pd.Series, predicted: dict[str, pd.Series], space: ClassSpace,
+              matrices: dict[str, np.ndarray | None]) -> dict[str, str]:
     """What each classification metric is computed on, as counts a reader can weigh an interval by:
-    precision on the requests each model called positive, recall on the truly positive ones."""
-    positive = positive_class(truth)
-    said = {role: int((p == positive).sum()) for role, p in predicted.items()}
-    actual = int((truth == positive).sum())
+    precision on the requests each model called positive, recall on the truly positive ones; and
+    why a figure that needs class probabilities is missing."""
     everything = f"{len(truth):,} labelled requests"
-    return {"accuracy": everything, "roc_auc": everything, "log_loss": everything, "f1": everything,
-            "precision": f"{said[CHAMPION]:,} / {said[CHALLENGER]:,} called positive",
-            "recall": f"{actual:,} truly positive"}
+    out = {name: everything for name in METRIC_ORDER}
+    if space.binary and space.positive is not None:
+        positive = space.positive
+        said = {role: int((p == positive).sum()) for role, p in predicted.items()}
+        out["precision"] = f"{said[CHAMPION]:,} / {said[CHALLENGER]:,} called {positive}"
+        out["recall"] = f"{int((truth == positive).sum()):,} truly {positive}"
+    missing = [role for role, matrix in matrices.items() if matrix is None]
+    if missing:
+        for name in ("roc_auc", "log_loss"):
+            out[name] = f"{LABELS_ONLY} ({' and '.join(missing)})"
+    return out
 
 
 def _with_method(rows: list[dict], based_on: dict[str, str] | None = None) -> pd.DataFrame:
@@ -107,12 +136,13 @@ def _with_method(rows: list[dict], based_on: dict[str, str] | None = None) -> pd
                           **({"based on": based_on.get(row["metric"], "")} if based_on else {})} for row in rows])
 
 
-def unpaired_difference_table(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> dict:
+def unpaired_difference_table(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str,
+                              space: ClassSpace | None = None, proba: np.ndarray | None = None) -> dict:
     """Canary and A/B runs: every metric's challenger-minus-champion difference, each model on
     the labelled requests it answered itself, with a 95% interval that resamples each arm on
     its own (the two sets of requests are independent, not pairs)."""
     answered = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
-    labelled = answered.merge(labels[["request_id", target]].dropna(), on="request_id")
+    labelled = answered.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
     arms = {role: labelled[labelled["target"] == role] for role in (CHAMPION, CHALLENGER)}
     if any(part.empty for part in arms.values()):
         return {}
@@ -125,16 +155,20 @@ def unpaired_difference_table(results: pd.DataFrame, labels: pd.DataFrame, targe
         rows = unpaired_metric_differences(a[target].to_numpy(float), a["score"].to_numpy(float),
                                            b[target].to_numpy(float), b["score"].to_numpy(float), regression)
     else:
+        assert space is not None
         truth = {role: label_text(part[target]) for role, part in arms.items()}
-        positive = positive_class(label_text(labelled[target]))
+        matrices = {role: None if proba is None else np.asarray(proba)[arms[role]["index"].to_numpy()]
+                    for role in ROLES}
 
         def classifier(y, pred):
-            values = classification_metrics(y, pred[:, 0], pred[:, 1].astype(float), positive)
+            matrix = None if pred.shape[1] == 1 else pred[:, 1:].astype(float)
+            values = classification_metrics(y, pred[:, 0], space, matrix)
             return {k: v for k, v in values.items() if k != "labelled"}
 
         def predictions(role: str) -> np.ndarray:
-            return np.column_stack([arms[role]["prediction"].astype(str).to_numpy(object),
-                                    arms[role]["score"].to_numpy(float)])
+            labels = arms[role]["prediction"].astype(str).to_numpy(object)[:, None]
+            matrix = matrices[role]
+            return labels if matrix is None else np.hstack([labels, matrix.astype(object)])
 
         rows = unpaired_metric_differences(truth[CHAMPION].to_numpy(str), predictions(CHAMPION),
                                            truth[CHALLENGER].to_numpy(str), predictions(CHALLENGER), classifier)

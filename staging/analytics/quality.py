@@ -1,7 +1,8 @@
 """Quality against labels that arrived late, written out from the definitions.
 
 The formulas are implemented here with numpy and scipy's ranking (ROC AUC as the
-Mann-Whitney statistic); the tests check each one against scikit-learn.
+Mann-Whitney statistic, one class against the rest when there are more than two); the tests
+check each one against scikit-learn. Classes and probabilities come from `classes`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from ..roles import CHALLENGER, CHAMPION
+from .classes import ClassSpace, label_text
 from .compare import answered_by_both
 
 
@@ -38,17 +40,92 @@ def log_loss(y_true, score, eps: float = float(np.finfo(float).eps)) -> float:
     return float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
 
 
-def classification_metrics(y_true, y_pred, score, positive: str) -> dict[str, float]:
+def multiclass_auc(truth_index: np.ndarray, proba: np.ndarray) -> float:
+    """One-vs-rest ROC AUC averaged over the classes (scikit-learn's multi_class="ovr",
+    average="macro"); NaN when a class has no example or no counter-example."""
+    values = [roc_auc(truth_index == j, proba[:, j]) for j in range(proba.shape[1])]
+    return float(np.mean(values)) if values and not np.isnan(values).any() else float("nan")
+
+
+def multiclass_log_loss(truth_index: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log of the probability each answer gave the true class (clipped, as
+    scikit-learn's `log_loss` is)."""
+    if truth_index.size == 0 or np.isnan(proba).any() or (truth_index < 0).any():
+        return float("nan")
+    eps = float(np.finfo(float).eps)
+    chosen = np.clip(proba[np.arange(truth_index.size), truth_index], eps, 1 - eps)
+    return float(-np.mean(np.log(chosen)))
+
+
+def averaged_scores(truth_index: np.ndarray, predicted_index: np.ndarray, k: int) -> dict[str, float]:
+    """Macro and weighted precision, recall and F1 over the classes the labels or answers hold
+    (scikit-learn's averages: a class never answered counts as precision 0)."""
+    cells = np.bincount(truth_index * k + predicted_index, minlength=k * k).reshape(k, k) \
+        if truth_index.size else np.zeros((k, k))
+    tp, said, actual = np.diag(cells).astype(float), cells.sum(axis=0).astype(float), cells.sum(axis=1).astype(float)
+    present = (said + actual) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(said > 0, tp / np.where(said > 0, said, 1), 0.0)
+        recall = np.where(actual > 0, tp / np.where(actual > 0, actual, 1), 0.0)
+        f1 = np.where(said + actual > 0, 2 * tp / np.where(said + actual > 0, said + actual, 1), 0.0)
+    out = {}
+    for name, values in (("precision", precision), ("recall", recall), ("f1", f1)):
+        out[f"{name}_macro"] = float(values[present].mean()) if present.any() else float("nan")
+        out[f"{name}_weighted"] = _ratio(float((values * actual).sum()), float(actual.sum()))
+    return out
+
+
+def classification_metrics(y_true, y_pred, space: ClassSpace, proba: np.ndarray | None = None) -> dict[str, float]:
+    """Accuracy; macro and weighted precision, recall and F1; for two classes the positive
+    class's precision, recall and F1; ROC AUC and log loss only from class probabilities
+    (`proba`, n x classes), NaN without them."""
     y_true = np.asarray(y_true, dtype=str)
     y_pred = np.asarray(y_pred, dtype=str)
-    tp = float(np.sum((y_pred == positive) & (y_true == positive)))
-    fp = float(np.sum((y_pred == positive) & (y_true != positive)))
-    fn = float(np.sum((y_pred != positive) & (y_true == positive)))
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
-    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
-    return {"labelled": int(len(y_true)), "accuracy": _ratio(np.sum(y_true == y_pred), len(y_true)),
-            "precision": precision, "recall": recall, "f1": f1, "roc_auc": roc_auc(y_true == positive, score),
-            "log_loss": log_loss(y_true == positive, score)}
+    k = len(space.classes)
+    lookup = {c: i for i, c in enumerate(space.classes)}
+    truth_index = np.array([lookup.get(v, -1) for v in y_true], dtype=np.int64)
+    predicted_index = np.array([lookup.get(v, -1) for v in y_pred], dtype=np.int64)
+    known = (truth_index >= 0) & (predicted_index >= 0)
+    out: dict[str, float] = {"labelled": int(len(y_true)), "accuracy": _ratio(np.sum(y_true == y_pred), len(y_true))}
+    out.update(averaged_scores(truth_index[known], predicted_index[known], k))
+    if space.binary and space.positive is not None:
+        positive = space.positive
+        tp = float(np.sum((y_pred == positive) & (y_true == positive)))
+        fp = float(np.sum((y_pred == positive) & (y_true != positive)))
+        fn = float(np.sum((y_pred != positive) & (y_true == positive)))
+        out.update({"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "f1": _ratio(2 * tp, 2 * tp + fp + fn)})
+    if proba is None:
+        out.update({"roc_auc": float("nan"), "log_loss": float("nan")})
+    elif space.binary and space.positive is not None:
+        score = proba[:, space.classes.index(space.positive)]
+        out.update({"roc_auc": roc_auc(y_true == space.positive, score),
+                    "log_loss": log_loss(y_true == space.positive, score)})
+    else:
+        out.update({"roc_auc": multiclass_auc(truth_index, proba), "log_loss": multiclass_log_loss(truth_index, proba)})
+    return out
+
+
+def per_class_table(y_true, predictions: dict[str, np.ndarray], space: ClassSpace) -> pd.DataFrame:
+    """One row per class: its support and each model's precision, recall and F1 on it."""
+    y_true = np.asarray(y_true, dtype=str)
+    rows = []
+    for name in space.classes:
+        row: dict = {"class": name, "support": int(np.sum(y_true == name))}
+        for role, y_pred in predictions.items():
+            y_pred = np.asarray(y_pred, dtype=str)
+            tp = float(np.sum((y_pred == name) & (y_true == name)))
+            said, actual = float(np.sum(y_pred == name)), float(np.sum(y_true == name))
+            row.update({f"{role}_precision": _ratio(tp, said), f"{role}_recall": _ratio(tp, actual),
+                        f"{role}_f1": _ratio(2 * tp, said + actual)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def confusion_matrix(y_true, y_pred, space: ClassSpace) -> pd.DataFrame:
+    """Counts of (true class, answered class), every class of the run on both axes."""
+    table = pd.crosstab(pd.Series(np.asarray(y_true, dtype=str), name="true"),
+                        pd.Series(np.asarray(y_pred, dtype=str), name="answered"))
+    return table.reindex(index=list(space.classes), columns=list(space.classes), fill_value=0)
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
@@ -62,57 +139,41 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
             "r2": 1 - float(np.sum(error ** 2)) / spread if spread else float("nan")}
 
 
-def label_text(values: pd.Series) -> pd.Series:
-    """Labels as the same text the prediction parser produces (1.0 -> '1')."""
-    def one(v):
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        return str(v)
-    return values.map(one)
-
-
-def positive_class(labels: pd.Series) -> str:
-    classes = sorted(set(labels.astype(str)), key=lambda c: (0, float(c)) if _is_number(c) else (1, c))
-    return classes[-1] if classes else "1"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-def quality_table(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> pd.DataFrame:
-    """One row per model: metrics on the requests that both answered and that have a label."""
-    both = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+def quality_table(pairs: pd.DataFrame, labels: pd.DataFrame, target: str, task: str,
+                  space: ClassSpace | None = None, proba: dict | None = None) -> pd.DataFrame:
+    """One row per model: metrics on the requests that both answered and that have a label.
+    `proba` holds each role's probability matrix, row-aligned with `pairs` (None: labels only)."""
+    ok = answered_by_both(pairs)
+    both = ok.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
     rows = []
     truth = both[target]
     for role in (CHAMPION, CHALLENGER):
         if task == "regression":
             metrics = regression_metrics(truth, both[f"{role}_score"])
         else:
-            truth_text = label_text(truth)
-            metrics = classification_metrics(truth_text, both[f"{role}_prediction"].astype(str),
-                                             both[f"{role}_score"], positive_class(truth_text))
+            assert space is not None
+            matrix = (proba or {}).get(role)
+            metrics = classification_metrics(label_text(truth), both[f"{role}_prediction"].astype(str), space,
+                                             None if matrix is None else matrix[both["index"].to_numpy()])
         rows.append({"model": role, **metrics})
     return pd.DataFrame(rows).set_index("model")
 
 
-def own_requests_quality(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str) -> pd.DataFrame:
+def own_requests_quality(results: pd.DataFrame, labels: pd.DataFrame, target: str, task: str,
+                         space: ClassSpace | None = None, proba: np.ndarray | None = None) -> pd.DataFrame:
     """Canary and A/B runs: each request met one model, so each model is judged on the
-    labelled requests it answered itself (not paired; the two sets of requests differ)."""
+    labelled requests it answered itself (not paired; the two sets of requests differ).
+    `proba` is row-aligned with `results`."""
     answered = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
-    labelled = answered.merge(labels[["request_id", target]].dropna(), on="request_id")
+    labelled = answered.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
     rows = []
     for role in (CHAMPION, CHALLENGER):
         part = labelled[labelled["target"] == role]
         if task == "regression":
             metrics = regression_metrics(part[target], part["score"])
         else:
-            truth_text = label_text(part[target])
-            metrics = classification_metrics(truth_text, part["prediction"].astype(str), part["score"],
-                                             positive_class(label_text(labelled[target])) if len(labelled) else "1")
+            assert space is not None
+            metrics = classification_metrics(label_text(part[target]), part["prediction"].astype(str), space,
+                                             None if proba is None else proba[part["index"].to_numpy()])
         rows.append({"model": role, **metrics})
     return pd.DataFrame(rows).set_index("model")

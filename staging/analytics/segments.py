@@ -86,7 +86,7 @@ def worst_segment_sentence(table: pd.DataFrame) -> str:
         return (f"No slice where the challenger is significantly worse ({len(table)} slices tested, "
                 "Benjamini-Hochberg adjusted).")
     first = worse.iloc[0]
-    unit = "points of accuracy" if first["metric"] == "accuracy" else "minutes of absolute error"
+    unit = "points of accuracy" if first["metric"] == "accuracy" else "of mean absolute error"
     amount = abs(first["difference"]) * (100 if first["metric"] == "accuracy" else 1)
     others = f", and in {len(worse) - 1} more slice(s)" if len(worse) > 1 else ""
     return (f"The challenger is worse for {first['slice']}: {amount:.1f} {unit} "

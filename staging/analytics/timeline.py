@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ..roles import CHALLENGER, CHAMPION
+from .classes import label_text
 from .compare import agree_mask, answered_by_both
-from .quality import label_text
 
 
 def weekly_summary(pairs: pd.DataFrame, requests: pd.DataFrame, task: str, labels: pd.DataFrame | None = None,

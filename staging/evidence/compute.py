@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..analytics.classes import label_text
 from ..analytics.compare import (
     agreement,
     answered_by_both,
@@ -30,11 +31,13 @@ from ..analytics.latency import (
     percentile_ratios,
 )
 from ..analytics.paired import challenger_right_share, metric_difference_table, paired_correctness, unpaired_difference_table
-from ..analytics.quality import own_requests_quality, quality_table
+from ..analytics.quality import confusion_matrix, own_requests_quality, per_class_table, quality_table
 from ..analytics.segments import segment_table
 from ..analytics.timeline import weekly_summary
+from ..roles import CHALLENGER, CHAMPION
 from ..runs import RunManifest, RunStore
 from ..tables import read_table as read_table_file
+from .answers import ReadAnswers, read_answers, reread_reference_scores
 from .estimated import EstimatedQuality, estimate_quality, reference_rows
 from .value import RunEvidence
 
@@ -59,51 +62,68 @@ def reference_for(manifest: RunManifest) -> ReferenceProfile | None:
     return reference_profile(path, manifest.numeric, manifest.categorical)
 
 
-def estimated_quality(manifest: RunManifest, pairs: pd.DataFrame, requests: pd.DataFrame, labels: pd.DataFrame | None,
-                      reference_scores: pd.DataFrame | None, drifted: list[str]) -> EstimatedQuality | None:
-    """Both models' quality estimated without labels, when the run is a shadow run whose
-    training reference holds the outcome and was scored by both models; else None."""
+def estimated_quality(manifest: RunManifest, read: ReadAnswers, requests: pd.DataFrame, labels: pd.DataFrame | None,
+                      reference_scores: pd.DataFrame | None, scoring_error: str,
+                      drifted: list[str]) -> EstimatedQuality | str:
+    """Both models' quality estimated without labels, or why it cannot be on this run (in words)."""
+    if manifest.split:
+        return ("canary and A/B runs are not estimated: each request met one model, and the estimate compares "
+                "the two on the same requests")
     reference = read_table(manifest.reference_path)
     target = manifest.target
-    if manifest.split or reference is None or reference_scores is None or not target or target not in reference:
-        return None
+    if reference is None:
+        return "it needs a training reference that holds the outcome (--reference)"
+    if not target:
+        return ("the outcome's column is not known yet: name it with --label-column when replaying, or attach "
+                "labels")
+    if target not in reference:
+        return f"the training reference {Path(str(manifest.reference_path)).name} has no column '{target}'"
+    if reference_scores is None:
+        return ("scoring the training reference failed: " + scoring_error) if scoring_error else \
+            "the models' answers on the training reference were not recorded for this run"
     rows = reference_rows(reference, reference_scores)
     if rows is None:
-        return None
-    return estimate_quality(pairs, requests, labels, target, manifest.task, rows, list(manifest.features), drifted)
+        return "the models' answers on the training reference do not line up with its rows"
+    return estimate_quality(read.pairs, requests, labels, target, read.task, rows, list(manifest.features), drifted,
+                            read.space, read.pair_proba)
 
 
 def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     """Read the run, join its late labels and training reference, and run the analytics."""
     manifest = store.manifest(run_id)
-    task = manifest.task
-    results = store.results(run_id)
+    labels = read_table(manifest.labels_path)
+    target = manifest.target
+    if target is None or labels is None or target not in labels.columns:
+        labels = None  # no labels for this run (yet): quality is not computed
+    read = read_answers(manifest.task, manifest.task_source, store.results(run_id), paired(store.results(run_id)),
+                        labels[target] if labels is not None else None)
+    task, results, pairs, space = read.task, read.results, read.pairs, read.space
     latency_views = {"latency_bins": latency_histogram(results), "latency_intervals": percentile_intervals(results),
                      "latency_timeline": latency_over_time(results), "latency_ratio": paired_latency_ratio(results),
                      "latency_ratios": percentile_ratios(results),
                      "errors": error_types(results)}
     requests = store.requests(run_id)
-    pairs = paired(results)
     latency_views["score_gaps"] = score_deltas(pairs)
+    classes: dict = {}
     if task != "regression":
         latency_views["flips"] = flip_matrix(pairs)
-    labels = read_table(manifest.labels_path)
-    target = manifest.target
     quality, labelled, right_share, paired_stats = None, 0, None, {}
-    if target is None or labels is None or target not in labels.columns:
-        labels = None  # no labels for this run (yet): quality is not computed
+    if labels is None or target is None:
+        pass
     elif manifest.split:
-        quality = own_requests_quality(results, labels, target, task)
+        quality = own_requests_quality(results, labels, target, task, space, read.result_proba)
         labelled = int(quality["labelled"].sum())
-        paired_stats.update(unpaired_difference_table(results, labels, target, task))
+        paired_stats.update(unpaired_difference_table(results, labels, target, task, space, read.result_proba))
     else:
-        quality = quality_table(pairs, labels, target, task)
+        quality = quality_table(pairs, labels, target, task, space, read.pair_proba)
         labelled = int(quality["labelled"].iloc[0])
-        labelled_rows = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+        labelled_rows = answered_by_both(pairs).reset_index().merge(labels[["request_id", target]].dropna(),
+                                                                     on="request_id")
         right_share = challenger_right_share(labelled_rows, target, task)
         if task != "regression":
             paired_stats = paired_correctness(labelled_rows, target)
-        paired_stats.update(metric_difference_table(labelled_rows, target, task))
+            classes = class_tables(labelled_rows, target, space)
+        paired_stats.update(metric_difference_table(labelled_rows, target, task, space, read.pair_proba))
         paired_stats["segments"] = segment_table(labelled_rows.merge(requests, on="request_id"), target, task,
                                                  manifest.numeric, manifest.categorical)
     reference = reference_for(manifest)
@@ -112,17 +132,27 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
         columns = (manifest.numeric, manifest.categorical)
         drift = feature_drift(reference, requests, *columns)
         paired_stats["drift_timeline"] = drift_over_time(reference, requests, *columns)
-    reference_scores = store.reference_scores(run_id)
+    reference_scores = reread_reference_scores(store.reference_scores(run_id), space)
     if reference_scores is not None:
         paired_stats["prediction_drift"] = prediction_drift(reference_scores, results)
         paired_stats["score_histograms"] = score_histograms(reference_scores, results)
-    paired_stats["estimated"] = estimated_quality(manifest, pairs, requests, labels, reference_scores,
-                                                  drift.loc[drift["drifted"], "feature"].tolist() if drift is not None
-                                                  else [])
+    estimate = estimated_quality(manifest, read, requests, labels, reference_scores,
+                                 store.reference_scores_error(run_id),
+                                 drift.loc[drift["drifted"], "feature"].tolist() if drift is not None else [])
+    paired_stats["estimated"] = None if isinstance(estimate, str) else estimate
+    paired_stats["estimate_note"] = estimate if isinstance(estimate, str) else ""
     return RunEvidence(manifest, task, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        with_outcomes(disagreements(pairs, requests, task), labels, target, task), right_share,
                        weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task),
-                       **paired_stats, **latency_views)
+                       **paired_stats, **latency_views, **classes, task_source=read.task_source,
+                       classes=space.classes if space else (), positive_class=space.positive if space else None,
+                       scores_note=read.why_no_probabilities)
 
 
+def class_tables(labelled_rows, target: str, space) -> dict:
+    """The per-class table and each model's confusion matrix, on the labelled requests both answered."""
+    truth = label_text(labelled_rows[target])
+    predictions = {role: labelled_rows[f"{role}_prediction"].astype(str).to_numpy() for role in (CHAMPION, CHALLENGER)}
+    return {"per_class": per_class_table(truth, predictions, space),
+            "confusion": {role: confusion_matrix(truth, values, space) for role, values in predictions.items()}}

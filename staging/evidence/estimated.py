@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..analytics.classes import ClassSpace, label_text, parse_probabilities
 from ..analytics.compare import answered_by_both
 from ..analytics.estimation import (
     BAND_WIDTH,
@@ -22,13 +23,13 @@ from ..analytics.estimation import (
     REGRESSION_METRICS,
     ClassifierEstimator,
     LossEstimator,
+    OneVsRestCalibration,
     backtest_verdict,
     estimated_difference,
     loss_inputs,
     realised_metrics,
     realised_regression,
 )
-from ..analytics.quality import label_text, positive_class
 from ..roles import CHALLENGER, CHAMPION
 from ..tables import reference_sample
 
@@ -91,20 +92,27 @@ def reference_rows(reference: pd.DataFrame, reference_scores: pd.DataFrame) -> d
     """Per model, the scored reference sample with its outcome beside the model's answers."""
     sample = reference_sample(reference).reset_index(drop=True)
     out = {}
+    answer_columns = [c for c in ("prediction", "score", "probabilities") if c in reference_scores]
     for role in ROLES:
         answers = reference_scores[reference_scores["target"] == role].reset_index(drop=True)
         if len(answers) != len(sample):
             return None
-        out[role] = pd.concat([sample, answers[["prediction", "score"]]], axis=1)
+        out[role] = pd.concat([sample, answers[answer_columns]], axis=1)
     return out
 
 
 def estimate_quality(pairs: pd.DataFrame, requests: pd.DataFrame, labels: pd.DataFrame | None, target: str,
                      task: str, reference: dict[str, pd.DataFrame], features: list[str],
-                     drifted_features: list[str] | None = None) -> EstimatedQuality | None:
-    both = answered_by_both(pairs).merge(requests, on="request_id", how="left")
-    if both.empty or any(target not in reference[role].columns for role in ROLES):
-        return None
+                     drifted_features: list[str] | None = None, space: ClassSpace | None = None,
+                     proba: dict | None = None) -> EstimatedQuality | str:
+    """The estimate, or the reason (in words) it cannot be made on this run. `proba` holds each
+    model's probability matrix aligned with `pairs` (classifiers)."""
+    ok = answered_by_both(pairs)
+    both = ok.reset_index().merge(requests, on="request_id", how="left")
+    if both.empty:
+        return "no request was answered by both models"
+    if any(target not in reference[role].columns for role in ROLES):
+        return f"the training reference has no column '{target}' (the outcome)"
     if labels is not None and target in labels.columns:
         both = both.merge(labels[["request_id", target]].dropna().rename(columns={target: "__truth"}),
                           on="request_id", how="left")
@@ -117,34 +125,65 @@ def estimate_quality(pairs: pd.DataFrame, requests: pd.DataFrame, labels: pd.Dat
         both["window"] = "whole run"
     if task == "regression":
         return _regression(both, reference, target, features, drifted_features or [])
-    return _classification(both, reference, target, drifted_features or [])
+    assert space is not None
+    if any((proba or {}).get(role) is None for role in ROLES):
+        return "the models answer labels only: CBPE needs each answer's class probabilities"
+    matrices = {role: proba[role][both["index"].to_numpy()] for role in ROLES}  # type: ignore[index]
+    return _classification(both, reference, target, drifted_features or [], space, matrices)
+
+
+def _correctness_view(space: ClassSpace, reference: dict[str, pd.DataFrame], target: str,
+                      matrices: dict[str, np.ndarray], both: pd.DataFrame) -> tuple[dict, dict, tuple[str, ...]] | str:
+    """Per model, (truth, said positive, score) on the reference and (said positive, score) on the
+    run, as CBPE reads them: the positive class for two classes; for several, "answered
+    correctly" with the one-vs-rest calibrated confidence as its score."""
+    ref_view, run_view = {}, {}
+    for role in ROLES:
+        ref = reference[role].dropna(subset=[target]).reset_index(drop=True)
+        texts = ref["probabilities"] if "probabilities" in ref else pd.Series([""] * len(ref))
+        ref_matrix, why = space.matrix(parse_probabilities(texts))
+        if ref_matrix is None or np.isnan(ref_matrix).any():
+            return "the models' answers on the training reference hold no class probabilities"
+        truth = label_text(ref[target])
+        said = space.fill_labels(ref["prediction"], ref_matrix)
+        if space.binary:
+            j = space.classes.index(space.positive)
+            ref_view[role] = ((truth == space.positive).to_numpy().astype(int),
+                              (said == space.positive).to_numpy(), ref_matrix[:, j])
+            run_view[role] = ((both[f"{role}_prediction"].astype(str) == space.positive).to_numpy(),
+                              matrices[role][:, j])
+            continue
+        calibration = OneVsRestCalibration.fit(ref_matrix, space.index(truth))
+        ref_view[role] = ((truth == said).to_numpy().astype(int), np.ones(len(ref), bool),
+                          calibration.confidence(ref_matrix, space.index(said)))
+        answered = space.index(both[f"{role}_prediction"].astype(str))
+        run_view[role] = (np.ones(len(both), bool), calibration.confidence(matrices[role], answered))
+    return ref_view, run_view, CLASSIFICATION_METRICS if space.binary else ("accuracy",)
 
 
 def _classification(both: pd.DataFrame, reference: dict[str, pd.DataFrame], target: str,
-                    drifted: list[str]) -> EstimatedQuality:
-    truth_text = label_text(reference[CHAMPION][target].dropna())
-    positive = positive_class(truth_text)
-    estimators, ref_arrays = {}, {}
-    for role in ROLES:
-        ref = reference[role].dropna(subset=[target, "score"])
-        truth = (label_text(ref[target]) == positive).to_numpy().astype(int)
-        yes = (ref["prediction"].astype(str) == positive).to_numpy()
-        scores = ref["score"].astype(float).to_numpy()
-        estimators[role] = ClassifierEstimator.fit(truth, yes, scores)
-        ref_arrays[role] = (truth, yes, scores)
+                    drifted: list[str], space: ClassSpace, matrices: dict[str, np.ndarray]) -> EstimatedQuality | str:
+    view = _correctness_view(space, reference, target, matrices, both)
+    if isinstance(view, str):
+        return view
+    ref_arrays, run_arrays, metrics = view
+    estimators = {role: ClassifierEstimator.fit(*ref_arrays[role]) for role in ROLES}
     labelled_mask = both["__truth"].notna()
-    truth_all = np.where(labelled_mask, label_text(both["__truth"].fillna(0)) == positive, False)
+    truth_text = label_text(both["__truth"].fillna("")).to_numpy()
+    if space.binary:
+        truth_all = np.where(labelled_mask, truth_text == space.positive, False)
     rows, whole = [], []
     for role in ROLES:
         estimator = estimators[role]
-        yes = (both[f"{role}_prediction"].astype(str) == positive).to_numpy()
-        scores = both[f"{role}_score"].astype(float).to_numpy()
+        yes, scores = run_arrays[role]
+        if not space.binary:  # "positive" is "answered correctly"
+            truth_all = np.where(labelled_mask, truth_text == both[f"{role}_prediction"].astype(str).to_numpy(), False)
         for window, index in both.groupby("window", sort=True).indices.items():
             labelled = index[labelled_mask.to_numpy()[index]]
             on_all = estimator.estimate(yes[index], scores[index])
             on_labelled = estimator.estimate(yes[labelled], scores[labelled])
             realised = realised_metrics(truth_all[labelled], yes[labelled], scores[labelled]) if len(labelled) else {}
-            for metric in CLASSIFICATION_METRICS:
+            for metric in metrics:
                 error = estimator.sampling_error(metric, len(labelled))
                 rows.append({"window": window, "model": role, "metric": metric, "requests": len(index),
                              "labelled": len(labelled), "estimated": on_all[metric],
@@ -156,18 +195,19 @@ def _classification(both: pd.DataFrame, reference: dict[str, pd.DataFrame], targ
         on_all = estimator.estimate(yes, scores)
         on_unlabelled = estimator.estimate(yes[unlabelled], scores[unlabelled])
         realised = realised_metrics(truth_all[~unlabelled], yes[~unlabelled], scores[~unlabelled])
-        for metric in CLASSIFICATION_METRICS:
+        for metric in metrics:
             whole.append({"model": role, "metric": metric, "estimated": on_all[metric],
                           "estimated_unlabelled": on_unlabelled[metric], "realised": realised[metric]})
     by_window = pd.DataFrame(rows)
     unlabelled = ~labelled_mask.to_numpy()
-    answers = {role: ((both[f"{role}_prediction"].astype(str) == positive).to_numpy()[unlabelled],
-                      both[f"{role}_score"].astype(float).to_numpy()[unlabelled]) for role in ROLES}
-    difference = estimated_difference(estimators[CHAMPION], estimators[CHALLENGER], answers, ref_arrays)
+    answers = {role: (run_arrays[role][0][unlabelled], run_arrays[role][1][unlabelled]) for role in ROLES}
+    answered = {role: both[f"{role}_prediction"].astype(str).to_numpy()[unlabelled] for role in ROLES}
+    difference = estimated_difference(estimators[CHAMPION], estimators[CHALLENGER], answers, ref_arrays,
+                                      differ=answered[CHAMPION] != answered[CHALLENGER])
     backtest = _both_models(by_window, "accuracy")
-    assumptions = _classifier_assumptions(estimators, both, by_window, backtest, drifted)
-    return EstimatedQuality("CBPE", "accuracy", by_window, pd.DataFrame(whole), difference, backtest, assumptions,
-                            int(unlabelled.sum()))
+    assumptions = _classifier_assumptions(estimators, run_arrays, by_window, backtest, drifted)
+    return EstimatedQuality("CBPE" if space.binary else "CBPE (one-vs-rest, several classes)", "accuracy", by_window,
+                            pd.DataFrame(whole), difference, backtest, assumptions, int(unlabelled.sum()))
 
 
 def _regression(both: pd.DataFrame, reference: dict[str, pd.DataFrame], target: str, features: list[str],
@@ -241,7 +281,7 @@ def _both_models(by_window: pd.DataFrame, metric: str) -> dict:
             "per_model": verdicts}
 
 
-def _classifier_assumptions(estimators: dict, both: pd.DataFrame, by_window: pd.DataFrame, backtest: dict,
+def _classifier_assumptions(estimators: dict, run_arrays: dict, by_window: pd.DataFrame, backtest: dict,
                             drifted: list[str]) -> list[dict]:
     calibration = []
     for role in ROLES:
@@ -252,7 +292,7 @@ def _classifier_assumptions(estimators: dict, both: pd.DataFrame, by_window: pd.
     outside = []
     for role in ROLES:
         low, high = estimators[role].reference_score_range
-        scores = both[f"{role}_score"].astype(float)
+        scores = pd.Series(run_arrays[role][1], dtype=float)
         outside.append(float(((scores < low) | (scores > high)).mean()))
     shift_ok = max(outside) <= 0.01
     return [

@@ -54,6 +54,13 @@ class RunEvidence:
     flips: pd.DataFrame | None = None  # champion's class x challenger's class (classifiers)
     score_gaps: pd.DataFrame | None = None  # histogram of challenger score minus champion score
     estimated: EstimatedQuality | None = None  # CBPE / DLE before the labels land, with its back-test
+    task_source: str = ""  # where the task came from (the model's class, a tag, the user, the answers)
+    classes: tuple[str, ...] = ()  # a classifier's classes, sorted
+    positive_class: str | None = None  # two classes: the one ROC AUC and precision are about
+    estimate_note: str = ""  # why there is no estimate before labels ("" when there is one)
+    scores_note: str = ""  # why figures that need class probabilities are missing ("" when they are not)
+    per_class: pd.DataFrame | None = None  # class x (support, each model's precision, recall, F1)
+    confusion: dict | None = None  # role -> true class x answered class
 
     @property
     def drifted_features(self) -> list[str]:

@@ -219,7 +219,8 @@ class ReplayEngine:
                 answer = json.loads(payload)
                 if self.protocols[role] == V2:
                     answer = v2_predictions(answer)
-                labels, scores, probabilities = parse_prediction_columns(answer, len(request_ids))
+                labels, scores, probabilities = parse_prediction_columns(answer, len(request_ids),
+                                                                        self.settings.score_column)
                 if len(labels) != len(request_ids):
                     raise PredictionFormatError(f"{len(labels)} predictions for {len(request_ids)} rows")
                 return row, {"request_id": request_ids, "prediction": labels, "score": scores,

@@ -17,6 +17,7 @@ the event loop that times the answers. SIGTERM cancels it cleanly.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from ..runs import RunManifest, RunStore, RunSummary, RunWriter, read_manifest
-from ..runs.folder import REFERENCE_SCORES, REQUESTS
+from ..runs.folder import REFERENCE_SCORES, REFERENCE_SCORES_ERROR, REQUESTS
 from ..serving.endpoint import Endpoint
 from ..serving.protocols import V2, V2Encoder
 from ..tables import read_parquet_lean, reference_sample, sha256_of
@@ -55,25 +56,31 @@ def score_reference(store: RunStore, manifest: RunManifest, endpoints: dict[str,
     if not path or not Path(path).exists():
         return
     cache = store.reference_scores_cache()
-    key = sha256_of(path)[:12]
-    frames = []
+    score_column = manifest.settings.score_column
+    key = sha256_of(path)[:12] + (f"-{hashlib.sha256(score_column.encode()).hexdigest()[:6]}" if score_column else "")
+    frames, failures = [], []
     for role, endpoint in endpoints.items():
         model = manifest.models[role]
-        cached = cache / f"{model.name}-v{model.version}-{key}.parquet"
+        cached = cache / f"{model.name}-v{model.version}-{key}-p.parquet"
         try:
             if not cached.exists():
                 reference = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
                 sample = reference_sample(reference)[list(manifest.features)]
                 answers = [p for start in range(0, len(sample), 500)
-                           for p in endpoint.invoke(sample.iloc[start:start + 500], timeout=120)]
-                pd.DataFrame({"prediction": [a.label for a in answers], "score": [a.score for a in answers]}
+                           for p in endpoint.invoke(sample.iloc[start:start + 500], timeout=120,
+                                                    score_column=score_column)]
+                pd.DataFrame({"prediction": [a.label for a in answers], "score": [a.score for a in answers],
+                              "probabilities": [a.probabilities_json() for a in answers]}
                              ).to_parquet(cached, index=False)
             frames.append(pd.read_parquet(cached).assign(target=role))
         except Exception as exc:  # noqa: BLE001 - optional evidence; the replay goes on
             print(f"reference scoring for {role} skipped: {exc}", flush=True)
-    if frames:
-        pd.concat(frames, ignore_index=True).to_parquet(store.folder(manifest.run_id) / REFERENCE_SCORES,
-                                                        index=False)
+            failures.append(f"the {role} ({model.uri}): {str(exc)[:400]}")
+    folder = store.folder(manifest.run_id)
+    if failures:
+        (folder / REFERENCE_SCORES_ERROR).write_text("; ".join(failures))
+    elif frames:
+        pd.concat(frames, ignore_index=True).to_parquet(folder / REFERENCE_SCORES, index=False)
 
 
 def run_event_loop(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -8,6 +8,7 @@
                   labels.parquet           the labels joined to the run's requests (its own copy)
                   reference_scores.parquet each model's answers on the training reference
                   evidence.pkl             the computed evidence (a cache)
+                  reference_scores_error.txt  why the models could not score the reference
                   replay.log               the worker's output
                   report.html/.json, decisions/  the offline report and each decision's
 """
@@ -21,6 +22,7 @@ REQUESTS = "requests.parquet"
 QUARANTINE = "quarantine.parquet"
 LABELS = "labels.parquet"
 REFERENCE_SCORES = "reference_scores.parquet"
+REFERENCE_SCORES_ERROR = "reference_scores_error.txt"  # why scoring the reference failed, in words
 EVIDENCE = "evidence.pkl"
 EVIDENCE_SUMMARY = "evidence-summary.json"  # a few counts for run lists, readable without unpickling
 REPLAY_LOG = "replay.log"

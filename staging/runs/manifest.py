@@ -7,7 +7,9 @@ it, the gate and the pages) passes this value and reads its fields.
 
 Schema versions:
     1  (no `schema_version` key) the first round's manifests; read with the same keys
-    2  this one: the same fields, written with `schema_version`
+    2  the same fields, written with `schema_version`
+    3  this one: `task_source` (where the task was read from) and `trusted_code` (the model
+       versions whose code a user trusted for this run); older manifests read with neither
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ..errors import RunError
 from ..roles import CHALLENGER, CHAMPION
 from .settings import ReplaySettings
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("running", "finished", "cancelled", "failed", "degraded", "aborted")
 UNFINISHED_OUTCOMES = ("degraded", "cancelled", "failed", "aborted")
 
@@ -93,7 +95,7 @@ class RunManifest:
     models: Mapping[str, ModelEntry]
     backend: str
     features: tuple[str, ...]
-    task: str
+    task: str  # classification, regression, or "unknown" (decided from the answers by the evidence)
     target: str | None
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
@@ -111,6 +113,8 @@ class RunManifest:
     code_version: str = "unknown"
     rows: int | None = None
     summary: RunSummary = field(default_factory=RunSummary)
+    task_source: str = ""  # what said the task: the user, a tag, the model's class, its signature, the labels
+    trusted_code: tuple[str, ...] = ()  # models:/NAME/VERSION whose own code the user trusted for this run
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -157,6 +161,7 @@ class RunManifest:
         data["features"], data["numeric"], data["categorical"] = (list(self.features), list(self.numeric),
                                                                   list(self.categorical))
         data["summary"]["canary"] = [dict(step) for step in self.summary.canary]
+        data["trusted_code"] = list(self.trusted_code)
         return data
 
     @classmethod
@@ -189,6 +194,8 @@ class RunManifest:
                 summary=RunSummary(requests=int(summary.get("requests", 0)), answers=int(summary.get("answers", 0)),
                                    errors=int(summary.get("errors", 0)),
                                    canary=tuple(summary.get("canary") or ())),
+                task_source=str(data.get("task_source") or ""),
+                trusted_code=tuple(data.get("trusted_code") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunError(f"The manifest of run {data.get('run_id', '?')} cannot be read ({exc!r}).",

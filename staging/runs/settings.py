@@ -33,6 +33,7 @@ class ReplaySettings:
     split_key: str | None = None  # ab: the column whose hash picks the model (default: the request id)
     challenger_share: float = 0.5  # ab: the share of keys that meet the challenger
     batch_size: int = 1  # rows per request: above 1, batch mode, for bulk comparison of large files
+    score_column: str | None = None  # the answer's column holding the positive-class probability, when named
 
     def __post_init__(self) -> None:
         problems = []

@@ -31,7 +31,7 @@ from ..errors import RunError
 from ..files import atomic_write, process_alive
 from ..home import SandboxHome
 from ..tables import read_parquet_lean
-from .folder import JOURNAL, MANIFEST, QUARANTINE, REFERENCE_SCORES, REQUESTS, RESULTS
+from .folder import JOURNAL, MANIFEST, QUARANTINE, REFERENCE_SCORES, REFERENCE_SCORES_ERROR, REQUESTS, RESULTS
 from .journal import JournalWriter, compact_journal, read_journal
 from .manifest import STATUSES, RunManifest, RunSummary
 
@@ -177,6 +177,11 @@ class RunStore:
         """Each model's answers on the training reference (for prediction drift), if scored."""
         path = self.folder(run_id) / REFERENCE_SCORES
         return read_parquet_lean(path) if path.exists() else None
+
+    def reference_scores_error(self, run_id: str) -> str:
+        """Why the models could not score the training reference ("" when they could, or did not try)."""
+        path = self.folder(run_id) / REFERENCE_SCORES_ERROR
+        return path.read_text() if path.exists() else ""
 
     def reference_scores_cache(self) -> Path:
         """Where answers on a reference are kept across runs, per model version and file."""

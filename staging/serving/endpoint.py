@@ -111,7 +111,7 @@ class Endpoint:
         except requests.RequestException:
             return False
 
-    def invoke(self, frame: pd.DataFrame, timeout: float = 30.0) -> list[Prediction]:
+    def invoke(self, frame: pd.DataFrame, timeout: float = 30.0, score_column: str | None = None) -> list[Prediction]:
         """Score a DataFrame in one request (`dataframe_split`, or a V2 tensor per column);
         raises BackendError on failure."""
         inputs = self.v2_inputs() if self.protocol == V2 else None
@@ -125,7 +125,7 @@ class Endpoint:
             raise BackendError(f"The {self.role} model at {self.url} answered HTTP {response.status_code}: "
                                f"{response.text[:300]}")
         try:
-            return parse_predictions(self.answer(response.json()))
+            return parse_predictions(self.answer(response.json()), score_column)
         except ValueError as exc:
             raise BackendError(f"The {self.role} model at {self.url} answered something unreadable: {exc}") from exc
 

@@ -11,7 +11,8 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 from support import ROOT
 
-from staging.analytics.bootstrap import classification_bootstrap
+from staging.analytics.bootstrap import class_bootstrap
+from staging.analytics.classes import ClassSpace
 from staging.analytics.drift import STAT_TESTS, sampling_noise
 from staging.analytics.drift_samples import (
     CategoricalSample,
@@ -50,13 +51,17 @@ def test_the_vectorised_bootstrap_equals_the_loop_over_resamples():
     label_a, label_b = np.where(score_a >= 0.5, "1", "0"), np.where(score_b >= 0.5, "1", "0")
 
     def metrics(y, pred):
-        values = classification_metrics(y, pred[:, 0], pred[:, 1].astype(float), "1")
+        score = pred[:, 1].astype(float)
+        values = classification_metrics(y, pred[:, 0], ClassSpace(("0", "1"), "1"), np.column_stack([1 - score, score]))
         return {k: v for k, v in values.items() if k != "labelled"}
 
     loop = {row["metric"]: row for row in metric_differences(
         truth, np.column_stack([label_a, score_a]).astype(object), np.column_stack([label_b, score_b]).astype(object),
         metrics, n_boot=200)}
-    fast = classification_bootstrap(truth, label_a, label_b, score_a, score_b, "1", n_boot=200)
+    index = {"0": 0, "1": 1}
+    fast = class_bootstrap(np.vectorize(index.get)(truth), np.vectorize(index.get)(label_a),
+                           np.vectorize(index.get)(label_b), 2, np.column_stack([1 - score_a, score_a]),
+                           np.column_stack([1 - score_b, score_b]), 1, n_boot=200)
     for name, gaps in fast.items():
         gaps = gaps[~np.isnan(gaps)]
         assert np.percentile(gaps, 2.5) == pytest.approx(loop[name]["low"], abs=1e-12), name
