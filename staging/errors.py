@@ -3,10 +3,12 @@
     StagingError                 what went wrong, what was expected, what to do (`hint`)
      ├── ConfigurationError      a setting or a path the sandbox cannot use
      ├── RegistryError           the MLflow registry has no such model, version or alias
+     │    └── MissingSignature         a version was logged without a signature
      ├── TrafficError            a traffic or label file cannot be read
      │    └── SignatureMismatchError   the file's columns do not fit the model signature
      ├── BackendError            a model server could not be started or reached
      │    ├── ModelRefused             a model's files failed the security scan (`findings`)
+     │    ├── ModelEnvironmentError    a model's own environment (its requirements) could not be made
      │    ├── EndpointNotReady         a server never answered /ping (`url`, `last_error`)
      │    └── ServerStartError         the server died or never answered /ping (log tail)
      ├── RunError                a run is missing, unreadable or in the wrong state
@@ -45,6 +47,10 @@ class RegistryError(StagingError):
     """The registry has no such model, version or alias, or refused a change."""
 
 
+class MissingSignature(RegistryError):
+    """A model version was logged without a signature: its inputs must be read from elsewhere."""
+
+
 class TrafficError(StagingError):
     """A traffic or label file is missing, empty or in a format the sandbox cannot read."""
 
@@ -69,6 +75,10 @@ class ModelRefused(BackendError):
     def __init__(self, message: str, *, findings=(), hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.findings = list(findings)
+
+
+class ModelEnvironmentError(BackendError):
+    """A model's requirements could not be installed into its own environment; nothing was started."""
 
 
 class EndpointNotReady(BackendError):

@@ -110,8 +110,8 @@ class Sandbox:
 
     # -- servers ----------------------------------------------------------------------------
     def start_servers(self, model_name: str, progress=None, timeout: float = 120.0, replica: bool = False,
-                      runtimes: dict[str, str] | None = None):
-        return self.pool.start(model_name, progress, timeout, replica, runtimes)
+                      runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()):
+        return self.pool.start(model_name, progress, timeout, replica, runtimes, trust)
 
     def stop_servers(self) -> None:
         self.pool.stop_all()
@@ -140,11 +140,14 @@ class Sandbox:
     def prepare_replay(self, model_name: str, traffic_path: str | Path,
                        selection: TrafficSelection = TrafficSelection(), settings: ReplaySettings = ReplaySettings(),
                        labels_path: str | None = None, reference_path: str | None = None,
-                       label_column: str | None = None, validated: ValidatedTraffic | None = None) -> PreparedReplay:
-        """Every input of a replay checked once, before anything slow starts (see `Replays.prepare`)."""
+                       label_column: str | None = None, validated: ValidatedTraffic | None = None,
+                       task: str | None = None) -> PreparedReplay:
+        """Every input of a replay checked once, before anything slow starts (see `Replays.prepare`);
+        `task` overrides what the models say they are."""
         return self.replays.prepare(model_name, traffic_path, selection, settings, labels_path, reference_path,
                                     label_column, validated,
-                                    canary_min_answers=lambda: self.policy_for(model_name).canary_min_answers)
+                                    canary_min_answers=lambda: self.policy_for(model_name).canary_min_answers,
+                                    task=task)
 
     def begin_replay(self, prepared: PreparedReplay | str, traffic_path: str | Path | None = None,
                      selection: TrafficSelection = TrafficSelection(), settings: ReplaySettings = ReplaySettings(),

@@ -92,10 +92,12 @@ def metric_difference_table(rows: pd.DataFrame, target: str, task: str, space: C
     names = [name for name in METRIC_ORDER if name in boot]
     table = difference_rows({n: base[CHAMPION][n] for n in names}, {n: base[CHALLENGER][n] for n in names}, boot)
     method = {row["metric"]: "bootstrap over requests" for row in table}
-    if large and positive is not None and all(m is not None for m in matrices.values()):
+    champion_matrix, challenger_matrix = matrices[CHAMPION], matrices[CHALLENGER]
+    if large and positive is not None and champion_matrix is not None and challenger_matrix is not None:
         exact = {row["metric"]: row for row in classification_differences(
             truth == space.positive, predicted[CHAMPION] == space.positive, predicted[CHALLENGER] == space.positive,
-            predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth, *(matrices[r][:, positive] for r in ROLES))}
+            predicted[CHAMPION] == truth, predicted[CHALLENGER] == truth, champion_matrix[:, positive],
+            challenger_matrix[:, positive])}
         table = [exact.get(row["metric"], row) for row in table]
         method.update({name: row["method"] for name, row in exact.items()})
     elif large:

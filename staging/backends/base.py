@@ -89,6 +89,11 @@ class Backend(Protocol):
         """Where to report slow preparation (image builds) while starting; ignored by default."""
         return None
 
+    def prepare(self, refs: dict[str, ModelRef], runtimes: dict[str, str] | None = None) -> None:
+        """Make what every model needs before any starts (the process backend's environments), so
+        that a model that cannot be served is named with the other before either runs."""
+        return None
+
 
 ProgressCallback = Callable[[str, str], None]  # (role, message)
 
@@ -100,6 +105,7 @@ def start_pair(backend: Backend, refs: dict[str, ModelRef], progress: ProgressCa
     from .mlserver import runtime_for
 
     notify = progress or (lambda role, message: None)
+    backend.prepare(refs, runtimes)
 
     def launch(role: str) -> ManagedServer:
         runtime = runtime_for(runtimes or {}, role)

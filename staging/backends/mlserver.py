@@ -12,18 +12,12 @@ server) and `model-settings.json` (`mlserver_mlflow.MLflowRuntime`, the model's 
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from ..errors import BackendError, ConfigurationError
+from ..errors import ConfigurationError
 from ..home import SandboxHome
 from ..refs import ModelRef
-from .wheels import wheelhouse
 
 MLFLOW_RUNTIME, MLSERVER_RUNTIME = "mlflow", "mlserver"
 RUNTIMES = (MLFLOW_RUNTIME, MLSERVER_RUNTIME)
@@ -58,31 +52,10 @@ def runtime_for(runtimes: dict[str, str], role: str) -> str:
 
 
 def mlserver_venv(home: SandboxHome, requirements: list[str], log=lambda line: None) -> Path:
-    """A virtual environment with MLServer and the model's requirements, made once per
-    requirement set from the wheelhouse (no index), under a lock; returns its folder."""
-    wanted = sorted(set(requirements) | set(MLSERVER_REQUIREMENTS))
-    key = hashlib.sha256("\n".join(wanted).encode()).hexdigest()[:16]
-    folder = home.wheelhouses_dir.parent / "mlserver-venvs" / key
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (folder / ".complete").exists():
-            return folder
-        wheels = wheelhouse(home, wanted, log)
-        shutil.rmtree(folder, ignore_errors=True)
-        log(f"making MLServer's environment from {wheels} (once per requirement set)…")
-        steps = [[sys.executable, "-m", "venv", str(folder)],
-                 [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index", "--find-links",
-                  str(wheels), "-r", str(wheels / "requirements.txt")]]
-        for step in steps:
-            done = subprocess.run(step, capture_output=True, text=True)
-            if done.returncode != 0:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise BackendError("MLServer's environment could not be made.",
-                                   hint="The pip output is below; every requirement needs a wheel for this Python.",
-                                   detail=(done.stdout + done.stderr)[-3000:])
-        (folder / ".complete").touch()
-    return folder
+    """A virtual environment with MLServer and the model's requirements (see `environments`)."""
+    from .environments import requirements_venv
+
+    return requirements_venv(home, sorted(set(requirements) | set(MLSERVER_REQUIREMENTS)), "mlserver", log)
 
 
 def server_folder(folder: Path, ref: ModelRef, model_dir: Path, http_port: int, grpc_port: int,

@@ -16,7 +16,7 @@ from ..errors import TrafficError
 from ..home import SandboxHome
 from ..refs import ModelRef
 from ..registry.client import Registry
-from ..registry.scan import ScanCache, refuse_dangerous
+from ..registry.scan import ScanCache, refuse_dangerous, trusted_models
 from ..roles import CHAMPION, REPLICA, ROLES
 from ..serving.protocols import metadata_inputs, metadata_mismatch, mlflow_type
 from ..settings import Settings
@@ -31,6 +31,7 @@ class ServerPool:
     def __init__(self, home: SandboxHome, settings: Settings, registry: Registry, scans: ScanCache) -> None:
         self.home, self.settings, self.registry, self.scans = home, settings, registry, scans
         self.servers: dict[str, ManagedServer] = {}
+        self.trusted: frozenset[str] = frozenset()  # models:/NAME/VERSION whose own code the user trusted
         self.swept: list[str] = []
         self._lock = threading.Lock()
 
@@ -49,16 +50,19 @@ class ServerPool:
         return {role: self.registry.resolve(model_name, role) for role in ROLES}
 
     def start(self, model_name: str, progress=None, timeout: float = 120.0, replica: bool = False,
-              runtimes: dict[str, str] | None = None) -> dict[str, ManagedServer]:
+              runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()) -> dict[str, ManagedServer]:
         """Champion and challenger started in parallel, replacing any servers already running;
         with `replica`, a second champion too, whose differences from the first are the noise floor
         (on another runtime, say MLServer, that floor is the runtime's own effect). `runtimes`:
-        role -> `mlflow` or `mlserver` ("*" for every role)."""
+        role -> `mlflow` or `mlserver` ("*" for every role). `trust`: the roles or NAME/VERSION
+        whose own code (a cloudpickled PythonModel) the user trusts, for these servers."""
         refs = self.resolve_pair(model_name)
+        trusted = trusted_models(trust, refs)
         if progress is not None:
             for role in refs:
                 progress(role, "scanning the model's files for code that runs when it loads…")
-        refuse_dangerous(list(self.scans.scan(self.home, refs).values()))  # before anything loads them
+        refuse_dangerous(list(self.scans.scan(self.home, refs).values()), trusted)  # before anything loads them
+        self.trusted = frozenset(ref.uri for ref in refs.values() if ref.uri in trusted)
         if replica:
             refs[REPLICA] = refs[CHAMPION]
         with self._lock:

@@ -1,11 +1,13 @@
 """The process backend: each model is MLflow's own scoring server in a child process, or
-MLServer (V2) in a venv of its own (`mlserver`).
+MLServer (V2), each from a Python environment of its own (`environments`): the model's
+recorded requirements with the server's, never the app's environment.
 
-`mlflow models serve --env-manager local` with one uvicorn worker (more workers made each
-keep-alive request slower here) on a free 127.0.0.1 port, in its own process group so it
-stops with all its children; `mlserver start` likewise, from the environment the sandbox
-made for it. Either serves the model's files downloaded under the home with the app's own
-access, and runs with the app's environment minus every secret (`settings.without_secrets`):
+`mlflow models serve --env-manager local`, run by the model's venv's interpreter, with one
+uvicorn worker (more workers made each keep-alive request slower here) on a free 127.0.0.1
+port, in its own process group so it stops with all its children; `mlserver start` likewise.
+Both models' environments are made before either starts (`prepare`). Either serves the model's
+files downloaded under the home with the app's own access, and runs with the app's
+environment variables minus every secret (`settings.without_secrets`):
 model code never sees an MLflow password or an endpoint token. Each server leaves a record under the sandbox home naming
 the app process that owns it; `sweep_leftovers` stops servers whose owner has died.
 """
@@ -18,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +31,7 @@ from ..refs import ModelRef
 from ..serving.endpoint import Endpoint
 from ..settings import without_secrets
 from .base import Backend, ManagedServer, await_ready, tail
+from .environments import prepare_environments, requirements_venv
 from .mlserver import MLSERVER_RUNTIME, check_runtime, mlserver_venv, server_folder
 from .wheels import model_requirements
 
@@ -71,9 +73,11 @@ class ProcessBackend(Backend):
         if runtime == MLSERVER_RUNTIME:
             command, url, bin_dir = self._mlserver_command(ref, server_id, port)
         else:
-            command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", str(self._files(ref, role)),
-                       "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", str(self.workers)]
-            url, bin_dir = f"http://127.0.0.1:{port}", os.path.dirname(sys.executable)
+            venv = self._environment(ref, role, runtime)
+            command = [str(venv / "bin" / "python"), "-m", "mlflow", "models", "serve", "-m",
+                       str(self._files(ref, role)), "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
+                       "-w", str(self.workers)]
+            url, bin_dir = f"http://127.0.0.1:{port}", str(venv / "bin")
         # the server runs its own tools (uvicorn) by name: find them beside its interpreter
         env["PATH"] = os.pathsep.join(p for p in (bin_dir, os.environ.get("PATH")) if p)
         with open(log_path, "wb") as log:
@@ -85,6 +89,24 @@ class ProcessBackend(Backend):
                                runtime=runtime)
         self._write_record(server)
         return await_ready(self, server, timeout, process.poll, lambda what: self._start_failure(server, what))
+
+    def prepare(self, refs: dict[str, ModelRef], runtimes: dict[str, str] | None = None) -> None:
+        """Both models' environments made (in parallel) before either starts; one error names every
+        requirement that cannot be installed."""
+        from .mlserver import MLSERVER_REQUIREMENTS, runtime_for
+
+        wanted = {}
+        for role, ref in refs.items():
+            runtime = runtime_for(runtimes or {}, role)
+            requirements = model_requirements(self._files(ref, role))
+            wanted[role] = (("mlserver", sorted(set(requirements) | set(MLSERVER_REQUIREMENTS)))
+                            if runtime == MLSERVER_RUNTIME else ("model", requirements))
+        prepare_environments(self.home, wanted, self.build_log)
+
+    def _environment(self, ref: ModelRef, role: str, runtime: str) -> Path:
+        """The model's own environment for MLflow's server (made now if `prepare` did not)."""
+        return requirements_venv(self.home, model_requirements(self._files(ref, role)), "model",
+                                 lambda line: self.build_log(f"{role}: {line}"))
 
     def _files(self, ref: ModelRef, role: str) -> Path:
         """The model's files, downloaded (once) under the home with the app's own access."""

@@ -15,11 +15,15 @@ from pathlib import Path
 
 import mlflow
 
-from ..errors import BackendError
+from ..errors import ModelEnvironmentError
 from ..home import SandboxHome
 
 SERVER_REQUIREMENTS = [f"mlflow-skinny=={mlflow.__version__}"]
 Log = Callable[[str], None]
+
+
+class WheelDownloadError(ModelEnvironmentError):
+    """A requirement has no wheel pip can download for this Python."""
 
 
 def quiet(_: str) -> None:
@@ -58,9 +62,13 @@ def _download_wheels(folder: Path, requirements: list[str], log: Log) -> None:
     done = subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(partial),
                            "-r", str(partial / "requirements.in")], capture_output=True, text=True)
     if done.returncode != 0:
-        raise BackendError("The model's requirements could not be downloaded as wheels.",
-                           hint="Check the model's requirements.txt: every package needs a wheel for Linux x86-64, "
-                                "Python 3.11.", detail=(done.stdout + done.stderr)[-3000:])
+        from .environments import failing_requirement
+
+        output = done.stdout + done.stderr
+        raise WheelDownloadError(f"The model's requirements could not be downloaded as wheels: "
+                                 f"{failing_requirement(output)}.",
+                                 hint="Check the model's requirements.txt: every package needs a wheel for Linux "
+                                      "x86-64, Python 3.11.", detail=output[-3000:])
     (partial / "requirements.in").rename(partial / "requirements.txt")
     partial.rename(folder)
 

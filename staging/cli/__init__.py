@@ -24,7 +24,7 @@ import logging
 import sys
 import time
 
-from ..errors import PromotionError, StagingError
+from ..errors import ModelEnvironmentError, PromotionError, ServerStartError, StagingError
 from ..home import SandboxHome
 from .commands import COMMANDS
 from .parser import build_parser
@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
         print(f"refused: {exc}", file=sys.stderr)
         return 1
+    except (ModelEnvironmentError, ServerStartError) as exc:  # the model cannot be served: not the input's fault
+        print(f"cannot serve: {exc}", file=sys.stderr)
+        if exc.detail:
+            print(exc.detail, file=sys.stderr)
+        return 4
     except StagingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         if exc.detail:

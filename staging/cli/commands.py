@@ -5,7 +5,8 @@ Exit codes, the same for every command: 0 done (a gate passed, a run finished); 
 not good (a failed gate, a conflict, a broken audit chain, a run that ended degraded, aborted,
 cancelled or failed); 2 bad input, said in one line before anything slow starts; 3 a fault of
 the sandbox or a service it uses (the traceback goes to the home's logs/cli.log, never the
-terminal).
+terminal); 4 a model could not be served (its own requirements cannot be installed, or its
+server died on start: a ModuleNotFoundError, say), named for both models at once.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
                               canary_steps=parse_canary_steps(args.canary_steps),
                               canary_max_error_rate=args.max_error_rate, canary_max_p95_ratio=args.max_p95_ratio,
                               canary_min_answers=args.canary_min_answers, split_key=args.split_key,
-                              challenger_share=args.share)
+                              challenger_share=args.share, score_column=args.score_column)
     interactive = sys.stderr.isatty()
 
     def show(progress) -> None:
@@ -190,7 +191,7 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
     with _sandbox(args, backend=args.backend, endpoint_urls=urls, allowed_hosts=tuple(args.allow_host)) as sandbox:
         # every input is read and checked once, before any server starts: bad input costs seconds
         prepare = lambda: sandbox.prepare_replay(args.model, args.traffic, selection, settings, args.labels,
-                                                 args.reference, args.label_column)
+                                                 args.reference, args.label_column, task=args.task)
         try:
             prepared = prepare()
         except RegistryError:
@@ -198,7 +199,8 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
                 raise
             prepared = None  # no MLflow signature: a V2 endpoint's metadata types the traffic once it answers
         log(f"backend: {sandbox.backend_notice}")
-        sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes)
+        sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes,
+                              trust=tuple(args.trust_code))
         handle = sandbox.begin_replay(prepared or prepare())
         follow(handle, show)
         if interactive:
@@ -209,7 +211,8 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
         run_folder = sandbox.store.folder(handle.run_id)
     manifest = evidence.manifest
     return _finished(plain({"run_id": handle.run_id, "status": manifest.status, "reason": manifest.end_reason,
-                   "mode": settings.mode, "timing": settings.timing,
+                   "mode": settings.mode, "timing": settings.timing, "task": evidence.task,
+                   "task_source": evidence.task_source,
                    "canary": [dict(step) for step in manifest.summary.canary] or None,
                    "backend": sandbox.backend.name, "traffic": manifest.traffic.validation,
                    "requests": handle.progress.completed, "errors": handle.progress.errors,

@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--split-key", help="A/B: the column whose hash picks the model (default: request id)")
     replay.add_argument("--share", type=float, default=0.5, help="A/B: share of keys that meet the challenger")
     replay.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    replay.add_argument("--task", choices=("classification", "regression"),
+                        help="what the models are, when what MLflow records about them does not say (or says wrong)")
+    replay.add_argument("--score-column", help="the answer's column holding the positive class's probability, when "
+                                               "it is not probability_<class>, probability, proba or score")
+    replay.add_argument("--trust-code", action="append", default=[], metavar="ROLE|NAME/VERSION",
+                        help="run this model version's own code (a cloudpickled PythonModel); recorded in the run "
+                             "and shown by the gate. Repeat for both models")
 
     labels = commands.add_parser("labels", parents=home, help="attach labels that arrived late to a finished run")
     labels.add_argument("file", help="CSV, Parquet or JSON Lines (SageMaker ground truth, or records) with a "

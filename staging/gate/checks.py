@@ -74,7 +74,8 @@ class GateVerdict:
 
 def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None,
                   scans: list[ArtifactScan] | None = None) -> GateVerdict:
-    checks = [artifact_scan_check(scans), run_complete(evidence), labelled_enough(evidence, policy)]
+    checks = [artifact_scan_check(scans, evidence.manifest.trusted_code), trusted_code_check(evidence),
+              run_complete(evidence), labelled_enough(evidence, policy)]
     checks += quality_checks(evidence, policy)
     checks += [error_check(evidence, policy), *latency_checks(evidence, policy), drift_check(evidence, policy),
                critical_drift_check(evidence, policy), prediction_drift_check(evidence, policy),
@@ -83,18 +84,33 @@ def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: Signatu
 
 
 # -- the models' files -----------------------------------------------------------------------
-def artifact_scan_check(scans: list[ArtifactScan] | None) -> GateCheck:
-    """Fails when either model's files hold a pickle that can run code on load; always evaluated
-    when the files could be read, whatever the policy says."""
+def artifact_scan_check(scans: list[ArtifactScan] | None, trusted: tuple[str, ...] = ()) -> GateCheck:
+    """Fails when either model's files hold a pickle that can run other programs on load, or
+    its own code (cloudpickle) that no one trusted; always evaluated when the files could be
+    read, whatever the policy says."""
     name = "artifact scan"
     if scans is None:
         return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models' files could not be read from the registry.")
-    numbers = {"scans": [scan.as_dict() for scan in scans]}
+    numbers = {"scans": [scan.as_dict() for scan in scans], "trusted_code": list(trusted)}
     refused = [scan for scan in scans if scan.refused]
     if refused:
         return GateCheck(name, FAILED, " ".join(scan.sentence() for scan in refused), numbers)
-    return GateCheck(name, PASSED, f"Both models' files were scanned ({sum(s.files_scanned for s in scans)} file(s), "
-                                   f"{scans[0].scanner}): nothing in them runs code when they load.", numbers)
+    untrusted = [scan for scan in scans if scan.model_code and scan.model not in trusted]
+    if untrusted:
+        return GateCheck(name, FAILED, " ".join(f"{scan.model} holds its own Python code (cloudpickle), and no one "
+                                                "trusted it for this run." for scan in untrusted), numbers)
+    return GateCheck(name, PASSED, " ".join(scan.sentence() for scan in scans), numbers)
+
+
+def trusted_code_check(evidence: RunEvidence) -> GateCheck:
+    """Which model versions ran their own code because a user trusted them: a warning a reviewer sees."""
+    trusted = list(evidence.manifest.trusted_code)
+    if not trusted:
+        return GateCheck("trusted model code", PASSED, "No model needed its own code trusted to run.",
+                         {"trusted_code": []})
+    verb = "ran their own" if len(trusted) > 1 else "ran its own"
+    return GateCheck("trusted model code", WARNED, f"{' and '.join(trusted)} {verb} Python code (a cloudpickled "
+                     "PythonModel), trusted by the user who started this run.", {"trusted_code": trusted})
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -129,11 +145,24 @@ def quality_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]
             continue
         row = None if table is None or table.empty else table[table["metric"] == rule.metric]
         if row is None or row.empty or any(pd.isna(row.iloc[0][c]) for c in ("difference", "low", "high")):
-            checks.append(GateCheck(name, NOT_EVALUATED, f"Not evaluated: this run has no interval for "
-                                                         f"{rule.metric}."))
+            why = missing_metric_reason(evidence, rule.metric, row)
+            checks.append(GateCheck(name, NOT_EVALUATED, f"Not evaluated: {why}."))
             continue
         checks.append(metric_check(rule, row.iloc[0], unpaired))
     return checks
+
+
+def missing_metric_reason(evidence: RunEvidence, metric: str, row: pd.DataFrame | None) -> str:
+    """Why a metric the policy names has no interval on this run, in words."""
+    note = str(row.iloc[0].get("based on", "")) if row is not None and not row.empty else ""
+    if note.startswith("not available"):
+        return f"{metric} is {note}"
+    if row is None or row.empty:
+        if evidence.classes and len(evidence.classes) > 2 and metric in ("precision", "recall", "f1"):
+            return (f"{metric} is a positive class's figure and this model has {len(evidence.classes)} classes; "
+                    f"name {metric}_macro or {metric}_weighted in the policy")
+        return f"this run has no {metric} (a {evidence.task} run)"
+    return f"this run has no interval for {metric} (too few labelled requests of some class)"
 
 
 def metric_check(rule: MetricRule, row: pd.Series, unpaired: bool) -> GateCheck:
@@ -178,8 +207,7 @@ def estimate_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
     if policy.estimated_quality == "ignore":
         return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy ignores the estimate.")
     if estimated is None:
-        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the estimate needs a shadow run and a training reference "
-                                              "that holds the outcome column.")
+        return GateCheck(name, NOT_EVALUATED, f"Not evaluated: {evidence.estimate_note or 'there is no estimate'}.")
     difference = estimated.difference
     numbers = {"method": estimated.method, "metric": estimated.metric, "unlabelled": estimated.unlabelled,
                "backtest_passed": estimated.usable, "failed_windows": estimated.backtest["failed_windows"],
@@ -345,8 +373,9 @@ def signature_check(signatures: SignaturePair | None, policy: GatePolicy) -> Gat
     if policy.signature == "ignore":
         return GateCheck(name, NOT_EVALUATED, "Not evaluated: the policy ignores signatures.")
     if signatures is None:
-        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models' signatures could not be read from the "
-                                              "registry.")
+        return GateCheck(name, NOT_EVALUATED, "Not evaluated: a model was logged without a signature (or its "
+                                              "signature could not be read from the registry), so what each accepts "
+                                              "cannot be compared.")
     problems = compare_signatures(signatures)
     if problems:
         return GateCheck(name, ACTION_STATUS[policy.signature],

@@ -14,7 +14,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.tracking import MlflowClient
 
-from ..errors import PromotionError, RegistryError, map_exceptions
+from ..errors import MissingSignature, PromotionError, RegistryError, map_exceptions
 from ..home import SandboxHome
 from ..refs import ModelRef
 from ..serving.signatures import InputSpec
@@ -66,6 +66,10 @@ class Registry:
         with map_exceptions(MLFLOW_ERRORS, f"Could not read the tags of {ref.uri}"):
             return dict(self.client.get_model_version(ref.name, ref.version).tags)
 
+    def model_tags(self, name: str) -> dict[str, str]:
+        with map_exceptions(MLFLOW_ERRORS, f"Could not read the tags of the registered model {name}"):
+            return dict(self.client.get_registered_model(name).tags)
+
     def require_version(self, name: str, version: str) -> None:
         """Nothing when the version exists; a `RegistryError` when it does not."""
         with map_exceptions(MLFLOW_ERRORS, f"Version {version} of '{name}' is not in the registry",
@@ -95,9 +99,10 @@ class Registry:
         with map_exceptions(MLFLOW_ERRORS, f"Cannot read the model files of {ref.uri}"):
             info = mlflow.models.get_model_info(ref.uri)
         if info.signature is None:
-            raise RegistryError(
-                f"{ref.uri} was logged without a signature, so its traffic cannot be validated.",
-                hint="Log the model again with a signature (mlflow.models.infer_signature).",
+            raise MissingSignature(
+                f"{ref.uri} was logged without a signature, and no training reference says what its inputs are.",
+                hint="Give a training reference (--reference) with the model's input columns, or log the model again "
+                     "with a signature (mlflow.models.infer_signature).",
             )
         return info.signature
 

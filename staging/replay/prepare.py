@@ -20,11 +20,14 @@ import pyarrow.parquet as pq
 
 from ..analytics.drift_samples import reference_profile
 from ..backends.pool import ServerPool
-from ..errors import BackendError, RegistryError, RunError, TrafficError
+from ..errors import BackendError, MissingSignature, RegistryError, RunError, TrafficError
 from ..files import atomic_write, keep_by_content
 from ..home import SandboxHome
 from ..registry.client import Registry
+from ..registry.model_files import model_files
 from ..registry.scenarios import SCENARIOS_BY_MODEL, Scenario
+from ..registry.task import TAG as TASK_TAG
+from ..registry.task import TaskReading, model_task, pair_task, read_mlmodel
 from ..roles import CHAMPION, REPLICA
 from ..runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRecord
 from ..runs.folder import LABELS
@@ -33,7 +36,7 @@ from ..tables import sha256_of
 from ..traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, specs_from_signature
 from ..traffic.labels import CheckedLabels, check_labels, join_labels
 from ..traffic.selection import TrafficSelection, select_requests
-from ..traffic.validation import UNREADABLE, read_error
+from ..traffic.validation import UNREADABLE, load_traffic, read_error, specs_from_frame
 from .handle import ReplayHandle, start_replay
 from .plan import send_offsets
 
@@ -54,6 +57,8 @@ class PreparedReplay:
     labels_path: str | None
     reference_path: str | None
     scenario: Scenario | None
+    task: TaskReading = TaskReading("unknown", "")
+    label_column: str | None = None  # the outcome's column, named by the user (the reference's, for estimates)
 
 
 class Replays:
@@ -68,19 +73,24 @@ class Replays:
         """The traffic checked against the champion's signature, with the values that fall outside
         the training reference (the scenario's, or `reference_path`) counted in the report."""
         champion = self.registry.resolve(model_name, CHAMPION)
+        scenario = SCENARIOS_BY_MODEL.get(model_name)
+        reference = reference_path or (str(scenario.file("train")) if scenario else None)
+        checked_against = ""
         try:
             specs = specs_from_signature(self.registry.signature(champion))
+        except MissingSignature:
+            specs, checked_against = inputs_without_signature(path, reference)
         except RegistryError:
             from_metadata = self.pool.v2_inputs()  # no MLflow signature: a V2 champion's metadata says what it takes
             if from_metadata is None:
                 raise
             specs = from_metadata
-        scenario = SCENARIOS_BY_MODEL.get(model_name)
         validated = load_and_validate(path, specs, sample_rows=sample_rows, source=f"traffic file {Path(path).name}",
                                       keep_columns=keep,
                                       id_column=scenario.request_id_column if scenario else None,
                                       time_column=scenario.timestamp_column if scenario else None)
-        reference = reference_path or (str(scenario.file("train")) if scenario else None)
+        if checked_against:
+            validated = replace(validated, report=replace(validated.report, checked_against=checked_against))
         if reference and Path(reference).exists():
             numeric = tuple(s.name for s in specs if s.kind in NUMERIC_KINDS)
             try:
@@ -95,7 +105,7 @@ class Replays:
                 settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,
                 reference_path: str | None = None, label_column: str | None = None,
                 validated: ValidatedTraffic | None = None,
-                canary_min_answers: Callable[[], int] | None = None) -> PreparedReplay:
+                canary_min_answers: Callable[[], int] | None = None, task: str | None = None) -> PreparedReplay:
         """Every input of a replay read and checked once, before anything slow starts: the traffic
         (unless `validated` already holds it), the selection and schedule, the labels, the reference."""
         scenario = SCENARIOS_BY_MODEL.get(model_name)
@@ -124,8 +134,27 @@ class Replays:
         if settings.mode == "canary" and settings.canary_min_answers is None and canary_min_answers is not None:
             settings = replace(settings, canary_min_answers=canary_min_answers())
         check_reference(reference_path, validated.features)
+        outcome = labels.table[labels.target] if labels is not None else None
+        reading = (TaskReading(scenario.task, "the demo scenario") if scenario and not task else
+                   pair_task(self.model_tasks(model_name, outcome), task))
         return PreparedReplay(model_name, Path(traffic_path), validated, requests, selection, settings, labels,
-                              labels_path, reference_path, scenario)
+                              labels_path, reference_path, scenario, reading, label_column)
+
+    def model_tasks(self, model_name: str, outcome: pd.Series | None) -> dict[str, TaskReading]:
+        """Each model's task as MLflow records it (tags, class, signature) and the labels say."""
+        refs = self.pool.resolve_pair(model_name)
+        try:
+            scans = self.pool.scans.scan(self.home, refs)
+        except Exception:  # noqa: BLE001 - files unreadable here (an endpoint's model elsewhere): tags and labels still say
+            scans = {}
+        readings = {}
+        for role, ref in refs.items():
+            scan = scans.get(role)
+            mlmodel = read_mlmodel(model_files(self.home, ref) / "model") if scan is not None else {}
+            tags = [(f"version {ref.version}", self.registry.version_tags(ref).get(TASK_TAG)),
+                    (f"the registered model {ref.name}", self.registry.model_tags(ref.name).get(TASK_TAG))]
+            readings[role] = model_task(mlmodel, list(scan.imports) if scan else [], tags, outcome)
+        return readings
 
     def begin(self, prepared: PreparedReplay) -> ReplayHandle:
         """The prepared replay written as a run and its worker started, on the running servers."""
@@ -186,8 +215,8 @@ class Replays:
                                      endpoint=server.endpoint.url, protocol=server.endpoint.protocol,
                                      runtime=server.runtime) for role, server in self.pool.servers.items()},
             backend=self.pool.backend.name, features=tuple(validated.features),
-            task=scenario.task if scenario else "classification",
-            target=scenario.target if scenario else None,
+            task=prepared.task.task, task_source=prepared.task.source,
+            target=scenario.target if scenario else prepared.label_column,
             numeric=tuple(scenario.numeric) if scenario else tuple(numeric),
             categorical=(tuple(scenario.categorical) if scenario else
                          tuple(c for c in validated.features if c not in numeric)),
@@ -200,7 +229,43 @@ class Replays:
                                       start=str(selection.start) if selection.start is not None else None,
                                       end=str(selection.end) if selection.end is not None else None),
             settings=prepared.settings, labels_path=prepared.labels_path, reference_path=prepared.reference_path,
+            trusted_code=tuple(sorted(uri for uri in self.pool.trusted
+                                      if uri in {server.model.uri for server in self.pool.servers.values()})),
         )
+
+
+def inputs_without_signature(traffic_path: str | Path, reference_path: str | None) -> tuple[list, str]:
+    """A model logged without a signature: its inputs are the training reference's columns that
+    the traffic holds, or (with no reference) the traffic's own columns; and what was used, in words."""
+    head = read_head(Path(traffic_path))
+    meta = {"request_id", "timestamp", *KEPT_COLUMNS}
+    if reference_path and Path(reference_path).exists():
+        reference = read_head(Path(reference_path))
+        common = [c for c in reference.columns if c in head.columns and c not in meta]
+        if common:
+            return (specs_from_frame(reference[common]),
+                    f"the training reference {Path(reference_path).name}'s columns that the traffic holds "
+                    f"({', '.join(common)}), as the model was logged without a signature")
+    columns = [c for c in head.columns if c not in meta]
+    if not columns:
+        raise MissingSignature("The model was logged without a signature, and neither a training reference nor the "
+                               "traffic says what its inputs are.", hint="Give --reference with its input columns.")
+    return (specs_from_frame(head[columns]),
+            f"the traffic's own columns ({', '.join(columns)}), as the model was logged without a signature and no "
+            "training reference was given: every column is sent")
+
+
+def read_head(path: Path, rows: int = 1000) -> pd.DataFrame:
+    """The first rows of a table, read without reading the rest (a JSON Lines log is read whole)."""
+    try:
+        if path.suffix == ".parquet":
+            batch = next(pq.ParquetFile(path).iter_batches(batch_size=rows), None)
+            return batch.to_pandas() if batch is not None else pd.DataFrame()
+        if path.suffix == ".csv":
+            return pd.read_csv(path, nrows=rows)
+    except UNREADABLE as exc:
+        raise read_error(path, path.suffix.lstrip("."), exc) from exc
+    return load_traffic(path).head(rows)
 
 
 def check_reference(reference_path: str | None, features) -> None:

@@ -54,9 +54,13 @@ class ValidationReport:
     source_format: str = ""  # what the file was read as, e.g. "SageMaker Data Capture (JSON Lines)"
     out_of_range: dict[str, int] = field(default_factory=dict)  # column -> rows outside the training range
     rows_in_file: int | None = None  # when a sample was read while reading: how many rows the file holds
+    checked_against: str = ""  # what said the model's inputs, when it was not the signature
+    warnings: list[str] = field(default_factory=list)  # what will go wrong later, said before the replay
 
     def summary(self) -> str:
         text = f"Read as {self.source_format}. " if self.source_format else ""
+        if self.checked_against:
+            text += f"Checked against {self.checked_against}. "
         if self.rows_in_file is not None:
             text += (f"A seeded sample of {self.rows_read:,} of its {self.rows_in_file:,} rows was read and checked "
                      f"(the replay asked for a sample, so the rest was never loaded). ")
@@ -71,6 +75,8 @@ class ValidationReport:
             text += (" Outside what the training data held (kept and replayed): "
                      + ", ".join(f"{column} {rows:,} row{'s' if rows != 1 else ''}"
                                  for column, rows in self.out_of_range.items()) + ".")
+        if self.warnings:
+            text += " " + " ".join(self.warnings)
         return text
 
 
@@ -82,6 +88,20 @@ class ValidatedTraffic:
     quarantine: pd.DataFrame
     report: ValidationReport
     features: tuple[str, ...]
+
+
+FRAME_TYPES = (("bool", "boolean"), ("int", "long"), ("float", "double"), ("datetime", "datetime"))
+
+
+def specs_from_frame(frame: pd.DataFrame) -> list[FeatureSpec]:
+    """FeatureSpecs read from a table's own columns (a training reference, the traffic's first
+    rows) for a model logged without a signature: each column's type, optional where it has gaps."""
+    specs = []
+    for name in frame.columns:
+        dtype = str(frame[name].dtype).lower()
+        kind = next((mlflow_type for prefix, mlflow_type in FRAME_TYPES if dtype.startswith(prefix)), "string")
+        specs.append(FeatureSpec(str(name), kind, not bool(frame[name].isna().any())))
+    return specs
 
 
 def specs_from_signature(signature) -> list[FeatureSpec]:
