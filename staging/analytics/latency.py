@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -101,13 +103,40 @@ def order_statistic_interval(sorted_values: np.ndarray, q: float) -> tuple[float
 
 
 def error_types(results: pd.DataFrame) -> pd.DataFrame:
-    """Failed answers grouped by kind (HTTP status, timeout, connection error): model, kind, count."""
+    """Failed answers grouped by kind (HTTP status, timeout, connection error): model, kind,
+    count, and the server's own message (the most frequent one of that kind, as it said it)."""
     failed = results[results["error"].fillna("").ne("")]
     if failed.empty:
-        return pd.DataFrame(columns=["model", "kind", "count"])
+        return pd.DataFrame(columns=["model", "kind", "count", "message"])
     kind = failed["error"].str.extract(r"^(HTTP \d+|timeout|[A-Za-z]+Error|unreadable answer)", expand=False)
-    grouped = failed.assign(kind=kind.fillna("other")).groupby(["target", "kind"]).size()
-    return grouped.rename("count").reset_index().rename(columns={"target": "model"})
+    failed = failed.assign(kind=kind.fillna("other"), message=failed["error"].map(server_message))
+    rows = []
+    for (role, what), part in failed.groupby(["target", "kind"]):
+        rows.append({"model": role, "kind": what, "count": len(part), "message": part["message"].mode().iloc[0]})
+    return pd.DataFrame(rows)
+
+
+def server_message(error: str) -> str:
+    """What the server said, without the status: the `message` of MLflow's JSON error body when
+    there is one (it may be cut short), else the text as recorded."""
+    text = re.sub(r"^HTTP \d+:\s*", "", str(error))
+    found = re.search(r'"message":\s*"((?:[^"\\]|\\.)*)', text)
+    if found:
+        text = found.group(1).replace('\\"', '"').replace("\\'", "'")
+    return text.strip()[:300]
+
+
+def shared_errors(pairs: pd.DataFrame) -> dict | None:
+    """Shadow runs: how many requests failed on both models, on the challenger alone and on the
+    champion alone, of those both were sent."""
+    if pairs.empty or "champion_status" not in pairs:
+        return None
+    sent = pairs[pairs["champion_status"].notna() & pairs["challenger_status"].notna()]
+    failed = {role: (sent[f"{role}_status"].ne(200) | sent[f"{role}_error"].fillna("").ne("")).to_numpy()
+              for role in ("champion", "challenger")}
+    return {"requests": int(len(sent)), "both": int((failed["champion"] & failed["challenger"]).sum()),
+            "challenger_only": int((failed["challenger"] & ~failed["champion"]).sum()),
+            "champion_only": int((failed["champion"] & ~failed["challenger"]).sum())}
 
 
 def latency_over_time(results: pd.DataFrame, buckets: int = 60) -> pd.DataFrame:

@@ -125,6 +125,25 @@ def newcombe_difference(successes_b: int, trials_b: int, successes_a: int, trial
     return Interval(float(diff), float(low), float(high))
 
 
+def newcombe_paired_difference(both: int, only_b: int, only_a: int, trials: int, z: float = Z95) -> Interval:
+    """p_b - p_a on the same `trials` (paired: `both` failed on both, `only_b` on b alone,
+    `only_a` on a alone), with Newcombe's (1998, method 10) paired score interval: the Wilson
+    limits of each proportion combined with the correlation of the pairs. Failures both
+    models share do not widen it."""
+    if trials == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
+    neither = trials - both - only_a - only_b
+    b, a = wilson_interval(both + only_b, trials, z), wilson_interval(both + only_a, trials, z)
+    product = (both + only_b) * (only_a + neither) * (both + only_a) * (only_b + neither)
+    phi = (both * neither - only_b * only_a) / np.sqrt(product) if product > 0 else 0.0
+    diff = b.estimate - a.estimate
+    below = np.sqrt(max((b.estimate - b.low) ** 2 - 2 * phi * (b.estimate - b.low) * (a.high - a.estimate)
+                        + (a.high - a.estimate) ** 2, 0.0))
+    above = np.sqrt(max((b.high - b.estimate) ** 2 - 2 * phi * (b.high - b.estimate) * (a.estimate - a.low)
+                        + (a.estimate - a.low) ** 2, 0.0))
+    return Interval(float(diff), float(diff - below), float(diff + above))
+
+
 def unpaired_metric_differences(truth_a, pred_a, truth_b, pred_b, metrics, n_boot: int = 500,
                                 seed: int = 0) -> list[dict]:
     """Like `metric_differences`, for two models judged on different requests (canary, A/B):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from ..errors import ModelEnvironmentError
 from ..home import SandboxHome
-from .wheels import WheelDownloadError, wheelhouse
+from .wheels import WheelDownloadError, failing_requirement, wheelhouse
 
 Log = Callable[[str], None]
 
@@ -62,17 +61,6 @@ def requirements_venv(home: SandboxHome, requirements: list[str], kind: str = "m
                                             detail=output[-3000:])
         (folder / ".complete").touch()
     return folder
-
-
-def failing_requirement(pip_output: str) -> str:
-    """The requirement pip names as the one it could not find or build, in one phrase."""
-    for pattern in (r"No matching distribution found for ([^\s]+)", r"Could not find a version that satisfies the "
-                    r"requirement ([^\s]+)", r"ResolutionImpossible.*?(\S+==\S+)", r"Failed to build ([^\s]+)"):
-        found = re.search(pattern, pip_output, flags=re.S)
-        if found:
-            return f"pip cannot install {found.group(1)}"
-    lines = [line for line in pip_output.strip().splitlines() if line.strip()]
-    return lines[-1].strip()[:200] if lines else "pip failed"
 
 
 def prepare_environments(home: SandboxHome, wanted: dict[str, tuple[str, list[str]]], log: Log) -> dict[str, Path]:

@@ -41,6 +41,17 @@ def model_requirements(model_dir: Path) -> list[str]:
     return reqs + SERVER_REQUIREMENTS
 
 
+def failing_requirement(pip_output: str) -> str:
+    """The requirement pip names as the one it could not find or build, in one phrase."""
+    for pattern in (r"No matching distribution found for ([^\s]+)", r"Could not find a version that satisfies the "
+                    r"requirement ([^\s]+)", r"ResolutionImpossible.*?(\S+==\S+)", r"Failed to build ([^\s]+)"):
+        found = re.search(pattern, pip_output, flags=re.S)
+        if found:
+            return f"pip cannot install {found.group(1)}"
+    lines = [line for line in pip_output.strip().splitlines() if line.strip()]
+    return lines[-1].strip()[:200] if lines else "pip failed"
+
+
 def wheelhouse(home: SandboxHome, requirements: list[str], log: Log = quiet) -> Path:
     """A folder of wheels for `requirements`, downloaded on the host once and reused."""
     key = hashlib.sha256("\n".join(sorted(requirements)).encode()).hexdigest()[:16]
@@ -62,8 +73,6 @@ def _download_wheels(folder: Path, requirements: list[str], log: Log) -> None:
     done = subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--dest", str(partial),
                            "-r", str(partial / "requirements.in")], capture_output=True, text=True)
     if done.returncode != 0:
-        from .environments import failing_requirement
-
         output = done.stdout + done.stderr
         raise WheelDownloadError(f"The model's requirements could not be downloaded as wheels: "
                                  f"{failing_requirement(output)}.",

@@ -198,6 +198,11 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
             if sandbox.backend_name != "endpoint":
                 raise
             prepared = None  # no MLflow signature: a V2 endpoint's metadata types the traffic once it answers
+        for warning in prepared.validated.report.warnings if prepared else ():
+            log(f"warning: {warning}")
+        if prepared is not None and prepared.validated.report.checked_against:
+            log(f"warning: checked against {prepared.validated.report.checked_against}")
+        log(f"task: {prepared.task.task} ({prepared.task.source})" if prepared else "task: read once the endpoint answers")
         log(f"backend: {sandbox.backend_notice}")
         sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes,
                               trust=tuple(args.trust_code))

@@ -29,6 +29,7 @@ from ..analytics.latency import (
     paired_latency_ratio,
     percentile_intervals,
     percentile_ratios,
+    shared_errors,
 )
 from ..analytics.paired import challenger_right_share, metric_difference_table, paired_correctness, unpaired_difference_table
 from ..analytics.quality import confusion_matrix, own_requests_quality, per_class_table, quality_table
@@ -101,7 +102,8 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     latency_views = {"latency_bins": latency_histogram(results), "latency_intervals": percentile_intervals(results),
                      "latency_timeline": latency_over_time(results), "latency_ratio": paired_latency_ratio(results),
                      "latency_ratios": percentile_ratios(results),
-                     "errors": error_types(results)}
+                     "errors": error_types(results),
+                     "error_pairs": None if manifest.split else shared_errors(pairs)}
     requests = store.requests(run_id)
     latency_views["score_gaps"] = score_deltas(pairs)
     classes: dict = {}

@@ -50,7 +50,8 @@ class RunEvidence:
     latency_timeline: pd.DataFrame | None = None  # p50/p95 over the replay
     latency_ratio: dict | None = None  # per request, challenger / champion
     latency_ratios: pd.DataFrame | None = None  # p95 and p99 ratios over the champion's, with intervals
-    errors: pd.DataFrame | None = None  # failed answers by kind
+    errors: pd.DataFrame | None = None  # failed answers by kind, with the server's message
+    error_pairs: dict | None = None  # shadow runs: requests failed on both, on the challenger only, the champion only
     flips: pd.DataFrame | None = None  # champion's class x challenger's class (classifiers)
     score_gaps: pd.DataFrame | None = None  # histogram of challenger score minus champion score
     estimated: EstimatedQuality | None = None  # CBPE / DLE before the labels land, with its back-test

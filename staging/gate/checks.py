@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..analytics.uncertainty import newcombe_difference
+from ..analytics.uncertainty import newcombe_difference, newcombe_paired_difference
 from ..evidence import RunEvidence
 from ..jsonable import plain
 from ..registry.scan import ArtifactScan
@@ -238,11 +238,20 @@ def error_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
     if n_a == 0 or n_b == 0:
         return GateCheck("errors", FAILED, "One of the models answered no request, so its error rate is unknown.",
                          {"champion_requests": n_a, "challenger_requests": n_b})
-    diff = newcombe_difference(e_b, n_b, e_a, n_a)
+    pairs = getattr(evidence, "error_pairs", None)
+    if pairs and pairs["requests"]:  # shadow: the same requests, so errors both returned are shared, not a difference
+        diff = newcombe_paired_difference(pairs["both"], pairs["challenger_only"], pairs["champion_only"],
+                                          pairs["requests"])
+        method = "Newcombe paired score interval (the same requests)"
+    else:
+        diff, method = newcombe_difference(e_b, n_b, e_a, n_a), "Newcombe hybrid score interval"
     numbers = {"champion_rate": e_a / n_a, "challenger_rate": e_b / n_b, "difference": diff.estimate,
                "low": diff.low, "high": diff.high, "allowed_increase": policy.max_error_increase,
-               "max_rate": policy.max_error_rate, "method": "Newcombe hybrid score interval"}
+               "max_rate": policy.max_error_rate, "method": method, **({"shared": pairs} if pairs else {})}
     rates = f"{e_b / n_b:.2%} of {n_b:,} requests against {e_a / n_a:.2%} of {n_a:,}"
+    if pairs and pairs["both"]:
+        rates += (f" ({pairs['both']:,} failed on both, {pairs['challenger_only']:,} on the challenger alone, "
+                  f"{pairs['champion_only']:,} on the champion alone)")
     worst = max(e_a / n_a, e_b / n_b)
     if worst > policy.max_error_rate:
         who = "Both models" if min(e_a / n_a, e_b / n_b) > policy.max_error_rate else (

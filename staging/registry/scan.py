@@ -133,18 +133,19 @@ def scan_model_files(model: str, folder: Path) -> ArtifactScan:
         else:
             severity = SUSPICIOUS
         findings.add(Finding(found.module, found.name, severity))
-    files, untrusted = _file_kinds(folder)
+    files, untrusted, classes = _file_kinds(folder)
     findings |= {Finding(name.rsplit(".", 1)[0], name.rsplit(".", 1)[1], SUSPICIOUS) for name in untrusted if "." in name}
     error = ("the scanner could not read one of its files, so what it would run when loaded is unknown."
              if result.scan_err else "")
     ordered = tuple(sorted(findings, key=lambda f: ((f.severity != DANGEROUS, f.severity != MODEL_CODE), f.target)))
-    imports = tuple(sorted({(g.module, g.name) for g in result.globals}))
+    imports = tuple(sorted({(g.module, g.name) for g in result.globals} | set(classes)))
     return ArtifactScan(model, result.scanned_files, ordered, error, files=files, imports=imports)
 
 
-def _file_kinds(folder: Path) -> tuple[tuple[tuple[str, str], ...], list[str]]:
-    """Each file under `folder` with its kind, and the types skops files would not load untrusted."""
-    files, untrusted = [], []
+def _file_kinds(folder: Path) -> tuple[tuple[tuple[str, str], ...], list[str], list[tuple[str, str]]]:
+    """Each file under `folder` with its kind, the types skops files would not load untrusted,
+    and the classes skops files hold (module, name), read from their JSON schema."""
+    files, untrusted, classes = [], [], []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         relative = str(path.relative_to(folder))
         if path.name in METADATA_NAMES or path.suffix in (".yaml", ".yml", ".md"):
@@ -152,6 +153,7 @@ def _file_kinds(folder: Path) -> tuple[tuple[tuple[str, str], ...], list[str]]:
         elif path.suffix == ".skops":
             kind, types = _skops_kind(path)
             untrusted += types
+            classes += _skops_classes(path)
         elif path.suffix in PICKLE_SUFFIXES:
             kind = "pickle, scanned"
         elif path.suffix in NATIVE_SUFFIXES:
@@ -159,7 +161,29 @@ def _file_kinds(folder: Path) -> tuple[tuple[tuple[str, str], ...], list[str]]:
         else:
             kind = "data, not loaded as code"
         files.append((relative, kind))
-    return tuple(files), untrusted
+    return tuple(files), untrusted, classes
+
+
+def _skops_classes(path: Path) -> list[tuple[str, str]]:
+    """Every (module, class) a skops file's schema names: plain JSON, nothing loaded."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return []
+    found, stack = [], [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("__class__"), str) and isinstance(node.get("__module__"), str):
+                found.append((node["__module__"], node["__class__"]))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _skops_kind(path: Path) -> tuple[str, list[str]]:

@@ -97,9 +97,15 @@ def from_signature_outputs(outputs: list[dict], labels: pd.Series | None) -> Tas
         return TaskReading(CLASSIFICATION, "the signature's outputs (a label and probabilities)")
     first = outputs[0]
     if first.get("type") == "tensor":
-        shape = (first.get("tensor-spec") or {}).get("shape") or []
+        spec = first.get("tensor-spec") or {}
+        shape, dtype = spec.get("shape") or [], str(spec.get("dtype") or "")
         if len(shape) == 2 and isinstance(shape[1], int) and shape[1] > 1:
             return TaskReading(CLASSIFICATION, "the signature's output (one probability per class)")
+        if len(shape) <= 1 or (len(shape) == 2 and shape[1] == 1):
+            if dtype.startswith(("int", "uint", "bool", "str", "object")):
+                return TaskReading(CLASSIFICATION, f"the signature's output type ({dtype})")
+            if dtype.startswith("float") and not (labels is not None and labels.dropna().nunique() <= 2):
+                return TaskReading(REGRESSION, f"the signature's output type ({dtype})")
         return NOT_SAID
     kind = str(first.get("type") or "")
     if kind in ("string", "boolean", "long", "integer"):

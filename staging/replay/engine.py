@@ -213,7 +213,7 @@ class ReplayEngine:
             row["error"] = f"{type(exc).__name__}: {exc}"[:300]
         else:
             if row["status"] != 200:
-                row["error"] = f"HTTP {row['status']}: {payload[:300].decode('utf-8', 'replace')}"
+                row["error"] = f"HTTP {row['status']}: {payload[:1000].decode('utf-8', 'replace')}"  # the server's words
         if not row["error"]:
             try:
                 answer = json.loads(payload)

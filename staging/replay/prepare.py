@@ -36,7 +36,7 @@ from ..tables import sha256_of
 from ..traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, specs_from_signature
 from ..traffic.labels import CheckedLabels, check_labels, join_labels
 from ..traffic.selection import TrafficSelection, select_requests
-from ..traffic.validation import UNREADABLE, load_traffic, read_error, specs_from_frame
+from ..traffic.validation import UNREADABLE, integer_gap_warnings, load_traffic, read_error, specs_from_frame
 from .handle import ReplayHandle, start_replay
 from .plan import send_offsets
 
@@ -89,8 +89,8 @@ class Replays:
                                       keep_columns=keep,
                                       id_column=scenario.request_id_column if scenario else None,
                                       time_column=scenario.timestamp_column if scenario else None)
-        if checked_against:
-            validated = replace(validated, report=replace(validated.report, checked_against=checked_against))
+        validated = replace(validated, report=replace(validated.report, checked_against=checked_against,
+                                                      warnings=integer_gap_warnings(validated.requests, specs)))
         if reference and Path(reference).exists():
             numeric = tuple(s.name for s in specs if s.kind in NUMERIC_KINDS)
             try:

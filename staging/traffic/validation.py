@@ -104,6 +104,22 @@ def specs_from_frame(frame: pd.DataFrame) -> list[FeatureSpec]:
     return specs
 
 
+def integer_gap_warnings(requests: pd.DataFrame, specs: list[FeatureSpec]) -> list[str]:
+    """Rows that miss a value for an optional integer input: valid here, but MLflow's scoring
+    server cannot turn a missing value into int64 and refuses the whole request (HTTP 400)."""
+    out = []
+    for spec in specs:
+        if spec.kind in ("long", "integer") and not spec.required and spec.name in requests:
+            gaps = int(requests[spec.name].isna().sum())
+            if gaps:
+                out.append(f"{gaps:,} row{'s' if gaps != 1 else ''} miss{'es' if gaps == 1 else ''} a value for the "
+                           f"optional integer input '{spec.name}': MLflow's scoring server cannot convert a missing "
+                           f"value to int64 and will refuse {'them' if gaps != 1 else 'it'} (HTTP 400). They are "
+                           f"replayed and counted as errors; to score them, fill the gaps or log the model with "
+                           f"'{spec.name}' as a double.")
+    return out
+
+
 def specs_from_signature(signature) -> list[FeatureSpec]:
     """FeatureSpecs from an MLflow ModelSignature with a column-based input schema."""
     specs = []
