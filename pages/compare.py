@@ -16,11 +16,16 @@ with ui.guard():
         b.metric("Requests compared", f"{result.agreement.compared:,}")
         c.metric("With a label so far", f"{result.labelled:,}")
         st.write(ui.escaped(result.agreement_sentence()))
+        st.caption(ui.escaped(result.task_sentence()))
         if result.agreement.compared:
             left, right = st.columns(2)
-            if result.flips is not None and not result.flips.empty:
+            if result.flips is not None and not result.flips.empty and len(result.flips) <= 20:
                 left.altair_chart(ui.charts.flip_heatmap(result.flips))
                 left.caption(ui.escaped(result.flip_sentence()))
+            if result.prediction_sample is not None and not result.prediction_sample.empty:
+                left.altair_chart(ui.charts.prediction_scatter(result.prediction_sample), width="stretch")
+                left.caption("Each request's challenger prediction against the champion's (a sample of up to 2,000); "
+                             "on the dashed line they agree.")
             if result.score_gaps is not None and not result.score_gaps.empty:
                 right.altair_chart(ui.charts.delta_histogram(result.score_gaps, "challenger score − champion score"),
                                    width="stretch")
@@ -32,15 +37,32 @@ with ui.guard():
             st.info("No labels for this run yet, so quality against labels cannot be judged (its estimate is below). "
                     "Attach labels that arrived later here, or with `python -m staging labels FILE --run RUN_ID`.")
         else:
-            metrics = ui.quality_metrics(result.task)
+            metrics = [m for m in ui.quality_metrics(result.task, len(result.classes)) if m in result.quality.columns]
             table = result.quality.rename(index={r: f"{r} v{manifest.version(r)}" for r in manifest.models})
             st.dataframe(ui.readable(table[["labelled", *metrics]]), hide_index=True)
+            st.caption(ui.escaped(ui.metric_names_sentence(result.task, result.classes, result.positive_class)
+                                  + (f" ROC AUC and log loss: {result.scores_note}." if result.scores_note else "")))
             st.altair_chart(ui.charts.metric_bars(result.quality, metrics))
             st.caption(ui.escaped(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
                        + ("Lower is better, except R²." if result.task == "regression" else
                           "Higher is better, except log loss, which has its own panel.")))
             if result.quality_sentence():
                 st.write(ui.escaped(result.quality_sentence()))
+            if result.per_class is not None and not result.per_class.empty:
+                st.dataframe(ui.readable(result.per_class.sort_values("support", ascending=False).head(50)), hide_index=True)
+                st.caption("Per class: how many labelled requests hold it (support) and each model's precision, "
+                           "recall and F1 on it." + (" The 50 classes with the most requests first."
+                                                     if len(result.per_class) > 50 else ""))
+            if result.confusion and len(result.classes) <= 20:
+                left, right = st.columns(2)
+                for column, (role, matrix) in zip((left, right), result.confusion.items()):
+                    column.altair_chart(ui.charts.confusion_heatmap(matrix, f"{role} v{manifest.version(role)}"))
+                st.caption("Each model's confusion matrix on the same labelled requests: true class down, answered "
+                           "class across; the diagonal is right.")
+            if result.residuals is not None and not result.residuals.empty:
+                st.altair_chart(ui.charts.residual_bars(result.residuals), width="stretch")
+                st.caption("Each model's residuals (prediction minus the true value) on the same labelled requests: "
+                           "the narrower and the more centred on 0, the better.")
             if result.differences is not None:
                 st.dataframe(ui.readable(result.differences), hide_index=True)
                 st.caption(ui.escaped("Challenger minus champion for every metric, with a 95% interval (each row names its "

@@ -20,9 +20,10 @@ with ui.guard():
                               help="Its differences from the champion are jitter and non-determinism, not the "
                                    "model: the Compare page shows them beside the challenger's.")
         runtimes = ui.runtime_picker(box, replica)
+        trust = ui.trust_picker(box, model)
         start, stop = st.columns(2)
         if start.button("Start both servers", type="primary"):
-            ui.start_servers_live(box, model, replica, runtimes)
+            ui.start_servers_live(box, model, replica, runtimes, trust)
             ui.flash("Both servers answer.")
             st.rerun()
         if stop.button("Stop servers", disabled=not box.servers):

@@ -20,7 +20,8 @@ with ui.guard():
             if st.button("Start replay", type="primary", disabled=running or not box.servers_match(model),
                          help=None if box.servers_match(model) else "Start the servers on the Environment page."):
                 box.begin_replay(box.prepare_replay(model, form.path, form.selection, settings, form.labels_path,
-                                                    label_column=form.label_column, validated=form.validated))
+                                                    form.reference_path, label_column=form.label_column,
+                                                    validated=form.validated, task=form.task))
                 st.rerun()
             if not box.servers_match(model):
                 st.warning("The model servers are not running for this model's current versions. "

@@ -138,3 +138,38 @@ def flip_sentence(matrix: pd.DataFrame) -> str:
         return "The two models give the same class on every request."
     parts = ", ".join(f"{a} → {b} on {n:,}" for a, b, n in sorted(flips, key=lambda f: -f[2]))
     return f"The class flips on {sum(n for *_, n in flips) / total:.0%} of requests: {parts} (champion → challenger)."
+
+
+def prediction_sample(pairs: pd.DataFrame, labels: pd.DataFrame | None, target: str | None,
+                      rows: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    """Regressions: up to `rows` requests both answered (a seeded sample), each model's
+    prediction and the true value where known: champion, challenger, truth."""
+    both = answered_by_both(pairs)
+    if len(both) > rows:
+        both = both.sample(rows, random_state=seed)
+    out = pd.DataFrame({"request_id": both["request_id"], "champion": both[f"{CHAMPION}_score"].astype(float),
+                        "challenger": both[f"{CHALLENGER}_score"].astype(float)})
+    if labels is not None and target is not None and target in labels.columns:
+        truth = labels[["request_id", target]].dropna().drop_duplicates("request_id")
+        out = out.merge(truth.rename(columns={target: "truth"}), on="request_id", how="left")
+    else:
+        out["truth"] = np.nan
+    return out.drop(columns="request_id").reset_index(drop=True)
+
+
+def residual_histogram(pairs: pd.DataFrame, labels: pd.DataFrame | None, target: str | None,
+                       bins: int = 40) -> pd.DataFrame:
+    """Regressions: each model's residuals (prediction minus truth) on the labelled requests both
+    answered, on shared bins: model, bin_start, bin_end, requests."""
+    if labels is None or target is None or target not in labels.columns:
+        return pd.DataFrame(columns=["model", "bin_start", "bin_end", "requests"])
+    both = answered_by_both(pairs).merge(labels[["request_id", target]].dropna(), on="request_id")
+    residuals = {role: (both[f"{role}_score"].astype(float) - both[target].astype(float)).dropna()
+                 for role in (CHAMPION, CHALLENGER)}
+    values = pd.concat(list(residuals.values()))
+    if values.empty:
+        return pd.DataFrame(columns=["model", "bin_start", "bin_end", "requests"])
+    edges = np.histogram_bin_edges(values, bins=bins)
+    frames = [pd.DataFrame({"model": role, "bin_start": edges[:-1], "bin_end": edges[1:],
+                            "requests": np.histogram(part, edges)[0]}) for role, part in residuals.items()]
+    return pd.concat(frames, ignore_index=True)

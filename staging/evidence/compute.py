@@ -15,7 +15,9 @@ from ..analytics.compare import (
     disagreements,
     flip_matrix,
     paired,
+    prediction_sample,
     replica_agreement,
+    residual_histogram,
     score_deltas,
     with_outcomes,
 )
@@ -34,6 +36,7 @@ from ..analytics.latency import (
 from ..analytics.paired import challenger_right_share, metric_difference_table, paired_correctness, unpaired_difference_table
 from ..analytics.quality import confusion_matrix, own_requests_quality, per_class_table, quality_table
 from ..analytics.segments import segment_table
+from ..analytics.text import TextVocabulary, descriptor_columns
 from ..analytics.timeline import weekly_summary
 from ..roles import CHALLENGER, CHAMPION
 from ..runs import RunManifest, RunStore
@@ -53,6 +56,18 @@ def read_table(path: str | None) -> pd.DataFrame | None:
     if not path or not Path(path).exists():
         return None
     return _read_table(str(path), Path(path).stat().st_mtime)
+
+
+@lru_cache(maxsize=4)
+def _text_reference(path: str, mtime: float, columns: tuple[str, ...]) -> tuple[TextVocabulary, ReferenceProfile]:
+    vocabulary, held_out = TextVocabulary.learn(read_table_file(path)[list(columns)], columns)
+    described = vocabulary.describe(held_out)
+    return vocabulary, ReferenceProfile.of(described, tuple(described.columns), ())
+
+
+def text_reference(path: str, columns: tuple[str, ...]) -> tuple[TextVocabulary, ReferenceProfile]:
+    """The reference's vocabulary and its text descriptors' profile, once per file."""
+    return _text_reference(path, Path(path).stat().st_mtime, columns)
 
 
 def reference_for(manifest: RunManifest) -> ReferenceProfile | None:
@@ -109,6 +124,9 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     classes: dict = {}
     if task != "regression":
         latency_views["flips"] = flip_matrix(pairs)
+    else:  # the two models' values against each other, and their residuals: nothing grows with distinct values
+        latency_views["prediction_sample"] = prediction_sample(pairs, labels, target)
+        latency_views["residuals"] = residual_histogram(pairs, labels, target)
     quality, labelled, right_share, paired_stats = None, 0, None, {}
     if labels is None or target is None:
         pass
@@ -131,9 +149,14 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     reference = reference_for(manifest)
     drift = None
     if reference is not None and not requests.empty:
-        columns = (manifest.numeric, manifest.categorical)
-        drift = feature_drift(reference, requests, *columns)
-        paired_stats["drift_timeline"] = drift_over_time(reference, requests, *columns)
+        current, columns = requests, (manifest.numeric, manifest.categorical)
+        if manifest.text:  # free text: judged through its descriptors, not as categories
+            vocabulary, described = text_reference(str(manifest.reference_path), manifest.text)
+            reference = ReferenceProfile({**reference.samples, **described.samples})
+            current = requests.join(vocabulary.describe(requests))
+            columns = (manifest.numeric + descriptor_columns(manifest.text), manifest.categorical)
+        drift = feature_drift(reference, current, *columns)
+        paired_stats["drift_timeline"] = drift_over_time(reference, current, *columns)
     reference_scores = reread_reference_scores(store.reference_scores(run_id), space)
     if reference_scores is not None:
         paired_stats["prediction_drift"] = prediction_drift(reference_scores, results)

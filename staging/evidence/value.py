@@ -60,6 +60,8 @@ class RunEvidence:
     positive_class: str | None = None  # two classes: the one ROC AUC and precision are about
     estimate_note: str = ""  # why there is no estimate before labels ("" when there is one)
     scores_note: str = ""  # why figures that need class probabilities are missing ("" when they are not)
+    prediction_sample: pd.DataFrame | None = None  # regressions: champion, challenger, truth (a sample)
+    residuals: pd.DataFrame | None = None  # regressions: residual histogram per model
     per_class: pd.DataFrame | None = None  # class x (support, each model's precision, recall, F1)
     confusion: dict | None = None  # role -> true class x answered class
 
@@ -153,6 +155,18 @@ class RunEvidence:
                          "error_rate": lat["error_rate"],
                          "accuracy": quality.get("accuracy"), "mae": quality.get("mae")}
         return out
+
+    def task_sentence(self) -> str:
+        """What kind of model this is, and what said so."""
+        if self.task == "regression":
+            kind = "A regression"
+        elif len(self.classes) > 2:
+            kind = f"A classifier of {len(self.classes)} classes ({', '.join(self.classes[:12])}" + (
+                ", …)" if len(self.classes) > 12 else ")")
+        else:
+            kind = f"A classifier of two classes ({', '.join(self.classes)}; positive: {self.positive_class})" \
+                if self.classes else "A classifier"
+        return f"{kind}, as {self.task_source or 'the run recorded'}."
 
     def flip_sentence(self) -> str | None:
         """How the champion's classes turn into the challenger's (classifiers)."""

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..analytics.drift_samples import reference_profile
+from ..analytics.text import looks_like_text
 from ..backends.pool import ServerPool
 from ..errors import BackendError, MissingSignature, RegistryError, RunError, TrafficError
 from ..files import atomic_write, keep_by_content
@@ -93,8 +94,10 @@ class Replays:
                                                       warnings=integer_gap_warnings(validated.requests, specs)))
         if reference and Path(reference).exists():
             numeric = tuple(s.name for s in specs if s.kind in NUMERIC_KINDS)
+            text = text_columns(validated.requests, validated.features)  # every review is new: not "out of range"
+            others = tuple(s.name for s in specs if s.name not in numeric and s.name not in text)
             try:
-                profile = reference_profile(reference, numeric, tuple(s.name for s in specs if s.name not in numeric))
+                profile = reference_profile(reference, numeric, others)
             except (ValueError, KeyError, OSError):  # a reference without every input: no range to report
                 return validated
             validated = replace(validated, report=replace(validated.report,
@@ -207,6 +210,7 @@ class Replays:
     def _manifest(self, prepared: PreparedReplay) -> RunManifest:
         validated, scenario, selection = prepared.validated, prepared.scenario, prepared.selection
         numeric = [c for c in validated.features if pd.api.types.is_numeric_dtype(validated.requests[c])]
+        text = () if scenario else text_columns(validated.requests, validated.features)
         report = validated.report
         return RunManifest(
             run_id="", model_name=prepared.model_name,
@@ -219,7 +223,8 @@ class Replays:
             target=scenario.target if scenario else prepared.label_column,
             numeric=tuple(scenario.numeric) if scenario else tuple(numeric),
             categorical=(tuple(scenario.categorical) if scenario else
-                         tuple(c for c in validated.features if c not in numeric)),
+                         tuple(c for c in validated.features if c not in numeric and c not in text)),
+            text=text,
             traffic=TrafficRecord(path=str(prepared.traffic_path.resolve()), sha256=sha256_of(prepared.traffic_path),
                                   rows_read=report.rows_read, rows_valid=report.rows_valid,
                                   rows_quarantined=report.rows_quarantined, validation=report.summary(),
@@ -232,6 +237,11 @@ class Replays:
             trusted_code=tuple(sorted(uri for uri in self.pool.trusted
                                       if uri in {server.model.uri for server in self.pool.servers.values()})),
         )
+
+
+def text_columns(requests: pd.DataFrame, features) -> tuple[str, ...]:
+    """The inputs that hold free text (long, mostly distinct strings), not categories."""
+    return tuple(c for c in features if c in requests and looks_like_text(requests[c]))
 
 
 def inputs_without_signature(traffic_path: str | Path, reference_path: str | None) -> tuple[list, str]:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from ..analytics.drift import drift_strength
@@ -178,3 +179,35 @@ def estimate_lines(by_week: pd.DataFrame, metric: str) -> alt.LayerChart:
         tooltip=["model", "kind", alt.Tooltip("week:T"), alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("labelled:Q", title="labelled requests")])
     return (band + lines).properties(height=240)
+
+
+def confusion_heatmap(matrix: pd.DataFrame, title: str) -> alt.LayerChart:
+    """True class (rows) against answered class (columns), counts in the cells."""
+    long = matrix.rename_axis(index="true", columns="answered").reset_index().melt(
+        id_vars="true", var_name="answered", value_name="requests")
+    base = alt.Chart(long, title=title).encode(x=alt.X("answered:N", title="answered class"),
+                                               y=alt.Y("true:N", title="true class"))
+    cells = base.mark_rect().encode(color=alt.Color("requests:Q", scale=alt.Scale(scheme="blues"), legend=None),
+                                    tooltip=["true", "answered", "requests"])
+    return (cells + base.mark_text(fontSize=13).encode(text="requests:Q")).properties(width=240, height=200)
+
+
+def prediction_scatter(sample: pd.DataFrame) -> alt.LayerChart:
+    """Each request's challenger prediction against the champion's, with the line where they agree."""
+    low = float(np.nanmin(sample[["champion", "challenger"]].to_numpy()))
+    high = float(np.nanmax(sample[["champion", "challenger"]].to_numpy()))
+    points = alt.Chart(sample).mark_circle(size=14, opacity=0.5).encode(
+        x=alt.X("champion:Q", title="champion's prediction", scale=alt.Scale(zero=False)),
+        y=alt.Y("challenger:Q", title="challenger's prediction", scale=alt.Scale(zero=False)),
+        tooltip=["champion", "challenger", "truth"])
+    line = alt.Chart(pd.DataFrame({"x": [low, high], "y": [low, high]})).mark_line(color="grey", strokeDash=[4, 4]
+                                                                                      ).encode(x="x:Q", y="y:Q")
+    return (points + line).properties(height=260)
+
+
+def residual_bars(residuals: pd.DataFrame) -> alt.Chart:
+    """Each model's residuals (prediction minus truth) on the same bins."""
+    return alt.Chart(residuals).mark_bar(opacity=0.6).encode(
+        x=alt.X("bin_start:Q", title="prediction − truth", bin="binned"), x2="bin_end:Q",
+        y=alt.Y("requests:Q", title="requests", stack=None), color=role_color(),
+        tooltip=["model", "bin_start", "bin_end", "requests"]).properties(height=260)

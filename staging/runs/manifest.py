@@ -8,8 +8,9 @@ it, the gate and the pages) passes this value and reads its fields.
 Schema versions:
     1  (no `schema_version` key) the first round's manifests; read with the same keys
     2  the same fields, written with `schema_version`
-    3  this one: `task_source` (where the task was read from) and `trusted_code` (the model
-       versions whose code a user trusted for this run); older manifests read with neither
+    3  this one: `task_source` (where the task was read from), `trusted_code` (the model
+       versions whose code a user trusted for this run) and `text` (free-text inputs); older
+       manifests read with none of them
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class RunManifest:
     task: str  # classification, regression, or "unknown" (decided from the answers by the evidence)
     target: str | None
     numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
+    categorical: tuple[str, ...]  # words with few values; free text is in `text`
     traffic: TrafficRecord
     selection: SelectionRecord = field(default_factory=SelectionRecord)
     settings: ReplaySettings = field(default_factory=ReplaySettings)
@@ -115,6 +116,7 @@ class RunManifest:
     summary: RunSummary = field(default_factory=RunSummary)
     task_source: str = ""  # what said the task: the user, a tag, the model's class, its signature, the labels
     trusted_code: tuple[str, ...] = ()  # models:/NAME/VERSION whose own code the user trusted for this run
+    text: tuple[str, ...] = ()  # free-text inputs (judged for drift by their descriptors, never as categories)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -161,7 +163,7 @@ class RunManifest:
         data["features"], data["numeric"], data["categorical"] = (list(self.features), list(self.numeric),
                                                                   list(self.categorical))
         data["summary"]["canary"] = [dict(step) for step in self.summary.canary]
-        data["trusted_code"] = list(self.trusted_code)
+        data["trusted_code"], data["text"] = list(self.trusted_code), list(self.text)
         return data
 
     @classmethod
@@ -195,7 +197,7 @@ class RunManifest:
                                    errors=int(summary.get("errors", 0)),
                                    canary=tuple(summary.get("canary") or ())),
                 task_source=str(data.get("task_source") or ""),
-                trusted_code=tuple(data.get("trusted_code") or ()),
+                trusted_code=tuple(data.get("trusted_code") or ()), text=tuple(data.get("text") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunError(f"The manifest of run {data.get('run_id', '?')} cannot be read ({exc!r}).",

@@ -30,7 +30,7 @@ from .common import (
                      sandbox,
                      show_error,
 )
-from .compare import LATENCY_FORMAT, quality_metrics
+from .compare import LATENCY_FORMAT, metric_names_sentence, quality_metrics
 from .display import escaped, number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
 from .environment import (
@@ -39,6 +39,7 @@ from .environment import (
     runtime_picker,
     servers_for_another_model,
     start_servers_live,
+    trust_picker,
 )
 from .estimate import estimated_quality_section, late_labels_form
 from .history import as_of, entry_links, periods_table
@@ -93,6 +94,7 @@ __all__ = [
     "periods_table",
     "policy_picker",
     "quality_metrics",
+    "metric_names_sentence",
     "readable",
     "registered_models",
     "replay_progress",
@@ -111,6 +113,7 @@ __all__ = [
     "signer",
     "signer_fields",
     "start_servers_live",
+    "trust_picker",
     "traffic_form",
     "verdict_card",
 ]

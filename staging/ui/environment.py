@@ -16,8 +16,27 @@ from ..sandbox import Sandbox
 from .display import escaped, readable
 
 
+def trust_picker(box: Sandbox, model: str) -> tuple[str, ...]:
+    """A box per model version that holds its own code (a cloudpickled PythonModel): ticked, the
+    user trusts that version for these servers, and the run and the gate record it."""
+    refs = box.resolve_pair(model)
+    try:
+        scans = box.scan_models(refs)
+    except StagingError:
+        return ()  # the files cannot be read here: starting will say why
+    trusted = []
+    for role, scan in scans.items():
+        if scan.model_code:
+            st.warning(escaped(f"The {role}, {scan.model}, holds its own Python code (a custom PythonModel, pickled "
+                               "with cloudpickle): it runs when the model loads."))
+            if st.checkbox(escaped(f"I trust {scan.model}'s code (recorded in the run and shown by the gate)"),
+                           key=f"staging.trust.{scan.model}"):
+                trusted.append(role)
+    return tuple(trusted)
+
+
 def start_servers_live(box: Sandbox, model: str, replica: bool = False,
-                       runtimes: dict[str, str] | None = None) -> None:
+                       runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()) -> None:
     """Start both servers in a worker thread and stream its progress (image builds included)
     to the page from the script thread, the only one allowed to draw."""
     messages: queue.Queue[str] = queue.Queue()
@@ -26,7 +45,7 @@ def start_servers_live(box: Sandbox, model: str, replica: bool = False,
     def work() -> None:
         try:
             box.start_servers(model, progress=lambda role, message: messages.put(f"{role}: {message}"),
-                              replica=replica, runtimes=runtimes)
+                              replica=replica, runtimes=runtimes, trust=trust)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the script thread below
             outcome["error"] = exc
 

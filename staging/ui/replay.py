@@ -23,6 +23,10 @@ def saved_upload(box: Sandbox, upload) -> Path:
     return box.keep_upload(Path(upload.name).name, upload.getvalue())
 
 
+TASK_LABELS: dict[str, str] = {"read": "Read from the models", "classification": "Classifiers",
+                               "regression": "Regressions"}
+
+
 @dataclass(frozen=True)
 class TrafficForm:
     path: Path
@@ -31,11 +35,14 @@ class TrafficForm:
     columns: list[str]
     label_column: str | None = None
     validated: ValidatedTraffic | None = None  # the check already made, handed on so the file is read once
+    reference_path: str | None = None  # the training data, for drift and estimates
+    task: str | None = None  # what the user says the models are (None: read from the models)
 
 
 @st.cache_data(show_spinner="Checking the traffic against the model signature…", max_entries=8)
-def _validated(_box: Sandbox, model: str, version: str, path: str, mtime: float) -> ValidatedTraffic:
-    return _box.prepare_traffic(model, path)
+def _validated(_box: Sandbox, model: str, version: str, path: str, mtime: float,
+               reference_path: str | None = None) -> ValidatedTraffic:
+    return _box.prepare_traffic(model, path, reference_path)
 
 
 def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
@@ -43,7 +50,7 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     scenario = box.scenario_for(model)
     sources = (["Recorded sample traffic"] if scenario else []) + ["Upload a file"]
     source = st.radio("Traffic", sources, horizontal=True)
-    labels_path, label_column = None, ""
+    labels_path, label_column, reference_path = None, "", None
     if source == "Upload a file":
         upload = st.file_uploader("Recorded requests (CSV, Parquet, or JSON Lines: records, MLflow payloads, "
                                   "SageMaker Data Capture, KServe CloudEvents)",
@@ -54,17 +61,23 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
         label_column = st.text_input("Outcome column in the labels, if it is not named after the model's target",
                                      help="Leave empty when the labels' outcome column has the target's name, or "
                                           "when the file has a single column beside the request id.")
+        reference = st.file_uploader("Training reference (optional): the training data, with the model's inputs "
+                                     "(and the outcome, for estimates before labels)", type=["csv", "parquet"])
         if upload is None:
             return None
         path = saved_upload(box, upload)
         labels_path = str(saved_upload(box, labels)) if labels is not None else None
+        reference_path = str(saved_upload(box, reference)) if reference is not None else None
     else:
         assert scenario is not None  # the sample traffic is offered only for a scenario's model
         path = scenario.file("traffic")
         st.caption(escaped(f"{path.name}: {scenario.story}"))
+    task_choice = st.radio("What the models are", list(TASK_LABELS), format_func=TASK_LABELS.get, horizontal=True,
+                               help="Read from what MLflow records (a sandbox.task tag, the model's class, its "
+                                    "signature) and the labels; choose here when that is missing or wrong.")
     champion = box.resolve_pair(model)["champion"]
     try:
-        validated = _validated(box, model, champion.version, str(path), path.stat().st_mtime)
+        validated = _validated(box, model, champion.version, str(path), path.stat().st_mtime, reference_path)
     except StagingError as exc:
         show_error(exc)
         return None
@@ -78,7 +91,8 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
         return None
     return TrafficForm(path, _selection(validated), labels_path,
                        [c for c in validated.requests.columns if not c.startswith("_")], label_column.strip() or None,
-                       validated)
+                       validated, reference_path, None if task_choice == "read" else task_choice)
+
 
 
 MODE_LABELS = {"shadow": "Shadow: both models answer every request",
@@ -109,6 +123,10 @@ def replay_settings(columns: list[str]) -> ReplaySettings:
         options["rate_per_s"] = left.number_input("Requests per second", min_value=0.1, value=50.0, step=10.0)
     options["batch_size"] = right.number_input("Rows per request", min_value=1, value=1, step=100,
                                                help="Above 1: batch mode, for bulk comparison of large files.")
+    score_column = st.text_input("Score column in the answers (optional)",
+                                 help="The answer's column holding the positive class's probability, when it is not "
+                                      "probability_<class>, probability, proba or score.")
+    options["score_column"] = score_column.strip() or None
     if mode == "canary":
         steps = st.text_input("Challenger share at each step (%)", "5, 25, 50, 100")
         options["canary_steps"] = parse_canary_steps(steps)
