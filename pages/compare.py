@@ -50,9 +50,10 @@ with ui.guard():
                 st.write(ui.escaped(result.quality_sentence()))
             if result.per_class is not None and not result.per_class.empty:
                 st.dataframe(ui.readable(result.per_class.sort_values("support", ascending=False).head(50)), hide_index=True)
-                st.caption("Per class: how many labelled requests hold it (support) and each model's precision, "
-                           "recall and F1 on it." + (" The 50 classes with the most requests first."
-                                                     if len(result.per_class) > 50 else ""))
+                st.caption(ui.escaped("Per class: how many labelled requests hold it (support) and each model's "
+                                      "precision, recall and F1 on it." + (" The 50 classes with the most requests "
+                                                                           "first." if len(result.per_class) > 50
+                                                                           else "")))
             if result.confusion and len(result.classes) <= 20:
                 left, right = st.columns(2)
                 for column, (role, matrix) in zip((left, right), result.confusion.items()):

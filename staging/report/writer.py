@@ -17,6 +17,7 @@ import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,15 @@ def evidence_document(evidence: RunEvidence, verdict: GateVerdict, signatures: S
         "gate": verdict.as_dict(), "policy": verdict.policy.as_record(),
         "agreement": {"sentence": evidence.agreement_sentence(), "labelled": evidence.labelled,
                       "rate": evidence.agreement.rate if evidence.agreement else None},
+        "task": {"task": evidence.task, "source": evidence.task_source, "sentence": evidence.task_sentence(),
+                 "classes": list(evidence.classes), "positive_class": evidence.positive_class,
+                 "trusted_code": list(manifest.trusted_code)},
         "quality": evidence.quality, "quality_differences": evidence.differences,
-        "quality_sentence": evidence.quality_sentence(),
+        "quality_sentence": evidence.quality_sentence(), "scores_note": evidence.scores_note,
+        "per_class": evidence.per_class,
+        "confusion": {role: {"classes": list(m.index), "counts": m.to_numpy().tolist()}
+                      for role, m in (evidence.confusion or {}).items()},
+        "errors": evidence.errors, "error_pairs": evidence.error_pairs, "estimate_note": evidence.estimate_note,
         "latency": evidence.latency, "latency_ratios": evidence.latency_ratios,
         "latency_sentence": evidence.latency_sentence(),
         "drift": evidence.drift, "dataset_drift": evidence.dataset_drift, "drift_sentence": evidence.drift_sentence(),
@@ -114,9 +122,18 @@ def _figures(evidence: RunEvidence) -> list[tuple[str, str]]:
     """(title, inline SVG) for each chart the evidence can draw."""
     wanted: list[tuple[str, Callable[[], Any]]] = []
     if evidence.quality is not None:
-        metrics = (["mae", "rmse"] if evidence.task == "regression" else ["accuracy", "precision", "recall", "f1",
-                                                                           "roc_auc"])
+        metrics = (["mae", "rmse"] if evidence.task == "regression" else
+                   [m for m in ("accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc")
+                    if m in evidence.quality.columns])
         wanted.append(("Quality on the labelled requests", lambda: charts.metric_bars(evidence.quality, metrics)))
+    for role, matrix in (evidence.confusion or {}).items():
+        if len(matrix) <= 20:
+            wanted.append((f"Confusion matrix, {role}", partial(charts.confusion_heatmap, matrix, role)))
+    if evidence.prediction_sample is not None and not evidence.prediction_sample.empty:
+        wanted.append(("Predictions, challenger against champion",
+                       lambda: charts.prediction_scatter(evidence.prediction_sample)))
+    if evidence.residuals is not None and not evidence.residuals.empty:
+        wanted.append(("Residuals of each model", lambda: charts.residual_bars(evidence.residuals)))
     if evidence.latency_intervals is not None and not evidence.latency_intervals.empty:
         wanted.append(("Latency percentiles with 95% intervals", lambda: charts.interval_points(evidence.latency_intervals)))
     if evidence.latency_bins is not None and not evidence.latency_bins.empty:
@@ -160,11 +177,19 @@ def report_html(document: dict[str, Any], figures: list[tuple[str, str]]) -> str
         for role, signature in document["signatures"].items():
             outputs = ", ".join(signature["outputs"]) or "not declared"
             parts += [f"<p><b>{e(role)}</b> signature, outputs {e(outputs)}:</p>", _table(signature["inputs"])]
-    parts += ["<h2>Agreement and quality</h2>", f"<p>{e(document['agreement']['sentence'])}</p>"]
+    parts += ["<h2>Agreement and quality</h2>", f"<p>{e(document['task']['sentence'])}</p>",
+              f"<p>{e(document['agreement']['sentence'])}</p>"]
+    if document["task"]["trusted_code"]:
+        parts.append(f"<p>Model code trusted by the user for this run: {e(', '.join(document['task']['trusted_code']))}"
+                     ".</p>")
     if document.get("quality_sentence"):
         parts.append(f"<p>{e(document['quality_sentence'])}</p>")
     parts += [_table(document["quality"]), "<p>Challenger minus champion, with 95% intervals:</p>",
               _table(document["quality_differences"])]
+    if document.get("scores_note"):
+        parts.append(f"<p>ROC AUC and log loss: {e(document['scores_note'])}.</p>")
+    if document.get("per_class"):
+        parts += ["<p>Per class:</p>", _table(document["per_class"])]
     estimate = document.get("estimated_quality")
     parts.append("<h2>Quality estimated before the labels</h2>")
     if estimate:
@@ -174,10 +199,11 @@ def report_html(document: dict[str, Any], figures: list[tuple[str, str]]) -> str
                   "<p>Whole run, every metric:</p>", _table(estimate["whole_run"]),
                   "<p>Assumptions, checked on this run:</p>", _table(estimate["assumptions"])]
     else:
-        parts.append('<p class="note">No estimate: it needs a shadow run and a training reference that holds '
-                     "the outcome.</p>")
+        parts.append(f'<p class="note">No estimate: {e(document.get("estimate_note") or "none was made")}.</p>')
     parts += ["<h2>Latency and errors</h2>", f"<p>{e(document['latency_sentence'])}</p>", _table(document["latency"]),
               _table(document["latency_ratios"])]
+    if document.get("errors"):
+        parts += ["<p>Failed answers by kind, with the server's own message:</p>", _table(document["errors"])]
     parts += ["<h2>Data drift</h2>", f"<p>{e(document['drift_sentence'])}</p>",
               _table(document["drift"], ["feature", "type", "test", "score", "threshold", "drifted",
                                          "evidently_drifted", "why"]),
