@@ -95,11 +95,32 @@ def model_picker(box: Sandbox) -> str | None:
     if not names:
         st.sidebar.info("No registered model yet: load the demo on the Overview page.")
         return None
-    current = st.session_state.get(MODEL_KEY)
+    current = linked("model", names) or st.session_state.get(MODEL_KEY)
     index = names.index(current) if current in names else 0
     choice = st.sidebar.selectbox("Registered model", names, index=index)
     st.session_state[MODEL_KEY] = choice
+    keep_link("model", choice)
     return choice
+
+
+def linked(name: str, allowed: list[str]) -> str | None:
+    """A value the page's address names (`?model=…&run=…`), once: a link someone shared opens on
+    what it names, and the pickers are free again after."""
+    value = st.query_params.get(name)
+    seen = f"staging.link.{name}"
+    if value is None or value not in allowed or st.session_state.get(seen) == value:
+        return None
+    st.session_state[seen] = value
+    return value
+
+
+def keep_link(name: str, value: str | None) -> None:
+    """The current choice in the page's address, so that copying it shares this view."""
+    if value is None:
+        return
+    if st.query_params.get(name) != value:
+        st.query_params[name] = value
+    st.session_state[f"staging.link.{name}"] = value
 
 
 def page_header(title: str, caption: str) -> None:

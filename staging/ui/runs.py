@@ -12,7 +12,7 @@ import streamlit as st
 from ..evidence import RunEvidence
 from ..runs import RunManifest
 from ..sandbox import Sandbox
-from .common import RUN_KEY, current_model
+from .common import RUN_KEY, current_model, keep_link, linked
 from .display import escaped, readable
 
 
@@ -39,10 +39,11 @@ def run_picker(box: Sandbox, model_name: str) -> str | None:
         return None
     labels = {r.run_id: run_label(r, box) for r in runs}
     ids = list(labels)
-    current = st.session_state.get(RUN_KEY)
+    current = linked("run", ids) or st.session_state.get(RUN_KEY)
     index = ids.index(current) if current in ids else 0
     choice: str | None = st.selectbox("Run", ids, index=index, format_func=lambda run_id: labels[run_id])
     st.session_state[RUN_KEY] = choice
+    keep_link("run", choice)
     return choice
 
 
