@@ -22,7 +22,7 @@ from staging.replay import ReplaySettings
 from staging.roles import CHALLENGER, CHAMPION
 from staging.runs import ModelEntry, RunManifest, RunStore, RunSummary, TrafficRecord, read_manifest, write_manifest
 
-PAGE = Path(__file__).resolve().parent.parent / "pages" / "compare.py"
+PAGE = Path(__file__).resolve().parent.parent / "app_pages" / "compare.py"
 
 
 def build_run(home: SandboxHome, rows: int, seed: int = 0) -> str:

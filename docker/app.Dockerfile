@@ -11,7 +11,7 @@ COPY .app-wheelhouse/ /wheelhouse/
 RUN python3 -m venv /opt/venv && pip install --no-cache-dir -r /wheelhouse/requirements.txt
 WORKDIR /app
 COPY requirements.txt streamlit_app.py ./
-COPY pages/ pages/
+COPY app_pages/ app_pages/
 COPY staging/ staging/
 COPY services/ services/
 COPY sample_data/ sample_data/

@@ -105,9 +105,19 @@ def finished_run(sandbox) -> str:
     return handle.run_id
 
 
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory):
+    """A sandbox home with the model zoo registered (tests/zoo.py): (home, name -> ZooPair)."""
+    from zoo import build_zoo
+
+    root = tmp_path_factory.mktemp("zoo-home")
+    home = SandboxHome.from_env(root).ensure()
+    return home, build_zoo(home, root / "files")
+
+
 # Fixtures that start real parts: a unit test may not use them (directly or through another).
 SERVER_FIXTURES = {"demo_home", "sandbox", "finished_run", "live", "app_url", "stack", "client", "running",
-                   "demo_output", "app", "analysis"}
+                   "demo_output", "app", "analysis", "zoo"}
 TIERS = ("unit", "servers", "e2e")
 
 

@@ -166,7 +166,7 @@ class RunEvidence:
         else:
             kind = f"A classifier of two classes ({', '.join(self.classes)}; positive: {self.positive_class})" \
                 if self.classes else "A classifier"
-        return f"{kind}, as {self.task_source or 'the run recorded'}."
+        return f"{kind}. What says so: {self.task_source or 'the run as it was recorded'}."
 
     def flip_sentence(self) -> str | None:
         """How the champion's classes turn into the challenger's (classifiers)."""

@@ -33,13 +33,13 @@ NOTICE_KEY = "staging.notice"
 
 
 PAGES = {
-    "overview": "pages/overview.py",
-    "environment": "pages/environment.py",
-    "replay": "pages/replay.py",
-    "compare": "pages/compare.py",
-    "drift": "pages/drift.py",
-    "promote": "pages/promote.py",
-    "history": "pages/history.py",
+    "overview": "app_pages/overview.py",
+    "environment": "app_pages/environment.py",
+    "replay": "app_pages/replay.py",
+    "compare": "app_pages/compare.py",
+    "drift": "app_pages/drift.py",
+    "promote": "app_pages/promote.py",
+    "history": "app_pages/history.py",
 }
 
 

@@ -31,15 +31,14 @@ def estimated_quality_section(evidence: RunEvidence) -> None:
     st.subheader("Quality estimated before the labels land")
     estimated = evidence.estimated
     if estimated is None:
-        st.info("No estimate for this run: it needs a shadow run and a training reference that holds the outcome "
-                "column (give one on the Replay page or with --reference).")
+        st.info(escaped(f"No estimate for this run: {evidence.estimate_note or 'none was made'}."))
         return
     st.write(escaped(estimated.sentence()))
     weeks = estimated.headline_by_window()
     if len(weeks) and weeks["window"].str.startswith("week of").any():
         st.altair_chart(charts.estimate_lines(weeks, estimated.metric), width="stretch")
     how = ("CBPE: each model's scores, calibrated on the labelled reference, give every request an expected "
-           "outcome" if estimated.method == "CBPE" else
+           "outcome" if estimated.method.startswith("CBPE") else
            "DLE: a model per candidate, trained on the labelled reference, predicts each answer's error")
     st.caption(escaped(f"{how}. Solid: the estimate on all the week's requests. Dashed: what the labels that arrived say. "
                "Shaded: the estimate's band on the labelled requests (± 3 sampling errors); a dashed point outside "

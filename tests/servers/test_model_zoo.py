@@ -14,19 +14,10 @@ import pytest
 from sklearn import metrics
 from streamlit.testing.v1 import AppTest
 from support import ROOT
-from zoo import build_zoo
 
-from staging import SandboxHome
 from staging.ui import PAGES, RUN_KEY
 
 REQUESTS = "300"
-
-
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("zoo-home")
-    home = SandboxHome.from_env(root).ensure()
-    return home, build_zoo(home, root / "files")
 
 
 def cli(home, *args, timeout=900):
@@ -226,3 +217,20 @@ def test_a_requirement_that_cannot_be_installed_is_named_for_both_models_before_
     assert out.returncode == 4, out.stderr[-2000:]
     assert "no-such-package-for-the-sandbox==1.0" in out.stderr and "no-such-package-for-the-sandbox==2.0" in out.stderr
     assert "the champion's" in out.stderr and "the challenger's" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("name", ["multiclass", "regression"])
+def test_a_pair_runs_on_containers_too(zoo, name, tmp_path):
+    from support import require_engine
+
+    require_engine()
+    home, pairs = zoo
+    pair = pairs[name]
+    out = cli(home, "replay", "--backend", "docker", "--model", pair.model, "--traffic", str(pair.traffic),
+              "--labels", str(pair.labels), "--reference", str(pair.reference), "--requests", "200", "--json",
+              timeout=1500)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(out.stdout)
+    assert summary["backend"] == "docker" and summary["status"] == "finished" and summary["errors"] == 0
+    verdict = gate(home, pair, summary["run_id"], tmp_path / "report")
+    assert check_against_sklearn(summary, verdict, pair)

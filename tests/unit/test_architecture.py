@@ -13,7 +13,7 @@ import staging
 import staging.ui
 
 STAGING = sorted((ROOT / "staging").rglob("*.py"))
-PAGES = [ROOT / "streamlit_app.py", *sorted((ROOT / "pages").glob("*.py"))]
+PAGES = [ROOT / "streamlit_app.py", *sorted((ROOT / "app_pages").glob("*.py"))]
 
 
 def _module(path: Path) -> str:
@@ -194,7 +194,7 @@ def test_text_from_outside_the_code_is_never_rendered_as_markdown():
     or `escaped(...)`: reviewer names, reasons, model, feature and file names, error messages and
     values are shown as typed, never interpreted (the browser test plants hostile ones)."""
     found = []
-    for path in [*sorted((ROOT / "staging" / "ui").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
+    for path in [*sorted((ROOT / "staging" / "ui").glob("*.py")), *sorted((ROOT / "app_pages").glob("*.py")),
                  ROOT / "streamlit_app.py"]:
         tree = ast.parse(path.read_text())
         exempt = _code_text_parameters(tree)

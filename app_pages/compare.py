@@ -27,9 +27,13 @@ with ui.guard():
                 left.caption("Each request's challenger prediction against the champion's (a sample of up to 2,000); "
                              "on the dashed line they agree.")
             if result.score_gaps is not None and not result.score_gaps.empty:
-                right.altair_chart(ui.charts.delta_histogram(result.score_gaps, "challenger score − champion score"),
-                                   width="stretch")
-                right.caption("How far apart the two models' scores are, request by request; a narrow peak at 0 "
+                regression = result.task == "regression"
+                right.altair_chart(ui.charts.delta_histogram(
+                    result.score_gaps, "challenger − champion prediction" if regression else
+                    "challenger score − champion score"), width="stretch")
+                right.caption("How far apart the two models' predictions are, request by request; a narrow peak at 0 "
+                              "means they mostly agree." if regression else
+                              "How far apart the two models' scores are, request by request; a narrow peak at 0 "
                               "means they mostly agree on how sure to be.")
 
         st.subheader("Quality against labels that arrived later")
@@ -42,7 +46,9 @@ with ui.guard():
             st.dataframe(ui.readable(table[["labelled", *metrics]]), hide_index=True)
             st.caption(ui.escaped(ui.metric_names_sentence(result.task, result.classes, result.positive_class)
                                   + (f" ROC AUC and log loss: {result.scores_note}." if result.scores_note else "")))
-            st.altair_chart(ui.charts.metric_bars(result.quality, metrics))
+            charted = [m for m in metrics if m in ("accuracy", "f1", "f1_macro", "roc_auc", "log_loss", "mae", "rmse",
+                                                   "r2")]
+            st.altair_chart(ui.charts.metric_bars(result.quality, charted))
             st.caption(ui.escaped(f"Measured on the {result.labelled:,} replayed requests whose true outcome is known. "
                        + ("Lower is better, except R²." if result.task == "regression" else
                           "Higher is better, except log loss, which has its own panel.")))
