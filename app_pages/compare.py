@@ -31,10 +31,12 @@ with ui.guard():
                 right.altair_chart(ui.charts.delta_histogram(
                     result.score_gaps, "challenger − champion prediction" if regression else
                     "challenger score − champion score"), width="stretch")
-                right.caption("How far apart the two models' predictions are, request by request; a narrow peak at 0 "
-                              "means they mostly agree." if regression else
-                              "How far apart the two models' scores are, request by request; a narrow peak at 0 "
-                              "means they mostly agree on how sure to be.")
+                if regression:
+                    right.caption("How far apart the two models' predictions are, request by request; a narrow peak "
+                                  "at 0 means they mostly agree.")
+                else:
+                    right.caption("How far apart the two models' scores are, request by request; a narrow peak at 0 "
+                                  "means they mostly agree on how sure to be.")
 
         st.subheader("Quality against labels that arrived later")
         if result.quality is None or not result.labelled:
