@@ -7,7 +7,8 @@ object: per chunk, NannyML's estimated metrics (and its sampling errors); for CB
 whether it calibrated and its calibrated probability at each score of a grid.
 
 Run: .venv-nannyml/bin/python bench/nannyml_estimate.py REF.parquet ANALYSIS.parquet '{"method": "cbpe", "chunk_size": 500}'
-     (CBPE columns: y_pred_proba, y_pred, y_true; DLE: the features named in "features", y_pred, y_true)
+     (CBPE columns: y_pred_proba, y_pred, y_true; multiclass CBPE ("cbpe_multiclass", with "classes"):
+     proba_<class> per class, y_pred, y_true; DLE: the features named in "features", y_pred, y_true)
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ def main() -> None:
     reference, analysis = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
     options = json.loads(sys.argv[3])
     size = int(options["chunk_size"])
-    if options["method"] == "cbpe":
+    if options["method"] == "cbpe_multiclass":
+        classes = options["classes"]
+        metrics = ["accuracy"]
+        estimator = nml.CBPE(y_pred_proba={c: f"proba_{c}" for c in classes}, y_pred="y_pred", y_true="y_true",
+                             problem_type="classification_multiclass", metrics=metrics, chunk_size=size)
+        estimator.fit(reference)
+        result = estimator.estimate(analysis.drop(columns=["y_true"], errors="ignore")).filter(period="analysis")
+        out = {}
+    elif options["method"] == "cbpe":
         metrics = ["accuracy", "precision", "recall", "f1", "roc_auc"]
         estimator = nml.CBPE(y_pred_proba="y_pred_proba", y_pred="y_pred", y_true="y_true",
                              problem_type="classification_binary", metrics=metrics, chunk_size=size)

@@ -319,17 +319,23 @@ def dataset_drift(table: pd.DataFrame, share: float = DATASET_DRIFT_SHARE) -> bo
 
 
 def prediction_drift(reference_scores: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Each model's output distribution (its score: the positive-class probability or the
-    predicted value) on the training reference against the replayed traffic."""
+    """Each model's output distribution on the training reference against the replayed traffic:
+    its score (the positive-class probability, or the predicted value) where it has one, else
+    the classes it answered (several classes, or labels only)."""
     rows, scores = [], []
     answered = results[results["status"].eq(200)]
     for role, ref in reference_scores.groupby("target"):
-        current = answered.loc[answered["target"] == role, "score"].astype(float)
-        result = column_drift(ref["score"].astype(float), current, numeric=True)
+        current = answered[answered["target"] == role]
+        numeric = bool(ref["score"].notna().any() and current["score"].notna().any())
+        column = "score" if numeric else "prediction"
+        before = ref[column].astype(float) if numeric else ref[column].astype(str)
+        after = current[column].astype(float) if numeric else current[column].dropna().astype(str)
+        result = column_drift(before, after, numeric=numeric)
         scores.append(result)
-        rows.append({"model": role, "test": result.test, "score": result.score, "threshold": result.threshold,
-                     "evidently_drifted": result.drifted, "reference_mean": float(ref["score"].mean()),
-                     "current_mean": float(current.mean()) if len(current) else float("nan")})
+        rows.append({"model": role, "on": "scores" if numeric else "answered classes", "test": result.test,
+                     "score": result.score, "threshold": result.threshold, "evidently_drifted": result.drifted,
+                     "reference_mean": float(before.mean()) if numeric else float("nan"),
+                     "current_mean": float(after.mean()) if numeric and len(after) else float("nan")})
     if not rows:
         return pd.DataFrame(columns=["model", "test", "score", "threshold", "drifted"])
     return pd.concat([pd.DataFrame(rows), verdicts(scores)], axis=1)

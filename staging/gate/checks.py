@@ -344,11 +344,14 @@ def prediction_drift_check(evidence: RunEvidence, policy: GatePolicy) -> GateChe
         return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models were not scored on the training reference.")
     moved = table.loc[table["drifted"].astype(bool), "model"].tolist()
     numbers = {"drifted": moved}
+    challenger = table[table["model"] == CHALLENGER]
+    what = ("answers (the classes it answered: it gives no single score)" if not challenger.empty and
+            challenger.iloc[0].get("on") == "answered classes" else "scores")
     if CHALLENGER in moved:
         return GateCheck(name, ACTION_STATUS[policy.prediction_drift],
-                         "The challenger's scores on the traffic differ from its scores on its training data "
-                         f"(models whose scores moved: {', '.join(moved)}).", numbers)
-    return GateCheck(name, PASSED, "The challenger's scores on the traffic look like its scores on its training "
+                         f"The challenger's {what} on the traffic differ from those on its training data "
+                         f"(models whose answers moved: {', '.join(moved)}).", numbers)
+    return GateCheck(name, PASSED, f"The challenger's {what} on the traffic look like those on its training "
                                    "data.", numbers)
 
 

@@ -85,3 +85,32 @@ def test_dle_chunks_agree_with_nannyml_within_its_sampling_error(tmp_path):
             assert abs(mine[metric] - chunk[metric]) <= chunk[f"{metric}_sampling_error"], (chunk, metric, mine)
         # both follow the shift to rainier weeks that a reference-average would miss
         assert abs(mine["mae"] - realised) < abs(np.mean(np.abs(reference["y_true"] - reference["y_pred"])) - realised)
+
+
+def multiclass_data(rng, n: int, shift: float, classes=("ant", "bee", "cow")) -> pd.DataFrame:
+    """Three classes whose softmax scores are overconfident (true probabilities are flatter)."""
+    logits = rng.normal(0, 1, (n, len(classes))) + np.array([shift, 0, -shift])
+    scores = np.exp(2 * logits) / np.exp(2 * logits).sum(axis=1, keepdims=True)
+    truth_p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    truth = np.array([rng.choice(len(classes), p=p) for p in truth_p])
+    frame = pd.DataFrame({f"proba_{c}": scores[:, i] for i, c in enumerate(classes)})
+    return frame.assign(y_pred=np.array(classes)[scores.argmax(axis=1)], y_true=np.array(classes)[truth])
+
+
+def test_multiclass_cbpe_accuracy_equals_nannyml(tmp_path):
+    from staging.analytics.estimation import OneVsRestCalibration
+
+    rng = np.random.default_rng(9)
+    classes = ["ant", "bee", "cow"]
+    reference, analysis = multiclass_data(rng, 6000, 0.0), multiclass_data(rng, 5 * CHUNK, 0.8)
+    theirs = nannyml(reference, analysis, {"method": "cbpe_multiclass", "chunk_size": CHUNK, "classes": classes},
+                     tmp_path)
+    columns = [f"proba_{c}" for c in classes]
+    index = {c: i for i, c in enumerate(classes)}
+    calibration = OneVsRestCalibration.fit(reference[columns].to_numpy(), reference["y_true"].map(index).to_numpy())
+    assert len(theirs["chunks"]) == 5
+    for chunk in theirs["chunks"]:
+        rows = analysis.iloc[chunk["chunk"] * CHUNK:(chunk["chunk"] + 1) * CHUNK]
+        confidence = calibration.confidence(rows[columns].to_numpy(), rows["y_pred"].map(index).to_numpy())
+        assert 0 <= confidence.mean() <= 1
+        assert confidence.mean() == pytest.approx(chunk["accuracy"], abs=1e-6), chunk

@@ -67,3 +67,20 @@ def test_metric_differences_bracket_the_point_difference():
     row = u.metric_differences(truth, a, b, metrics, n_boot=300)[0]
     assert row["difference"] == pytest.approx(row["challenger"] - row["champion"])
     assert row["low"] < row["difference"] < row["high"] < 0  # the challenger's error is clearly lower
+
+
+def test_newcombes_paired_interval_covers_and_shared_failures_do_not_widen_it():
+    from staging.analytics.uncertainty import newcombe_paired_difference
+
+    rng = np.random.default_rng(11)
+    covered, trials, n = 0, 400, 400
+    for _ in range(trials):
+        shared = rng.random(n) < 0.05  # both fail on these (the same bad inputs)
+        a = shared | (rng.random(n) < 0.02)
+        b = shared | (rng.random(n) < 0.03)
+        interval = newcombe_paired_difference(int((a & b).sum()), int((b & ~a).sum()), int((a & ~b).sum()), n)
+        covered += interval.low <= 0.95 * (0.98 - 0.97) <= interval.high  # the true difference
+    assert 0.92 <= covered / trials <= 0.99
+    only_shared = newcombe_paired_difference(40, 0, 0, 400)
+    unpaired = u.newcombe_difference(40, 400, 40, 400)
+    assert only_shared.estimate == 0 and (only_shared.high - only_shared.low) < (unpaired.high - unpaired.low) / 3

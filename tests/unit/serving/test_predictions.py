@@ -59,3 +59,21 @@ def test_batch_answers_parsed_a_column_at_a_time_equal_row_by_row(make):
     assert labels == [r.label for r in rows]
     assert np.allclose(scores, [r.score for r in rows], equal_nan=True)
     assert probabilities == [r.probabilities_json() for r in rows]
+
+
+def test_a_label_and_one_probability_column_keep_the_score_for_the_evidence():
+    got = parse_predictions({"predictions": [{"label": "spam", "probability": 0.93}]})[0]
+    assert (got.label, got.score, got.probabilities) == ("spam", 0.93, {"*": 0.93})
+    named = parse_predictions([{"label": 1, "confidence": 0.2}], score_column="confidence")[0]
+    assert named.probabilities == {"*": 0.2}
+    with pytest.raises(PredictionFormatError):
+        parse_predictions([{"label": 1, "p": 0.2}], score_column="confidence")
+
+
+def test_per_class_lists_and_dicts_inside_a_record_and_dict_answers():
+    listed = parse_predictions([{"label": 2, "probabilities": [0.1, 0.2, 0.7]}])[0]
+    assert listed.label == "2" and listed.probabilities == {"0": 0.1, "1": 0.2, "2": 0.7}
+    keyed = parse_predictions([{"cat": 0.25, "dog": 0.75}])[0]
+    assert keyed.label == "dog" and keyed.probabilities == {"cat": 0.25, "dog": 0.75}
+    assert parse_predictions([True])[0].label == "True"  # booleans are labels, never scores
+    assert math.isnan(parse_predictions([True])[0].score)
