@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 TREES = ["sklearn.tree._tree.Tree"]  # MLflow 3.17 saves scikit-learn models with skops: trees must be trusted
-BOOSTING_REQUIREMENTS = {"xgboost": ["xgboost-cpu==3.2.0", "skops==0.16.0", "scikit-learn==1.9.1", "numpy==2.4.6", "pandas==3.1.1"],
-                         "lightgbm": ["lightgbm==4.7.0", "skops==0.16.0", "scikit-learn==1.9.1", "numpy==2.4.6", "pandas==3.1.1"]}
+SHARED = ["skops==0.16.0", "scikit-learn==1.9.1", "numpy==2.4.6", "pandas==3.1.1"]
+BOOSTING_REQUIREMENTS = {"xgboost": ["xgboost-cpu==3.2.0", *SHARED], "lightgbm": ["lightgbm==4.7.0", *SHARED]}
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def build_zoo(home, folder: Path) -> dict[str, ZooPair]:
     from staging.registry.client import configure_mlflow
 
     configure_mlflow(home)
+    mlflow.set_experiment("zoo")  # not whichever experiment an earlier home left active in this process
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     pairs = {}

@@ -8,6 +8,7 @@ import pytest
 
 from staging import ReplaySettings, TrafficSelection
 from staging.analytics.compare import paired
+from staging.evidence.answers import read_answers, reread_reference_scores
 from staging.evidence.compute import estimated_quality
 from staging.gate import NOT_EVALUATED
 from staging.registry.scenarios import CREDIT
@@ -43,9 +44,12 @@ def test_the_back_test_catches_the_demos_concept_drift(sandbox, large_run):
 def test_a_run_without_labels_still_shows_both_estimates_and_the_difference(sandbox, large_run):
     store = sandbox.store
     manifest = store.manifest(large_run)
-    estimated = estimated_quality(manifest, paired(store.results(large_run)), store.requests(large_run), None,
-                                  store.reference_scores(large_run), [])
-    assert estimated is not None and estimated.unlabelled == manifest.traffic.replayed
+    results = store.results(large_run)
+    read = read_answers(manifest.task, manifest.task_source, results, paired(results), None)
+    estimated = estimated_quality(manifest, read, store.requests(large_run), None,
+                                  reread_reference_scores(store.reference_scores(large_run), read.space), "", [])
+    assert not isinstance(estimated, str), estimated
+    assert estimated.unlabelled == manifest.traffic.replayed
     whole = estimated.whole_run.set_index(["model", "metric"])
     for role in ("champion", "challenger"):
         assert 0.5 < whole.loc[(role, "accuracy"), "estimated"] < 1.0

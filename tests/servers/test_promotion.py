@@ -18,9 +18,9 @@ def analysis(sandbox, finished_run):
 def test_gate_lists_every_check_with_its_numbers(sandbox, analysis):
     verdict = sandbox.gate(analysis)
     assert [c.name for c in verdict.checks] == [
-        "artifact scan", "run complete", "labels", "quality: accuracy", "quality: roc_auc", "errors", "latency p95",
-        "latency p99", "data drift", "critical features", "prediction drift", "segments", "estimated quality (unlabelled)",
-        "signature"]
+        "artifact scan", "trusted model code", "run complete", "labels", "quality: accuracy", "quality: roc_auc",
+        "errors", "latency p95", "latency p99", "data drift", "critical features", "prediction drift", "segments",
+        "estimated quality (unlabelled)", "signature"]
     assert all(c.sentence and c.status in STATUSES for c in verdict.checks)
     assert all(c.numbers for c in verdict.checks if c.status in ("passed", "failed"))
     assert verdict.policy.sha256 == default_policy().sha256 and verdict.run_id == analysis.manifest.run_id

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from staging.errors import ModelRefused
-from staging.registry.scan import MODEL_CODE, refuse_dangerous, scan_model_files, trusted_models
 from staging.refs import ModelRef
+from staging.registry.scan import MODEL_CODE, refuse_dangerous, scan_model_files, trusted_models
 
 
 class Threshold:
