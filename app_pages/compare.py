@@ -119,6 +119,15 @@ with ui.guard():
             st.write(ui.escaped(result.latency_sentence()))
         if result.errors is not None and not result.errors.empty:
             st.dataframe(ui.readable(result.errors), hide_index=True)
+            shared = result.error_pairs
+            if shared and shared["both"]:
+                st.caption(ui.escaped(f"Failed answers by kind, with the server's own message. {shared['both']:,} "
+                                      f"requests failed on both models (shared: the request, not a model), "
+                                      f"{shared['challenger_only']:,} on the challenger alone and "
+                                      f"{shared['champion_only']:,} on the champion alone; the gate judges the "
+                                      "difference."))
+            else:
+                st.caption("Failed answers by kind, with the server's own message.")
 
         if result.noise_floor_sentence():
             st.info(ui.escaped(result.noise_floor_sentence()))

@@ -173,6 +173,9 @@ def test_a_pair_goes_from_replay_to_gate_report_and_pages(zoo, name, tmp_path, m
         assert "optional integer input 'visits'" in out.stderr  # said before the replay
         assert "Failed to convert column visits" in json.dumps(report["errors"])  # the server's own words
         assert report["error_pairs"]["both"] > 0 and "failed on both" in checks["errors"]["sentence"]
+        estimate = checks["estimated quality (unlabelled)"]["sentence"]
+        assert "scoring the training reference failed" in estimate and "visits" in estimate  # not "needs a reference"
+        assert "failed on both models" in shown["compare"]
     if name == "boosting":  # each model in its own environment: one has XGBoost, the other LightGBM
         from staging.backends.environments import environment_folder
         from staging.backends.wheels import model_requirements
