@@ -274,7 +274,8 @@ def latency_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]
     checks = []
     for name, allowed_by_policy in (("p95", policy.max_p95_ratio), ("p99", policy.max_p99_ratio)):
         check_name = f"latency {name}"
-        rows = pd.DataFrame() if ratios is None or ratios.empty else ratios[ratios["percentile"] == name]
+        usable = ratios is not None and not ratios.empty and {"percentile", "model"} <= set(ratios.columns)
+        rows = ratios[ratios["percentile"] == name] if usable else pd.DataFrame(columns=["percentile", "model"])
         row = rows[rows["model"] == CHALLENGER]
         if row.empty:
             checks.append(GateCheck(check_name, NOT_EVALUATED, "Not evaluated: one of the models answered too few "
