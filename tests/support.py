@@ -105,3 +105,22 @@ def capture(event_id, inference_id, data, encoding, content_type="text/csv", tim
             "eventMetadata": meta, "eventVersion": "0"}
 
 
+def all_errors_run(sandbox, like: str) -> str:
+    """A finished run in which every answer failed, written as the worker writes one."""
+    import pandas as pd
+
+    from staging.runs import read_manifest, write_manifest
+
+    store = sandbox.store
+    source = store.folder(like)
+    requests = store.requests(like).head(50)
+    manifest = read_manifest(source)
+    folder = store.create(manifest.replace(run_id=f"{like}-errors"), requests, pd.DataFrame(columns=["reason"]))
+    rows = [{"run_id": folder.name, "request_id": rid, "target": role, "intended_send": 1.0, "actual_send": 1.0,
+             "latency_ms": 3.0, "service_ms": 3.0, "status": 500, "prediction": None, "score": float("nan"),
+             "probabilities": "", "error": "HTTP 500: the model server failed"}
+            for rid in requests["request_id"] for role in ("champion", "challenger")]
+    pd.DataFrame(rows).astype({"prediction": "str"}).to_parquet(folder / "results.parquet", index=False)
+    (folder / "results.jsonl").touch()
+    write_manifest(folder, store.manifest(folder.name).replace(status="finished", ended_at=2.0, rows=len(rows)))
+    return folder.name

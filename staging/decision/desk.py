@@ -54,14 +54,14 @@ class DecisionDesk:
             return None
         return SignaturePair(champion[0], challenger[0], champion[1], challenger[1])
 
-    def run_scans(self, manifest: RunManifest) -> list[ArtifactScan] | None:
-        """The security scans of a run's two model versions, or None when their files cannot be read."""
+    def run_scans(self, manifest: RunManifest) -> list[ArtifactScan] | str:
+        """The security scans of a run's two model versions, or why their files cannot be read."""
         refs = {role: ModelRef(entry.name, entry.version)
                 for role, entry in ((CHAMPION, manifest.champion), (CHALLENGER, manifest.challenger))}
         try:
             return list(self.scans.scan(self.home, refs).values())
-        except StagingError:
-            return None
+        except StagingError as exc:
+            return exc.message
 
     def gate(self, evidence: RunEvidence, policy: GatePolicy | None = None) -> GateVerdict:
         """The run's evidence judged under the policy (by default the model's, see `policy_for`)."""

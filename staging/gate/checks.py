@@ -73,7 +73,7 @@ class GateVerdict:
 
 
 def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None,
-                  scans: list[ArtifactScan] | None = None) -> GateVerdict:
+                  scans: list[ArtifactScan] | str | None = None) -> GateVerdict:
     checks = [artifact_scan_check(scans, evidence.manifest.trusted_code), trusted_code_check(evidence),
               run_complete(evidence), labelled_enough(evidence, policy)]
     checks += quality_checks(evidence, policy)
@@ -84,13 +84,14 @@ def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: Signatu
 
 
 # -- the models' files -----------------------------------------------------------------------
-def artifact_scan_check(scans: list[ArtifactScan] | None, trusted: tuple[str, ...] = ()) -> GateCheck:
+def artifact_scan_check(scans: list[ArtifactScan] | str | None, trusted: tuple[str, ...] = ()) -> GateCheck:
     """Fails when either model's files hold a pickle that can run other programs on load, or
     its own code (cloudpickle) that no one trusted; always evaluated when the files could be
     read, whatever the policy says."""
     name = "artifact scan"
-    if scans is None:
-        return GateCheck(name, NOT_EVALUATED, "Not evaluated: the models' files could not be read from the registry.")
+    if scans is None or isinstance(scans, str):
+        why = scans or "the models' files could not be read from the registry"
+        return GateCheck(name, NOT_EVALUATED, f"Not evaluated: {why.rstrip('.')}.")
     numbers = {"scans": [scan.as_dict() for scan in scans], "trusted_code": list(trusted)}
     refused = [scan for scan in scans if scan.refused]
     if refused:
@@ -124,6 +125,14 @@ def run_complete(evidence: RunEvidence) -> GateCheck:
 
 def labelled_enough(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
     numbers = {"labelled": evidence.labelled, "needed": policy.min_labelled}
+    answered = evidence.latency["requests"] - evidence.latency["errors"] if "errors" in evidence.latency else None
+    if answered is not None and not evidence.labelled and (answered.get(CHAMPION, 1) == 0 or
+                                                           answered.get(CHALLENGER, 1) == 0):
+        who = "either model" if answered.get(CHAMPION, 1) == answered.get(CHALLENGER, 1) == 0 else (
+            "the challenger" if answered.get(CHALLENGER, 1) == 0 else "the champion")
+        return GateCheck("labels", NOT_EVALUATED, f"Not evaluated: no request was answered by {who}, so there is "
+                                                  "nothing to judge against labels (the errors check says why).",
+                         numbers)
     if evidence.labelled >= policy.min_labelled:
         return GateCheck("labels", PASSED, f"{evidence.labelled:,} requests have a label (at least "
                                            f"{policy.min_labelled:,} needed).", numbers)
@@ -271,11 +280,12 @@ def error_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
 
 def latency_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]:
     ratios = evidence.latency_ratios
+    if ratios is None or ratios.empty or not {"percentile", "model"} <= set(ratios.columns):
+        ratios = pd.DataFrame(columns=["percentile", "model"])  # a model answered nothing: no ratio to judge
     checks = []
     for name, allowed_by_policy in (("p95", policy.max_p95_ratio), ("p99", policy.max_p99_ratio)):
         check_name = f"latency {name}"
-        usable = ratios is not None and not ratios.empty and {"percentile", "model"} <= set(ratios.columns)
-        rows = ratios[ratios["percentile"] == name] if usable else pd.DataFrame(columns=["percentile", "model"])
+        rows = ratios[ratios["percentile"] == name]
         row = rows[rows["model"] == CHALLENGER]
         if row.empty:
             checks.append(GateCheck(check_name, NOT_EVALUATED, "Not evaluated: one of the models answered too few "

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import mlflow
 
+from ..errors import map_exceptions
 from ..home import SandboxHome
 from ..refs import ModelRef
-from .client import configure_mlflow
+from .client import MLFLOW_ERRORS, configure_mlflow
 
 
 def _quiet(message: str) -> None:
@@ -31,5 +32,7 @@ def model_files(home: SandboxHome, ref: ModelRef, log: Callable[[str], None] = _
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir(parents=True)
         log(f"copying the model files of {ref.uri}…")
-        mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
+        with map_exceptions(MLFLOW_ERRORS, f"The files of {ref.uri} could not be read from the registry (was the "
+                                           "version deleted, or its artifacts moved?)"):
+            mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
     return context

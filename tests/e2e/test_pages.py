@@ -4,7 +4,7 @@ import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from support import ROOT
+from support import ROOT, all_errors_run
 
 from staging.ui import PAGES, RUN_KEY
 
@@ -163,27 +163,6 @@ def _all_text(at) -> list[str]:
     return texts
 
 
-def _synthetic_all_errors_run(sandbox, like: str) -> str:
-    """A finished run in which every answer failed, written as the worker writes one."""
-    import pandas as pd
-
-    from staging.runs import read_manifest, write_manifest
-
-    store = sandbox.store
-    source = store.folder(like)
-    requests = store.requests(like).head(50)
-    manifest = read_manifest(source)
-    folder = store.create(manifest.replace(run_id=f"{like}-errors"), requests, pd.DataFrame(columns=["reason"]))
-    rows = [{"run_id": folder.name, "request_id": rid, "target": role, "intended_send": 1.0, "actual_send": 1.0,
-             "latency_ms": 3.0, "service_ms": 3.0, "status": 500, "prediction": None, "score": float("nan"),
-             "probabilities": "", "error": "HTTP 500: the model server failed"}
-            for rid in requests["request_id"] for role in ("champion", "challenger")]
-    pd.DataFrame(rows).astype({"prediction": "str"}).to_parquet(folder / "results.parquet", index=False)
-    (folder / "results.jsonl").touch()
-    write_manifest(folder, store.manifest(folder.name).replace(status="finished", ended_at=2.0, rows=len(rows)))
-    return folder.name
-
-
 @pytest.fixture(scope="module")
 def four_runs(sandbox, finished_run):
     from staging import ReplaySettings, TrafficSelection
@@ -197,7 +176,7 @@ def four_runs(sandbox, finished_run):
 
     return {"normal": finished_run,
             "canary": replay(ReplaySettings(mode="canary", canary_steps=(20, 100), canary_min_answers=5), 80),
-            "all errors": _synthetic_all_errors_run(sandbox, finished_run),
+            "all errors": all_errors_run(sandbox, finished_run),
             "30 requests": replay(ReplaySettings(), 30)}
 
 

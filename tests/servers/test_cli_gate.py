@@ -92,3 +92,50 @@ def test_bad_input_exits_2_with_one_line(demo_home, finished_run, tmp_path, args
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], out.stderr
     assert out.stdout == ""
+
+
+def test_a_run_where_every_request_failed_fails_on_its_errors_without_a_crash(demo_home, sandbox, finished_run,
+                                                                             monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    from support import all_errors_run
+
+    from staging.ui import PAGES, RUN_KEY
+
+    run = all_errors_run(sandbox, finished_run)
+    out = gate_cli(demo_home.root, "--model", "credit-default", "--run", run, "--json")
+    assert out.returncode == 1, out.stderr[-2000:]  # not passed: never 3, a fault of the sandbox
+    checks = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
+    assert checks["errors"]["status"] == "failed" and "failed more than 50% of requests" in checks["errors"]["sentence"]
+    for name in ("labels", "latency p95", "latency p99", "quality: accuracy"):
+        assert checks[name]["status"] == "not evaluated", (name, checks[name])
+    assert "no request was answered" in checks["labels"]["sentence"]
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.session_state["staging.model_name"] = "credit-default"
+    at.session_state[RUN_KEY] = run
+    at.run()
+    at.switch_page(PAGES["promote"]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    shown = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.text, *at.warning, *at.info]).replace("\\", "")
+    dataframes = " ".join(f.value.astype(str).to_string() for f in at.dataframe)
+    assert "failed more than 50% of requests" in shown + dataframes
+
+
+def test_a_run_whose_model_version_left_the_registry_is_judged_with_the_version_named(sandbox, finished_run):
+    from staging.errors import RegistryError
+    from staging.refs import ModelRef
+    from staging.registry.model_files import model_files
+
+    with pytest.raises(RegistryError) as missing:
+        model_files(sandbox.home, ModelRef("credit-default", "999"))
+    assert "models:/credit-default/999" in str(missing.value)
+    from dataclasses import replace
+
+    from staging.runs import ModelEntry
+
+    evidence = sandbox.evidence(finished_run)
+    deleted = ModelEntry("credit-default", "999", "challenger", "models:/credit-default/999", "")
+    gone = evidence.manifest.replace(models={**evidence.manifest.models, "challenger": deleted})
+    verdict = sandbox.gate(replace(evidence, manifest=gone))  # no MlflowException: the sandbox's own words
+    scan = next(c for c in verdict.checks if c.name == "artifact scan")
+    assert scan.status == "not evaluated" and "models:/credit-default/999" in scan.sentence
