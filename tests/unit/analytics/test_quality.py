@@ -143,3 +143,19 @@ def test_position_named_probabilities_map_onto_string_classes():
     matrix, why = space.matrix(rows)
     assert why == "" and matrix[0].tolist() == [0.1, 0.2, 0.7]
     assert space.fill_labels(said, matrix).tolist() == ["cow", "ant"]
+
+
+def test_a_single_class_of_labels_gives_words_not_a_crash():
+    from staging.analytics.paired import metric_difference_table
+
+    rows = pd.DataFrame({"y": ["ham"] * 40, "champion_prediction": ["ham"] * 30 + ["spam"] * 10,
+                         "challenger_prediction": ["ham"] * 35 + ["spam"] * 5, "index": range(40)})
+    space = ClassSpace.of(rows["y"], [rows["champion_prediction"], rows["challenger_prediction"]], [])
+    table = metric_difference_table(rows, "y", "classification", space, {"champion": None, "challenger": None})
+    differences = table["differences"].set_index("metric")
+    assert differences.loc["accuracy", "difference"] == pytest.approx(0.125)
+    assert np.isnan(differences.loc["roc_auc", "difference"])  # one class of truth and no scores: no AUC
+    assert "labels only" in differences.loc["roc_auc", "based on"]
+    one = ClassSpace.of(pd.Series(["ham"] * 5), [pd.Series(["ham"] * 5)], [])
+    got = quality.classification_metrics(["ham"] * 5, ["ham"] * 5, one)
+    assert got["accuracy"] == 1.0 and np.isnan(got["roc_auc"])
