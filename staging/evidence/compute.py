@@ -111,7 +111,8 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     target = manifest.target
     if target is None or labels is None or target not in labels.columns:
         labels = None  # no labels for this run (yet): quality is not computed
-    read = read_answers(manifest.task, manifest.task_source, store.results(run_id), paired(store.results(run_id)),
+    stored = store.results(run_id)  # read once: on a large run it is the most expensive file
+    read = read_answers(manifest.task, manifest.task_source, stored, paired(stored),
                         labels[target] if labels is not None else None)
     task, results, pairs, space = read.task, read.results, read.pairs, read.space
     latency_views = {"latency_bins": latency_histogram(results), "latency_intervals": percentile_intervals(results),
