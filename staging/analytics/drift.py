@@ -15,11 +15,12 @@ dropped before testing. `evidently_drifted` is Evidently's verdict on exactly th
 
 `drifted`, the verdict the app shows, adds two guards that Evidently lacks:
 - p-value tests (KS, chi-squared, Z) must survive a Benjamini-Hochberg correction over the
-  table's p-value tests and show at least a small effect (KS statistic >= 0.1, Cohen's
-  w >= 0.1, Cohen's h >= 0.2): at 100k rows a p-value flags differences nobody cares about;
-- a distance on few current rows (under 2,000) must also beat what same-size random samples
-  of the reference itself show: its share of such samples at least as far is a p-value,
-  corrected like the others. On 30 requests, every distance is large.
+  table's p-value tests and show at least a small effect (KS statistic or normed Wasserstein
+  distance >= 0.1, Cohen's w >= 0.1, Cohen's h >= 0.2): at 100k rows a p-value flags
+  differences nobody cares about;
+- a distance on few current rows (under 2,000) must also beat what random splits of the
+  reference and current rows pooled show (a permutation test): its share of such splits at
+  least as far is a p-value, corrected like the others. On 30 requests, every distance is large.
 The dataset drifts when at least half of its columns drift. The statistics themselves live
 in `drift_samples`, one sort per column.
 """
@@ -56,6 +57,7 @@ DATASET_DRIFT_SHARE = 0.5
 ALPHA = 0.05
 NOISE_CHECK_ROWS = 2_000  # below this many current rows, a distance is checked against sampling noise
 NOISE_SAMPLES = 500
+WASSERSTEIN_THRESHOLD = 0.1  # Evidently's default for the normed Wasserstein distance
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class DriftScore:
     drifted: bool  # the test's own rule, as Evidently applies it
     kind: str  # "p_value" (drift when below), "distance" (drift when at or above) or "empty"
     effect: float = float("nan")  # p-value tests: KS statistic, Cohen's w or Cohen's h
+    spread_effect: float = float("nan")  # KS: the normed Wasserstein distance too (a spread change shows there)
     noise: float = float("nan")  # distances on few rows: 95th percentile over same-size reference samples
     noise_p: float = float("nan")  # and the share of those samples at least as far as the current rows
     verdict_p: float = float("nan")  # p-value tests: the p-value the sandbox's verdict corrects (see verdicts)
@@ -145,45 +148,67 @@ def run_test(name: str, reference: Sample, current: Sample, threshold: float | N
         # Evidently's chi-squared compares the current counts with the reference shares as if those
         # were exact; the sandbox's verdict uses the two-sample test of homogeneity instead
         verdict_p = chi_squared_two_sample_pvalue(reference, current) if name == "chisquare" else score
+        # the KS statistic is small for a change of spread that moves no quantile much; the normed
+        # Wasserstein distance (Evidently's own measure on large data) sees it, so either may show
+        # that a significant difference is large enough to matter
+        spread_effect = wasserstein_normed(reference, current) if name == "ks" else float("nan")
         return DriftScore(name, score, threshold, bool(score < threshold), "p_value", effect=effect,
-                          verdict_p=verdict_p)
+                          verdict_p=verdict_p, spread_effect=spread_effect)
     if not check_noise or current.size >= NOISE_CHECK_ROWS:
         return DriftScore(name, score, threshold, bool(score >= threshold), "distance")
-    null = sampling_noise(spec, reference, current.size)
+    null = sampling_noise(spec, reference, current)
     return DriftScore(name, score, threshold, bool(score >= threshold), "distance",
                       noise=float(np.percentile(null, 95)), noise_p=float((1 + np.sum(null >= score)) / (1 + null.size)))
 
 
-def sampling_noise(spec: StatTest, reference: Sample, rows: int, seed: int = 0) -> np.ndarray:
-    """The distance between the reference and `NOISE_SAMPLES` random `rows`-row samples drawn
-    (with replacement) from the reference itself: what no drift at all would still show.
+def sampling_noise(spec: StatTest, reference: Sample, current: Sample, seed: int = 0) -> np.ndarray:
+    """The distance between the two sides of `NOISE_SAMPLES` random splits of the reference and
+    current rows pooled together, each split the same sizes as the run's: what no drift at all
+    would show (a permutation test). Unlike samples drawn from the reference alone, a split can
+    put a current value the reference never held (a new maximum of a skewed column, a category
+    it never saw) on either side, so such values are weighed as chance makes them, not as drift.
 
-    A sample drawn from the reference holds only the reference's values, so it is a vector of
-    counts over them (one multinomial draw), and for Wasserstein and for Jensen-Shannon with
-    one bin per value, all samples' distances are computed at once from those counts."""
+    A split is one draw of counts over the pooled values (multivariate hypergeometric), so for
+    Wasserstein, and for Jensen-Shannon with one bin per value, all splits' distances are
+    computed at once from those counts."""
     rng = np.random.default_rng(seed)
-    ref_counts = reference.value_counts()
-    shares = ref_counts.to_numpy(float) / reference.size
-    counts = rng.multinomial(rows, shares, NOISE_SAMPLES).astype(float)
+    ref_counts, cur_counts = reference.value_counts(), current.value_counts()
+    keys = ref_counts.index.union(cur_counts.index, sort=False)
+    pooled = (ref_counts.reindex(keys, fill_value=0) + cur_counts.reindex(keys, fill_value=0)).to_numpy(np.int64)
+    if isinstance(reference, NumericSample):
+        order = np.argsort(keys.to_numpy(float), kind="stable")
+        keys, pooled = keys[order], pooled[order]
+    rows = current.size
+    method = "count" if pooled.sum() <= 10_000_000 else "marginals"  # "count" is fast while the pool fits in memory
+    drawn = rng.multivariate_hypergeometric(pooled, rows, size=NOISE_SAMPLES, method=method).astype(float)
+    left = pooled - drawn  # the reference's side of each split
     if spec.name == "wasserstein" and isinstance(reference, NumericSample):
-        values = ref_counts.index.to_numpy(float)  # sorted
-        gaps = np.abs(np.cumsum(shares) - np.cumsum(counts, axis=1) / rows)[:, :-1]
-        return gaps @ np.diff(values) / max(reference.std, WASSERSTEIN_STD_FLOOR)
+        values = keys.to_numpy(float)
+        size = left.sum(axis=1, keepdims=True)
+        gaps = np.abs(np.cumsum(left, axis=1) / size - np.cumsum(drawn, axis=1) / rows)[:, :-1]
+        mean = left @ values / size[:, 0]
+        spread = np.sqrt(np.clip(left @ values**2 / size[:, 0] - mean**2, 0, None))
+        return gaps @ np.diff(values) / np.maximum(spread, WASSERSTEIN_STD_FLOOR)
     one_bin_per_value = not isinstance(reference, NumericSample) or reference.n_unique <= 20
     if spec.name == "jensenshannon" and one_bin_per_value:
-        current = counts / rows
-        middle = (shares + current) / 2
+        ref_share = left / left.sum(axis=1, keepdims=True)
+        cur_share = drawn / rows
+        middle = (ref_share + cur_share) / 2
         with np.errstate(divide="ignore", invalid="ignore"):
-            left = np.where(shares > 0, shares * np.log(shares / middle), 0.0).sum(axis=1)
-            right = np.where(current > 0, current * np.log(current / middle), 0.0).sum(axis=1)
-        return np.sqrt(np.clip((left + right) / 2, 0, None))
-    samples: list[Sample]
+            to_ref = np.where(ref_share > 0, ref_share * np.log(ref_share / middle), 0.0).sum(axis=1)
+            to_cur = np.where(cur_share > 0, cur_share * np.log(cur_share / middle), 0.0).sum(axis=1)
+        return np.sqrt(np.clip((to_ref + to_cur) / 2, 0, None))
+    return np.array([spec.compute(*_split(reference, keys, side, draw))[0] for side, draw in zip(left, drawn)])
+
+
+def _split(reference: Sample, keys: pd.Index, left: np.ndarray, drawn: np.ndarray) -> tuple[Sample, Sample]:
+    """One split's two sides as samples (the slow path, for tests with no counts shortcut)."""
     if isinstance(reference, NumericSample):
-        values = ref_counts.index.to_numpy(float)
-        samples = [NumericSample(np.repeat(values, row.astype(int)), reference.integer) for row in counts]
-    else:
-        samples = [CategoricalSample(pd.Series(row, index=ref_counts.index)[row > 0]) for row in counts]
-    return np.array([spec.compute(reference, sample)[0] for sample in samples])
+        values = keys.to_numpy(float)
+        return (NumericSample(np.repeat(values, left.astype(int)), reference.integer),
+                NumericSample(np.repeat(values, drawn.astype(int)), reference.integer))
+    return (CategoricalSample(pd.Series(left, index=keys)[left > 0]),
+            CategoricalSample(pd.Series(drawn, index=keys)[drawn > 0]))
 
 
 def column_drift(reference: pd.Series | Sample, current: pd.Series | Sample, numeric: bool,
@@ -224,12 +249,14 @@ def verdicts(scores: list[DriftScore]) -> pd.DataFrame:
             min_effect = STAT_TESTS[s.test].min_effect
             if s.drifted and q >= s.threshold:
                 drifted, why = False, f"not significant once corrected for {len(tested)} tests (q = {q:.3g})"
-            elif s.drifted and s.effect < min_effect:
-                drifted, why = False, f"significant but too small to matter (effect {s.effect:.3f} < {min_effect})"
+            elif s.drifted and s.effect < min_effect and not s.spread_effect >= WASSERSTEIN_THRESHOLD:
+                also = (f" and normed Wasserstein {s.spread_effect:.3f} < {WASSERSTEIN_THRESHOLD}"
+                        if s.test == "ks" else "")
+                drifted, why = False, f"significant but too small to matter (effect {s.effect:.3f} < {min_effect}{also})"
         elif s.kind == "distance" and not np.isnan(s.noise_p):
             if s.drifted and q >= ALPHA:
-                drifted, why = False, (f"within sampling noise: 95% of random samples of the training data this "
-                                       f"size show up to {s.noise:.3f}")
+                drifted, why = False, (f"within sampling noise: 95% of random splits of the training data and "
+                                       f"the traffic pooled show up to {s.noise:.3f}")
         rows.append({"drifted": bool(drifted), "q_value": q, "why": why})
     return pd.DataFrame(rows)
 

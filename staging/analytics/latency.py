@@ -173,25 +173,30 @@ def percentile_ratios(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
     """The challenger's p95 and p99 latency over the champion's (and the replica's over the
     champion's, when one ran), each with a 95% bootstrap interval: percentile, model, estimate,
     low, high, method. Where both models answered the same requests (shadow) and there are at
-    most `paired_up_to` of them, requests are resampled together (a paired bootstrap); otherwise
-    each model's answers are resampled on their own."""
+    most `paired_up_to` of them, requests are resampled together in blocks of consecutive
+    requests (a paired moving-block bootstrap: a slow spell of the machine lasts more than one
+    request, and resampling requests one by one would call its noise signal); otherwise each
+    model's answers are resampled on their own."""
     ok = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
     rng = np.random.default_rng(seed)
     wide = ok.pivot_table(index="request_id", columns="target", values="latency_ms", aggfunc="last")
+    sent = _send_order(ok)
     rows = []
     for other in (CHALLENGER, REPLICA):
         if other not in wide.columns or CHAMPION not in wide.columns:
             continue
         both = wide[[CHAMPION, other]].dropna()
+        if sent is not None:
+            both = both.loc[sent.reindex(both.index).sort_values(kind="stable").index]
         own = {role: ok.loc[ok["target"] == role, "latency_ms"].astype(float).dropna().to_numpy()
                for role in (CHAMPION, other)}
         paired_sample = 2 <= len(both) <= paired_up_to and len(both) >= 0.9 * min(len(v) for v in own.values())
+        index = block_resamples(len(both), n_boot, rng) if paired_sample else None
         for name, q in RATIO_PERCENTILES.items():
             if paired_sample:
                 a, b = both[CHAMPION].to_numpy(float), both[other].to_numpy(float)
-                index = rng.integers(0, a.size, size=(n_boot, a.size))
                 boot = np.percentile(b[index], q, axis=1) / np.percentile(a[index], q, axis=1)
-                estimate, method = np.percentile(b, q) / np.percentile(a, q), "paired bootstrap over requests"
+                estimate, method = np.percentile(b, q) / np.percentile(a, q), PAIRED_METHOD
             elif min(v.size for v in own.values()) > paired_up_to:
                 # large runs: each model's exact percentile interval (no resampling), combined so that
                 # the ratio's interval covers both (conservative)
@@ -211,3 +216,28 @@ def percentile_ratios(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
             rows.append({"percentile": name, "model": other, "estimate": float(estimate), "low": float(low),
                          "high": float(high), "answers": int(min(v.size for v in own.values())), "method": method})
     return pd.DataFrame(rows, columns=["percentile", "model", "estimate", "low", "high", "answers", "method"])
+
+
+PAIRED_METHOD = "paired bootstrap over blocks of consecutive requests"
+
+
+def block_length(count: int) -> int:
+    """The moving block's length: the cube root of the count, the usual order for a variance."""
+    return max(1, round(count ** (1 / 3)))
+
+
+def block_resamples(count: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """`n_boot` rows of `count` indices each, made of runs of `block_length` consecutive indices
+    starting anywhere (a moving-block bootstrap); one block of 1 is the plain bootstrap."""
+    block = block_length(count)
+    blocks = -(-count // block)
+    starts = rng.integers(0, count - block + 1, size=(n_boot, blocks), dtype=np.int64)
+    return (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :count]
+
+
+def _send_order(answers: pd.DataFrame) -> pd.Series | None:
+    """Each request's send time (the champion's, else any model's): the order blocks follow."""
+    for column in ("intended_send", "actual_send"):
+        if column in answers and answers[column].notna().any():
+            return answers.groupby("request_id")[column].min()
+    return None

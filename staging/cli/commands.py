@@ -6,7 +6,9 @@ not good (a failed gate, a conflict, a broken audit chain, a run that ended degr
 cancelled or failed); 2 bad input, said in one line before anything slow starts; 3 a fault of
 the sandbox or a service it uses (the traceback goes to the home's logs/cli.log, never the
 terminal); 4 a model could not be served (its own requirements cannot be installed, or its
-server died on start: a ModuleNotFoundError, say), named for both models at once.
+server died on start: a ModuleNotFoundError, say), named for both models at once; 5 a gate
+that says "not yet" (the evidence cannot decide; the JSON's labels_needed says how many labelled
+requests would).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from ..backends.mlserver import parse_runtimes
 from ..errors import ConfigurationError, RegistryError
+from ..gate import FAILED, NOT_YET, PASSED, WARNED
 from ..home import SandboxHome
 from ..jsonable import plain
 from ..registry.scenarios import SCENARIOS
@@ -233,8 +236,14 @@ def _finished(data: dict[str, Any]) -> Outcome:
     return Outcome(data, exit_code=1 if data.get("status") in UNFINISHED_OUTCOMES else 0)
 
 
+# passed (with or without warnings) 0; failed 1; not yet 5: blocked as a failure is, but a pipeline
+# can tell "collect more labels and ask again" from "the challenger is worse"
+GATE_EXIT = {PASSED: 0, WARNED: 0, FAILED: 1, NOT_YET: 5}
+
+
 def run_gate(args: argparse.Namespace, log) -> Outcome:
-    """The verdict as one JSON-ready dict (run id, policy and its SHA-256, every check); exit 1 when it failed."""
+    """The verdict as one JSON-ready dict (run id, policy and its SHA-256, every check, the labels
+    a "not yet" needs); exit 0 passed, 1 failed, 5 not yet."""
     with _sandbox(args) as sandbox:
         # a bad policy is refused before anything is read
         policy = sandbox.policy_for(args.model, args.policy) if args.policy else None
@@ -244,7 +253,7 @@ def run_gate(args: argparse.Namespace, log) -> Outcome:
                    "estimated_quality": plain(evidence.estimated.as_dict()) if evidence.estimated else None}
         if args.report:
             summary["report"] = sandbox.report(evidence, policy, Path(args.report)).as_record()
-    return Outcome(summary, render.gate_text(summary), 0 if summary["passed"] else 1)
+    return Outcome(summary, render.gate_text(summary), GATE_EXIT[verdict.status])
 
 
 def _realised_quality(evidence) -> dict | None:

@@ -53,7 +53,8 @@ def history_text(model: str, periods: list[ChampionPeriod], mismatch: str | None
 def gate_text(summary: Mapping[str, Any]) -> str:
     """The verdict for a person at a terminal: one line per check."""
     lines = [f"Gate for run {summary['run_id']} of {summary['model']}: {summary['status'].upper()} "
-             f"(policy '{summary['policy']['name']}', sha256 {summary['policy']['sha256'][:12]})"]
+             f"(policy '{summary['policy']['name']}', sha256 {summary['policy']['sha256'][:12]})",
+             f"  {summary['headline']}"]
     lines += [f"  {check['status']:<13} {check['name']}: {check['sentence']}" for check in summary["checks"]]
     return "\n".join(lines)
 

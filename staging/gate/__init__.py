@@ -2,17 +2,20 @@
 
     policy.py      GatePolicy, read from TOML; default.toml is the commented default
     checks.py      evaluate_gate: every check decided on a 95% interval, with its numbers and a sentence
+    verdict.py     the statuses (passed, failed, not yet, warned, not evaluated), GateCheck, GateVerdict
 (Signature compatibility, read from the registry, is compared in `staging.serving.signatures`.)
 """
 
 from ..serving.signatures import InputSpec, SignaturePair, compare_signatures
-from .checks import FAILED, NOT_EVALUATED, PASSED, STATUSES, WARNED, GateCheck, GateVerdict, evaluate_gate
+from .checks import evaluate_gate
 from .policy import DEFAULT_POLICY, GatePolicy, MetricRule, default_policy, load_policy, parse_policy
+from .verdict import FAILED, NOT_EVALUATED, NOT_YET, PASSED, STATUSES, WARNED, GateCheck, GateVerdict
 
 __all__ = [
     "DEFAULT_POLICY",
     "FAILED",
     "NOT_EVALUATED",
+    "NOT_YET",
     "PASSED",
     "STATUSES",
     "WARNED",

@@ -34,7 +34,7 @@ from . import charts
 STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:72rem;color:#222}
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}table{border-collapse:collapse;
 margin:.5rem 0;font-size:.85rem}td,th{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f4f4f4}.passed{color:#1a7f37}.failed{color:#cf222e}.warned{color:#9a6700}.note{color:#555}
+th{background:#f4f4f4}.passed{color:#1a7f37}.failed{color:#cf222e}.warned{color:#9a6700}.not-yet{color:#8250df}.note{color:#555}
 pre{background:#f6f8fa;padding:.75rem;overflow:auto;font-size:.8rem}figure{margin:1rem 0}"""
 
 
@@ -159,8 +159,9 @@ def report_html(document: dict[str, Any], figures: list[tuple[str, str]]) -> str
              f"<h1>{e(run['model'])}: challenger v{e(models[CHALLENGER]['version'])} against champion "
              f"v{e(models[CHAMPION]['version'])}</h1>",
              f"<p>Run <b>{e(run['run_id'])}</b>, {e(run['mode'])} mode, ended as <b>{e(run['status'])}</b>. "
-             f"Gate: <b class='{e(gate['status'])}'>{e(gate['status'])}</b> under the policy "
-             f"<b>{e(policy['name'])}</b> (SHA-256 <code>{e(policy['sha256'])}</code>).</p>"]
+             f"Gate: <b class='{e(gate['status'].replace(' ', '-'))}'>{e(gate['status'])}</b> under the policy "
+             f"<b>{e(policy['name'])}</b> (SHA-256 <code>{e(policy['sha256'])}</code>).</p>",
+             f"<p class='{e(gate['status'].replace(' ', '-'))}'><b>{e(gate.get('headline', ''))}</b></p>"]
     decision = document.get("decision")
     parts.append("<h2>Decision</h2>")
     if decision:

@@ -9,7 +9,6 @@ import time
 import pandas as pd
 import streamlit as st
 
-from ..gate import FAILED, WARNED
 from ..registry.scenarios import SCENARIOS
 from ..runs import RunManifest
 from ..sandbox import Sandbox
@@ -52,14 +51,10 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
     """The run in five sentences, each leading to the page that holds its evidence."""
     result = evidence(box, run_id)
     verdict = box.gate(result)
-    failed = [c.name for c in verdict.checks if c.status == FAILED]
-    warned = [c.name for c in verdict.checks if c.status == WARNED]
     with st.container(border=True):
         st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
-        gate_text = (f"Under the policy '{verdict.policy.name}', {len(verdict.checks)} checks: "
-                     + (f"failed: {', '.join(failed)}. " if failed else "none failed. ")
-                     + (f"Warnings: {', '.join(warned)}." if warned else "No warnings."))
-        _line(gate_text, "promote", "Gate checks →")
+        _line(f"{verdict.headline()} (policy '{verdict.policy.name}', {len(verdict.checks)} checks)", "promote",
+              "Gate checks →")
         _line(result.agreement_sentence(), "compare", "Agreement →")
         quality = result.quality_sentence() or ("No labels for this run yet, so quality cannot be judged."
                                                 if not result.labelled else "Quality on each model's own requests.")

@@ -9,7 +9,7 @@ import streamlit as st
 from ..decision.audit import Verification
 from ..decision.record import AuditRecord
 from ..errors import StagingError
-from ..gate import FAILED, NOT_EVALUATED, PASSED, WARNED, GatePolicy, GateVerdict, parse_policy
+from ..gate import FAILED, NOT_EVALUATED, NOT_YET, PASSED, WARNED, GatePolicy, GateVerdict, parse_policy
 from ..registry.team import Credentials
 from ..runs import RunManifest
 from ..sandbox import Sandbox
@@ -17,9 +17,10 @@ from .common import show_error
 from .display import escaped
 
 AUDIT_COLUMNS = ["at", "action", "from_version", "to_version", "reviewer", "reason", "run_id", "gate", "override", "id"]
-STATUS_MARKS = {PASSED: "✅ passed", WARNED: "⚠️ warned", FAILED: "❌ failed", NOT_EVALUATED: "➖ not evaluated"}
+STATUS_MARKS = {PASSED: "✅ passed", WARNED: "⚠️ warned", FAILED: "❌ failed", NOT_YET: "⏳ not yet",
+                NOT_EVALUATED: "➖ not evaluated"}
 HEADLINES = {PASSED: "Gate: :green[passed]", WARNED: "Gate: :orange[passed with warnings]",
-             FAILED: "Gate: :red[not passed]"}
+             FAILED: "Gate: :red[failed]", NOT_YET: "Gate: :violet[not yet]"}
 
 
 def policy_picker(box: Sandbox, model: str) -> GatePolicy | None:
@@ -44,6 +45,7 @@ def policy_picker(box: Sandbox, model: str) -> GatePolicy | None:
 def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
     """The verdict, then every check with its status and sentence, and its numbers on demand."""
     st.subheader(HEADLINES[verdict.status])  # the code's own colours
+    st.text(verdict.headline())
     if manifest.split:
         st.info(escaped(f"This was a {'canary' if manifest.mode == 'canary' else 'A/B'} run: each request met one model, so "
                 "its quality checks are unpaired (each model on its own requests) and wider than a shadow run's."))

@@ -13,7 +13,8 @@ import pytest
 
 from staging import Sandbox, SandboxHome
 from staging.errors import ModelRefused
-from staging.gate.checks import FAILED, PASSED, artifact_scan_check
+from staging.gate import FAILED, PASSED
+from staging.gate.checks import artifact_scan_check
 from staging.registry.client import configure_mlflow
 from staging.registry.scan import scan_model_files
 
