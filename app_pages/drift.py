@@ -32,17 +32,15 @@ with ui.guard():
                        "divided by its threshold, or for a p-value test (KS, chi-squared, Z) the threshold divided by "
                        "the p-value. Past the dashed line at 1, the test's own rule calls it drift; the colour is the "
                        "sandbox's verdict, which also asks for a correction for many tests and a real effect.")
-            overruled = drift[drift["evidently_drifted"] & ~drift["drifted"]]
-            if not overruled.empty:
-                st.info(ui.escaped(f"Evidently's rule alone would also flag {', '.join(overruled['feature'])}; "
-                        "the sandbox does not, and the table's \"why they differ\" column says why for each."))
+            st.info(ui.escaped(ui.verdicts_differ(drift)))
             st.dataframe(ui.readable(drift[ui.DRIFT_COLUMNS]), hide_index=True,
                          column_config={"why they differ": st.column_config.TextColumn(width="large")})
             st.caption("\"Evidently's rule: drifted\" is Evidently's verdict on its own rule, \"drifted (sandbox)\" "
                        "the sandbox's. They "
                        "differ only where a p-value test is not significant once corrected for the number of tests "
                        "(the adjusted p), or its effect is too small to matter at this many rows, or a distance on "
-                       "few rows is within what random samples of the training data show (the noise column).")
+                       "few rows is within what random splits of the training data and the traffic pooled show (the "
+                       "noise column).")
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
             st.altair_chart(ui.charts.score_distributions(result.score_histograms))

@@ -30,8 +30,9 @@ if result and policy and verdict:  # its own guard: a refused sign-off leaves th
             with st.form("signoff"):
                 reviewer, password = ui.signer_fields(box, "signoff")
                 reason = st.text_area("Reason", placeholder="What the evidence shows and why it is enough.")
-                override = st.checkbox("Override a failed gate", disabled=verdict.passed,
-                                       help="Only with a reason that explains why the failed checks are acceptable.")
+                override = st.checkbox("Override the gate (failed or not yet)", disabled=verdict.passed,
+                                       help="Only with a reason that explains why the failed or undecided checks "
+                                            "are acceptable.")
                 confirmed = st.checkbox(ui.escaped(f"I confirm: move {model}@champion from v{manifest.champion.version} "
                                         f"to v{manifest.challenger.version}."))
                 if st.form_submit_button("Promote the challenger", type="primary"):

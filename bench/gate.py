@@ -43,7 +43,7 @@ from __future__ import annotations
 import argparse
 import time
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-x))
 
 
-@lru_cache(maxsize=None)
+@cache
 def noise_for(disagreement: float) -> float:
     """The logit noise each of two equally good models carries so that they disagree on this
     share of requests (found once, by bisection on a large sample)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..errors import PromotionError, RegistryError
 from ..evidence import RunEvidence
-from ..gate import GateVerdict
+from ..gate import NOT_YET, GateVerdict
 from ..home import SandboxHome
 from ..refs import ModelRef
 from ..registry.client import Registry
@@ -84,6 +84,9 @@ def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, revi
         raise PromotionError("The gate's verdict is for another run than the evidence.",
                              hint="Evaluate the gate on this run and try again.")
     if not verdict.passed and not override:
+        if verdict.status == NOT_YET:
+            raise PromotionError(verdict.headline(), hint="Attach more labels (or replay more traffic) and judge "
+                                                          "again, or override with a stated reason.")
         raise PromotionError("The promotion gate did not pass: " + " ".join(verdict.reasons()),
                              hint="Fix the cause and replay again, or override with a stated reason.")
     registry = registry or Registry(home)

@@ -32,7 +32,7 @@ from .common import (
 )
 from .compare import LATENCY_FORMAT, metric_names_sentence, quality_metrics
 from .display import escaped, number, readable
-from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence
+from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence, verdicts_differ
 from .environment import (
     backend_picker,
     live_server_table,
@@ -116,4 +116,5 @@ __all__ = [
     "trust_picker",
     "traffic_form",
     "verdict_card",
+    "verdicts_differ",
 ]

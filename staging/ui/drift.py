@@ -48,4 +48,27 @@ def drift_choices(drift: pd.DataFrame) -> dict[str, tuple[str | None, float | No
     return choices
 
 
-__all__ = ["DEFAULT_TEST", "DRIFT_COLUMNS", "dataset_drift", "drift_choices", "drift_sentence"]
+WHERE_VERDICTS_DIFFER = (
+    "Where the sandbox's verdict and Evidently's differ, and why: Evidently's rule flags a column whenever its "
+    "test fires, which on two samples of the very same data flags some column in nearly every run, while the "
+    "sandbox also asks that a p-value survive the correction for testing every column at once, that the effect "
+    "be large enough to matter, and that a distance on few rows beat random splits of the training data and the "
+    "traffic pooled, so it flags fewer columns, and a column it flags has moved.")
+
+
+def verdicts_differ(drift: pd.DataFrame) -> str:
+    """The one sentence on where the two verdicts differ, with the columns and the dataset's
+    verdict where they do on this run."""
+    sentence = WHERE_VERDICTS_DIFFER
+    overruled = drift.loc[drift["evidently_drifted"] & ~drift["drifted"], "feature"].tolist()
+    if overruled:
+        sentence += f" On this run Evidently's rule alone would also flag {', '.join(overruled)} (see \"why they differ\")"
+        evidently_dataset = dataset_drift(drift.assign(drifted=drift["evidently_drifted"]))
+        if evidently_dataset != dataset_drift(drift):
+            sentence += (f", and would call the dataset {'drifted' if evidently_dataset else 'not drifted'} where "
+                         f"the sandbox does {'not' if evidently_dataset else ''}".rstrip())
+        sentence += "."
+    return sentence
+
+
+__all__ = ["DEFAULT_TEST", "DRIFT_COLUMNS", "dataset_drift", "drift_choices", "drift_sentence", "verdicts_differ"]

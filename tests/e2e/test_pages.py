@@ -79,6 +79,7 @@ def test_drift_names_drifted_features(app):
     app.switch_page(PAGES["drift"]).run()
     assert {m.label for m in app.metric} == {"Features drifted", "Dataset drift"}
     assert "features look different from the training data" in " ".join(m.value for m in app.markdown)
+    assert any("Where the sandbox's verdict and Evidently's differ, and why" in _as_shown(i.value) for i in app.info)
     assert "Prediction drift" in [s.value for s in app.subheader]
     assert {"champion", "challenger"} <= set(app.dataframe[-1].value["model"])
 

@@ -63,6 +63,25 @@ def test_a_run_that_fails_the_policy_exits_1(demo_home, finished_run, tmp_path):
     assert failed == ["quality: accuracy"] and verdict["status"] == "failed"
 
 
+def test_a_run_the_evidence_cannot_decide_is_not_yet_and_exits_5_with_the_labels_needed(demo_home, finished_run,
+                                                                                       tmp_path):
+    policy = tmp_path / "patient.toml"
+    policy.write_text("name = 'patient'\nmin_labelled = 250000\n")
+    out = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--policy", str(policy),
+                   "--json", "--report", str(tmp_path / "report"))
+    assert out.returncode == 5, out.stdout + out.stderr[-2000:]  # not 1: nothing shows the challenger worse
+    verdict = json.loads(out.stdout)
+    assert verdict["status"] == "not yet" and verdict["passed"] is False and verdict["labels_needed"] == 250_000
+    assert "about 250,000 labelled requests" in verdict["headline"] and f"the run has {verdict['labelled']:,}" in \
+        verdict["headline"]
+    labels = next(c for c in verdict["checks"] if c["name"] == "labels")
+    assert labels["status"] == "not yet" and labels["numbers"]["labels_needed"] == 250_000
+    report = (tmp_path / "report").glob("*.html").__next__().read_text()
+    assert "not yet" in report and "about 250,000 labelled requests" in report
+    human = gate_cli(demo_home.root, "--model", "credit-default", "--run", finished_run, "--policy", str(policy))
+    assert human.returncode == 5 and "NOT YET" in human.stdout and "about 250,000 labelled requests" in human.stdout
+
+
 def test_the_models_own_policy_file_in_the_home_is_used(demo_home, finished_run):
     named = demo_home.policies_dir / "credit-default.toml"
     named.parent.mkdir(exist_ok=True)

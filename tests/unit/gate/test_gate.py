@@ -16,12 +16,9 @@ from staging.analytics.classes import ClassSpace
 from staging.analytics.drift import STAT_TESTS, _split, sampling_noise
 from staging.analytics.drift_samples import (
     CategoricalSample,
-    NumericSample,
     chi_squared_pvalue,
     chi_squared_two_sample_pvalue,
-    jensen_shannon,
     sample_of,
-    wasserstein_normed,
 )
 from staging.analytics.latency import percentile_ratios
 from staging.analytics.quality import classification_metrics

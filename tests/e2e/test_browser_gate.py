@@ -1,0 +1,61 @@
+"""The gate's three verdicts in a real browser (Debian's Chromium, driven by Playwright), opened
+from links that name the model and the run: a run in which the challenger failed every request
+is failed in the errors check's own words, and a run the evidence cannot decide is "not yet"
+with the labelled requests that would decide it."""
+
+import pytest
+from support import all_errors_run, streamlit_app
+from test_browser_demo import CHROMIUM, CHROMIUM_ARGS, SHOTS, _settled
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+PATIENT = "name = 'patient'\nmin_labelled = 250000\n"
+
+
+@pytest.fixture(scope="module")
+def gate_app(demo_home, sandbox, finished_run):
+    failing = all_errors_run(sandbox, finished_run)
+    with streamlit_app(demo_home.root, {"STAGING_BACKEND": "process"},
+                       ("--server.headless", "true", "--server.address", "127.0.0.1",
+                        "--browser.gatherUsageStats", "false")) as url:
+        yield url, finished_run, failing
+
+
+def _page_text(page, url: str, wait_for: str) -> str:
+    page.goto(url)
+    page.get_by_text(wait_for).first.wait_for(timeout=120_000)
+    _settled(page)
+    return page.inner_text("body")
+
+
+def test_promote_fails_a_run_whose_challenger_answered_nothing_in_the_errors_checks_words(gate_app):
+    url, _, failing = gate_app
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        text = _page_text(page, f"{url}/promote?model=credit-default&run={failing}", "Gate: failed")
+        page.screenshot(path=SHOTS / "gate-all-errors.png", full_page=True)
+        assert "failed more than 50% of requests" in text and "Failed: errors" in text
+        assert "no request was answered" in text  # the labels check says why it was not evaluated
+        assert "Traceback" not in text and "Something failed" not in text and "KeyError" not in text
+        browser.close()
+
+
+def test_promote_says_not_yet_with_the_labels_that_would_decide(gate_app):
+    url, finished, _ = gate_app
+    policy = SHOTS / "patient.toml"
+    SHOTS.mkdir(exist_ok=True)
+    policy.write_text(PATIENT)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        _page_text(page, f"{url}/promote?model=credit-default&run={finished}", "Policy: sandbox default")
+        page.locator("input[type=file]").first.set_input_files(str(policy))
+        page.get_by_text("Gate: not yet").wait_for(timeout=120_000)
+        _settled(page)
+        page.screenshot(path=SHOTS / "gate-not-yet.png", full_page=True)
+        text = page.inner_text("body")
+        assert "about 250,000 labelled requests" in text and "Not yet:" in text
+        assert "Gate: failed" not in text and "Traceback" not in text
+        browser.close()
