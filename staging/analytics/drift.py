@@ -156,9 +156,12 @@ def run_test(name: str, reference: Sample, current: Sample, threshold: float | N
                           verdict_p=verdict_p, spread_effect=spread_effect)
     if not check_noise or current.size >= NOISE_CHECK_ROWS:
         return DriftScore(name, score, threshold, bool(score >= threshold), "distance")
-    null = sampling_noise(spec, reference, current)
+    # the splits are drawn afresh for each data (seeded by the score, so the same data gives the same
+    # answer): one fixed set of splits, reused on every run, would bias every run's p-value one way
+    null = sampling_noise(spec, reference, current, seed=int(np.float64(score).view(np.uint64)))
+    at_least = null >= score - 1e-9 * max(1.0, abs(score))  # a tie computed another way is still a tie
     return DriftScore(name, score, threshold, bool(score >= threshold), "distance",
-                      noise=float(np.percentile(null, 95)), noise_p=float((1 + np.sum(null >= score)) / (1 + null.size)))
+                      noise=float(np.percentile(null, 95)), noise_p=float((1 + np.sum(at_least)) / (1 + null.size)))
 
 
 def sampling_noise(spec: StatTest, reference: Sample, current: Sample, seed: int = 0) -> np.ndarray:

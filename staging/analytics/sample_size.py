@@ -25,17 +25,19 @@ LARGEST = 10**9  # beyond this, "more than anyone will label"
 
 
 def decide_probability(count: float, spread: float, pass_bound: float, fail_bound: float, assumed: float,
-                       z: float) -> float:
+                       z: float, fail_z: float | None = None) -> float:
     """The chance that an interval over `count` observations passes or fails, when one
-    observation's standard deviation is `spread` and the truth is `assumed`."""
+    observation's standard deviation is `spread` and the truth is `assumed`; the fail side may
+    ask for a wider interval (`fail_z`) than the pass side."""
     error = spread / math.sqrt(count)
     passes = stats.norm.cdf((assumed - pass_bound) / error - z)
-    fails = stats.norm.cdf((fail_bound - assumed) / error - z)
+    fails = stats.norm.cdf((fail_bound - assumed) / error - (fail_z or z))
     return float(passes + fails)
 
 
 def needed_to_decide(low: float, high: float, count: int, pass_bound: float, fail_bound: float,
-                     assumed: float = 0.0, level: float = 0.95, share: float = DECIDE_SHARE) -> int | None:
+                     assumed: float = 0.0, level: float = 0.95, share: float = DECIDE_SHARE,
+                     fail_z: float | None = None) -> int | None:
     """The count at which the rule would decide in `share` of runs (see the module docstring);
     None when the interval has no width to scale (a degenerate interval decides nothing more)."""
     z = stats.norm.ppf(0.5 + level / 2)
@@ -43,17 +45,21 @@ def needed_to_decide(low: float, high: float, count: int, pass_bound: float, fai
     if count <= 0 or not math.isfinite(width) or width <= 0:
         return None
     spread = width / (2 * z) * math.sqrt(count)
-    if decide_probability(count, spread, pass_bound, fail_bound, assumed, z) >= share:
+
+    def decides(size: float) -> bool:
+        return decide_probability(size, spread, pass_bound, fail_bound, assumed, z, fail_z) >= share
+
+    if decides(count):
         return int(count)
     upper = max(count, 1)
-    while decide_probability(upper, spread, pass_bound, fail_bound, assumed, z) < share:
+    while not decides(upper):
         if upper >= LARGEST:
             return LARGEST
         upper *= 2
     lower = max(upper // 2, count)
     while upper - lower > max(1, lower // 200):  # to half a percent: it is an estimate, said "about"
         middle = (lower + upper) // 2
-        if decide_probability(middle, spread, pass_bound, fail_bound, assumed, z) >= share:
+        if decides(middle):
             upper = middle
         else:
             lower = middle

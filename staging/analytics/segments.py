@@ -69,13 +69,26 @@ def _compare(part: pd.DataFrame, target: str, task: str) -> dict:
         gaps = (champion_err - challenger_err).to_numpy()
         p = stats.wilcoxon(gaps).pvalue if np.any(gaps != 0) else 1.0
         return {"champion": champion_err.mean(), "challenger": challenger_err.mean(),
-                "difference": float(np.mean(gaps)), "p_value": float(p), "metric": "MAE"}
+                "difference": float(np.mean(gaps)), "standard_error": float(np.std(gaps, ddof=1) / np.sqrt(gaps.size)),
+                "p_value": float(p), "metric": "MAE"}
     truth = part[target].map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
     champion_ok = part[f"{CHAMPION}_prediction"].astype(str) == truth
     challenger_ok = part[f"{CHALLENGER}_prediction"].astype(str) == truth
+    gaps = challenger_ok.to_numpy(float) - champion_ok.to_numpy(float)  # -1, 0 or +1 per request
     return {"champion": champion_ok.mean(), "challenger": challenger_ok.mean(),
-            "difference": float(challenger_ok.mean() - champion_ok.mean()),
+            "difference": float(gaps.mean()), "standard_error": float(np.std(gaps) / np.sqrt(gaps.size)),
             "p_value": mcnemar_exact(champion_ok, challenger_ok), "metric": "accuracy"}
+
+
+def worse_beyond(table: pd.DataFrame, margin: float) -> pd.Series:
+    """The Benjamini-Hochberg adjusted one-sided p-value, per slice, that the challenger is worse
+    there by more than `margin` (a paired z-test of the difference against -margin): what the
+    gate's segments check fails on. On equally good models it almost never falls below 0.05, and
+    a slice harmed by several points shows."""
+    error = table["standard_error"].where(table["standard_error"] > 0)
+    z = (table["difference"] + margin) / error
+    p = pd.Series(stats.norm.cdf(z), index=table.index).fillna(1.0)
+    return benjamini_hochberg(p)
 
 
 def worst_segment_sentence(table: pd.DataFrame) -> str:

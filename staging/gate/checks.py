@@ -6,15 +6,19 @@ Every decision rests on a 95% interval:
 - quality: the challenger-minus-champion interval of each metric in the policy, paired in
   shadow runs and unpaired (each arm's own requests) in canary and A/B runs. A "not worse"
   rule passes when the interval lies above minus the margin, fails when it lies below zero
-  (the challenger shown worse, and not shown within the margin), and is "not yet" in between,
-  with the labelled requests that would decide it (`analytics.sample_size`);
-- errors: Newcombe's interval of the error-rate increase, read the same way against the
-  allowed increase, with the requests that would decide it;
+  (the challenger shown worse, and not shown within the margin; with several rules the fail
+  side is widened so that together they fail equally good models at most 2.5% of the time),
+  and is "not yet" in between, with the labelled requests that would decide it
+  (`analytics.sample_size`);
+- errors: Newcombe's interval of the error-rate increase: passed under the allowed increase,
+  failed above it, not yet across it, with the requests that would decide it;
 - latency: bootstrap intervals (over blocks of consecutive requests) of the p95 and p99 ratios,
   never stricter than the noise floor. Latency is a guardrail: it fails when the interval lies
   beyond the allowed ratio and warns when it shows the challenger slower with the limit inside;
   a wide interval alone says nothing, since a tail percentile of spiky traffic is unstable;
-- drift, prediction drift and segments: the sandbox's corrected verdicts;
+- segments: a slice shown worse by more than the margin (a one-sided test against the margin,
+  Benjamini-Hochberg adjusted over the slices: its own family-wise rate);
+- drift and prediction drift: the sandbox's corrected verdicts;
 - signature: the challenger accepts what the champion accepts;
 - artifact scan: neither model's files hold a pickle that runs code when loaded.
 """
@@ -22,8 +26,10 @@ Every decision rests on a 95% interval:
 from __future__ import annotations
 
 import pandas as pd
+from scipy import stats
 
 from ..analytics.sample_size import about, needed_to_decide
+from ..analytics.segments import worse_beyond
 from ..analytics.uncertainty import newcombe_difference, newcombe_paired_difference
 from ..evidence import RunEvidence
 from ..registry.scan import ArtifactScan
@@ -33,6 +39,9 @@ from .policy import GatePolicy, MetricRule
 from .verdict import FAILED, NOT_EVALUATED, NOT_YET, PASSED, WARNED, GateCheck, GateVerdict
 
 ACTION_STATUS = {"fail": FAILED, "warn": WARNED}
+ONE_SIDED = 0.025  # the chance, shared by the policy's quality rules, of failing equally good models
+Z95 = float(stats.norm.ppf(0.975))
+SEGMENT_ALPHA = 0.05
 
 
 def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None,
@@ -123,7 +132,7 @@ def quality_checks(evidence: RunEvidence, policy: GatePolicy) -> list[GateCheck]
             why = missing_metric_reason(evidence, rule.metric, row)
             checks.append(GateCheck(name, NOT_EVALUATED, f"Not evaluated: {why}."))
             continue
-        checks.append(metric_check(rule, row.iloc[0], unpaired, int(evidence.labelled)))
+        checks.append(metric_check(rule, row.iloc[0], unpaired, int(evidence.labelled), len(rules)))
     return checks
 
 
@@ -150,16 +159,28 @@ def interval_status(gain_low: float, gain_high: float, pass_bound: float, fail_b
     return NOT_YET
 
 
-def metric_check(rule: MetricRule, row: pd.Series, unpaired: bool, labelled: int = 0) -> GateCheck:
-    """One metric's rule on its difference interval (see default.toml for the meanings)."""
+def family_z(rules: int) -> float:
+    """How far the fail side of each quality interval reaches, in standard errors, so that the
+    policy's quality rules together fail equally good models at most 2.5% of the time
+    (Bonferroni: each rule's one-sided 2.5% shared among them)."""
+    return float(stats.norm.ppf(1 - ONE_SIDED / max(rules, 1)))
+
+
+def metric_check(rule: MetricRule, row: pd.Series, unpaired: bool, labelled: int = 0, rules: int = 1) -> GateCheck:
+    """One metric's rule on its difference interval (see default.toml for the meanings). With
+    several quality rules, the fail side of the interval is widened by `family_z(rules)`."""
     name = f"quality: {rule.metric}"
     sign = 1.0 if rule.greater_is_better else -1.0
     champion, challenger = float(row["champion"]), float(row["challenger"])
     gain_low, gain_high = sorted((sign * float(row["low"]), sign * float(row["high"])))
+    gain = sign * float(row["difference"])
+    fail_z = family_z(rules)
+    fail_high = gain + (gain_high - gain) * fail_z / Z95  # the fail side, widened for the family
     how = ("unpaired: each model on its own requests" if unpaired else "paired: the same requests")
     numbers = {"metric": rule.metric, "rule": rule.rule, "champion": champion, "challenger": challenger,
                "difference": float(row["difference"]), "low": float(row["low"]), "high": float(row["high"]),
-               "method": str(row.get("method", "")), "paired": not unpaired}
+               "method": str(row.get("method", "")), "paired": not unpaired, "quality_rules": rules,
+               "fail_z": fail_z}
     worse_word = "lower" if rule.greater_is_better else "higher"
     interval = f"{float(row['difference']):+.4f} (95% CI {float(row['low']):+.4f} to {float(row['high']):+.4f}; {how})"
     if rule.threshold is not None:
@@ -168,29 +189,29 @@ def metric_check(rule: MetricRule, row: pd.Series, unpaired: bool, labelled: int
             bound = "at least" if rule.greater_is_better else "at most"
             return GateCheck(name, FAILED, f"The challenger's {rule.metric} is {challenger:.4f}; the "
                              f"policy needs {bound} {rule.threshold:g}.", {**numbers, "threshold": rule.threshold})
+    family = f" (widened for the policy's {rules} quality rules)" if rules > 1 else ""
     if rule.rule == "not_worse":
         margin = rule.margin * abs(champion) if rule.relative else rule.margin
         numbers["margin"] = margin
         pass_bound, fail_bound = -margin, 0.0
         rule_words = f"The policy allows it to be at most {margin:.4g} {worse_word}"
         said = {PASSED: "the interval lies above that, so it is not worse by more than the margin.",
-                FAILED: "the interval lies wholly on the worse side and reaches past the margin: the challenger is "
-                        "worse.",
-                NOT_YET: "the interval reaches past the margin but also past zero: nothing shows the challenger "
-                         "worse, and nothing yet shows it within the margin."}
+                FAILED: f"the interval{family} lies wholly on the worse side and reaches past the margin: the "
+                        "challenger is worse.",
+                NOT_YET: "the interval reaches past the margin but not wholly onto the worse side"
+                         f"{family}: nothing shows the challenger worse, and nothing yet shows it within the margin."}
     else:
         needed = max(rule.min_absolute_change, rule.min_relative_change * abs(champion))
         numbers["min_change"] = needed
         pass_bound = fail_bound = needed
         rule_words = f"The policy needs it {'higher' if rule.greater_is_better else 'lower'} by more than {needed:.4g}"
-        said = {PASSED: "the interval clears that.", FAILED: "the interval lies wholly short of that.",
+        said = {PASSED: "the interval clears that.", FAILED: f"the interval{family} lies wholly short of that.",
                 NOT_YET: "the interval straddles that: the data cannot tell yet."}
-    status = interval_status(gain_low, gain_high, pass_bound, fail_bound)
+    status = interval_status(gain_low, fail_high, pass_bound, fail_bound)
     sentence = f"Challenger minus champion {rule.metric}: {interval}. {rule_words}; {said[status]}"
     if status == NOT_YET:
-        gain = sign * float(row["difference"])
         assumed = 0.0 if pass_bound < 0 else gain  # "not worse": if the two are in truth equally good
-        needs = needed_to_decide(gain_low, gain_high, labelled, pass_bound, fail_bound, assumed)
+        needs = needed_to_decide(gain_low, gain_high, labelled, pass_bound, fail_bound, assumed, fail_z=fail_z)
         numbers["labels_needed"] = needs
         if needs:
             if_equal = " if the two are in truth equally good" if pass_bound < 0 else " if the difference stays as seen"
@@ -259,13 +280,13 @@ def error_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
                                            f"({rates}): the run cannot judge the models.", numbers)
     allowed = policy.max_error_increase
     span = f"the increase is {diff.estimate:+.2%} (95% CI {diff.low:+.2%} to {diff.high:+.2%})"
-    status = interval_status(-diff.high, -diff.low, -allowed, 0.0)
+    status = interval_status(-diff.high, -diff.low, -allowed, -allowed)
     if status == PASSED:
         return GateCheck("errors", PASSED, f"Challenger errors: {rates}; {span}, within the allowed "
                                            f"+{allowed:.1%}.", numbers)
     if status == FAILED:
-        return GateCheck("errors", FAILED, f"Challenger errors: {rates}; {span}: the challenger fails more often, "
-                                           f"and the interval reaches past the allowed +{allowed:.1%}.", numbers)
+        return GateCheck("errors", FAILED, f"Challenger errors: {rates}; {span}, all above the allowed "
+                                           f"+{allowed:.1%}.", numbers)
     needed = requests_to_decide(pairs, e_a, n_a, e_b, n_b, paired, allowed)
     numbers["requests_needed"] = needed
     more = (f" About {about(needed)} requests would decide it if the error rates stay as seen (this run has "
@@ -290,7 +311,7 @@ def requests_to_decide(pairs: dict | None, e_a: int, n_a: int, e_b: int, n_b: in
         scaled = {k: round(v * factor) for k, v in pairs.items()} if paired else None
         diff, _ = error_increase(scaled, round(e_a * factor), round(n_a * factor), round(e_b * factor),
                                  round(n_b * factor), paired)
-        return interval_status(-diff.high, -diff.low, -allowed, 0.0) != NOT_YET
+        return interval_status(-diff.high, -diff.low, -allowed, -allowed) != NOT_YET
 
     factor = 1.0
     while not decides(factor * 2):
@@ -409,17 +430,18 @@ def segment_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
     if table is None or table.empty:
         return GateCheck(name, NOT_EVALUATED, "Not evaluated: too few labelled requests per slice.")
     large = table[table["requests"] >= policy.segment_min_size]
-    harmed = large[large["challenger_worse"] & (large["difference"] < -policy.segment_margin)]
+    beyond = worse_beyond(large, policy.segment_margin) if "standard_error" in large else large["q_value"]
+    harmed = large[beyond < SEGMENT_ALPHA].assign(q_value=beyond[beyond < SEGMENT_ALPHA])
     numbers = {"slices": int(len(large)), "harmed": harmed["slice"].tolist() if "slice" in harmed else [],
                "margin": policy.segment_margin, "min_size": policy.segment_min_size}
     if not harmed.empty:
-        first = harmed.iloc[0]
+        first = harmed.sort_values("difference").iloc[0]
         return GateCheck(name, ACTION_STATUS[policy.segments],
-                         f"The challenger is significantly worse in {len(harmed)} slice(s) beyond the margin of "
-                         f"{policy.segment_margin:g}; the worst: {first['slice']} ({first['difference']:+.3f}, "
+                         f"The challenger is worse by more than the margin of {policy.segment_margin:g} in "
+                         f"{len(harmed)} slice(s); the worst: {first['slice']} ({first['difference']:+.3f}, "
                          f"q = {first['q_value']:.3g}, {int(first['requests'])} requests).", numbers)
     return GateCheck(name, PASSED, f"No slice of at least {policy.segment_min_size} labelled requests where the "
-                                   f"challenger is significantly worse by more than {policy.segment_margin:g} "
+                                   f"challenger is shown worse by more than {policy.segment_margin:g} "
                                    f"({len(large)} slices, Benjamini-Hochberg adjusted).", numbers)
 
 
