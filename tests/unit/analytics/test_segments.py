@@ -55,3 +55,33 @@ def test_regression_slices_use_absolute_error():
     table = segment_table(frame, "y", "regression", ("km",), ())
     assert table.iloc[0]["slice"].startswith("km 7") and table.iloc[0]["challenger_worse"]
     assert table.iloc[0]["metric"] == "MAE"
+
+
+
+def test_the_gate_fails_a_slice_only_when_it_is_shown_worse_by_more_than_the_margin():
+    """The one-sided test against the margin equals statsmodels' z-test on the paired gaps; it
+    finds the planted slice, and on equally good models it almost never fires."""
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    from staging.analytics.segments import worse_beyond, worse_beyond_p
+
+    frame = _frame()
+    table = segment_table(frame, "y", "classification", ("age",), ("city",))
+    young = table.index[table["slice"].str.startswith("age 18")][0]
+    part = frame[frame["age"] < 30]
+    truth = part["y"].astype(str)
+    gaps = (part["challenger_prediction"] == truth).astype(float) - (part["champion_prediction"] == truth)
+    expected = DescrStatsW(gaps.to_numpy() + 0.02).ztest_mean(0, alternative="smaller")[1]
+    assert worse_beyond_p(table, 0.02)[young] == pytest.approx(expected, rel=1e-9)
+    adjusted = worse_beyond(table, 0.02)
+    older = table["slice"].str.startswith("age") & (table.index != young)
+    assert adjusted[young] == adjusted.min() < 0.05 and (adjusted[older] > 0.05).all()  # the planted slice first
+    # (each city holds a share of the young, so each is worse by about 6 points: past the margin too)
+    fired = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        equal = _frame(n=2000, seed=seed)
+        right = rng.random(len(equal)) < 0.8  # the challenger as good as the champion, its own errors
+        equal["challenger_prediction"] = np.where(right, equal["y"], 1 - equal["y"]).astype(str)
+        fired += worse_beyond(segment_table(equal, "y", "classification", ("age",), ("city",)), 0.02).min() < 0.05
+    assert fired <= 2
