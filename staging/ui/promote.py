@@ -46,6 +46,11 @@ def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
     """The verdict, then every check with its status and sentence, and its numbers on demand."""
     st.subheader(HEADLINES[verdict.status])  # the code's own colours
     st.text(verdict.headline())
+    for check in verdict.checks:  # what blocks the promotion, in words, before the table
+        if check.status == FAILED:
+            st.error(escaped(f"{check.name}: {check.sentence}"), icon=":material/block:")
+        elif check.status == NOT_YET:
+            st.warning(escaped(f"{check.name}: {check.sentence}"), icon=":material/hourglass_top:")
     if manifest.split:
         st.info(escaped(f"This was a {'canary' if manifest.mode == 'canary' else 'A/B'} run: each request met one model, so "
                 "its quality checks are unpaired (each model on its own requests) and wider than a shadow run's."))
