@@ -90,8 +90,9 @@ class GateVerdict:
             if self.requests_needed:
                 needs.append(f"about {about(self.requests_needed)} requests (the run has {self.requests:,})")
             need = f" It would need {' and '.join(needs)}." if needs else ""
-            return (f"Not yet: the evidence cannot decide {', '.join(waiting)}: nothing shows the challenger worse, "
-                    f"and nothing yet shows it within the policy's margin.{need}")
+            why = (": nothing shows the challenger worse, and nothing yet shows it within the policy's margin"
+                   if all(name.startswith("quality") for name in waiting) else "")
+            return f"Not yet: the evidence cannot decide {', '.join(waiting)}{why}.{need}"
         warned = [c.name for c in self.checks if c.status == WARNED]
         if warned:
             return f"Passed, with warnings: {', '.join(warned)}."

@@ -311,3 +311,21 @@ def test_not_evaluated_checks_say_why():
 
     check = drift_check(None, policy)  # the policy decides before the evidence is read
     assert check.status == NOT_EVALUATED and "ignores" in check.sentence
+
+
+def test_the_verdict_blocks_on_not_yet_and_says_what_would_decide_it():
+    from staging.gate import GateCheck, GateVerdict
+
+    policy = default_policy()
+    waiting = GateCheck("quality: accuracy", NOT_YET, "…", {"labels_needed": 6800})
+    errors_wait = GateCheck("errors", NOT_YET, "…", {"requests_needed": 410})
+    verdict = GateVerdict([GateCheck("run complete", PASSED, "…"), waiting], policy, "r1", labelled=2000,
+                          requests=2100)
+    assert verdict.status == NOT_YET and not verdict.passed and verdict.labels_needed == 6800
+    assert verdict.headline() == ("Not yet: the evidence cannot decide quality: accuracy: nothing shows the challenger "
+                                  "worse, and nothing yet shows it within the policy's margin. It would need about "
+                                  "6,800 labelled requests (the run has 2,000).")
+    both = GateVerdict([waiting, errors_wait], policy, "r1", labelled=2000, requests=300)
+    assert "about 410 requests (the run has 300)" in both.headline() and both.as_dict()["requests_needed"] == 410
+    failed = GateVerdict([waiting, GateCheck("segments", FAILED, "…")], policy, "r1")
+    assert failed.status == FAILED and failed.as_dict()["labels_needed"] == 6800  # what would decide the rest
