@@ -23,14 +23,22 @@ PAGE = ROOT / "docs" / "figures.md"
 # (bench, command, [(keys, what, goal, unit)])
 CATALOGUE: list[tuple[str, str, list[tuple[tuple[str, ...], str, str, str]]]] = [
     ("gate", "python bench/gate.py", [
-        (("aa_false_fail_rate",), "the default policy's gate on a model against itself (two copies disagreeing on "
-         "about 3% of answers), n = 2,000 labelled", "≤ 0.05", ""),
+        (("aa_failed_rate_by_disagreement",), "equally good models disagreeing on 3%, 10%, 20% or 30% of requests, "
+         "n = 2,000 labelled: share of runs the default policy's gate fails", "each ≤ 0.05", ""),
+        (("not_yet_rate_equal_models_2k",), "the same runs: share the gate calls \"not yet\"", "", ""),
         (("power_2pt_5k",), "how often it fails a challenger 2 accuracy points worse, n = 5,000, the lower of "
          "two cases (noisier scores; a moved threshold)", "≥ 0.80", ""),
-        (("drift_aa_any_column_rate",), "reference and current from one population: share of runs whose drift "
-         "verdict flags any column (800/700 and 5,000/200 rows)", "≤ 0.05", ""),
-        (("drift_power_spread_1_6x",), "one numeric column 1.6 times wider (800/700 rows): share of runs flagging it",
-         "≥ 0.80", ""),
+        (("labels_needed_accuracy",), "at 20% disagreement and 2,000 labels: the accuracy check's median "
+         "`labels_needed`, beside the size at which 95% of simulated runs decide", "close", ""),
+        (("drift_aa_any_column_rate",), "reference and current from one population (skewed and 100-category "
+         "columns among them): share of runs whose drift verdict flags any column, the larger of 800/700 and "
+         "5,000/200 rows", "≤ 0.05", ""),
+        (("drift_power_spread_1_6x", "drift_power_spread_1_6x_laplace"), "one column 1.6 times wider (800/700 rows): "
+         "share of runs flagging it, normal and Laplace", "≥ 0.80", ""),
+        (("latency_aa_warn_rate_spiky",), "identical models pausing on 4% of requests, 2,000 requests: share of runs "
+         "whose p95 or p99 check warns or fails", "≤ 0.05", ""),
+        (("latency_failed_2x", "latency_failed_2x_spiky", "latency_failed_2x_spiky_5k"), "a challenger twice as "
+         "slow, failed: on steady traffic, on that spiky traffic (2,000 and 5,000 requests)", "", ""),
     ]),
     ("first_insight", "python bench/first_insight.py", [
         (("demo_click_to_verdict_s_process",), "click **Run the demo** to the verdict card in Chromium, fresh home, "
@@ -109,6 +117,8 @@ def _value(value) -> str:
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_value(item)}" for key, item in value.items())
     return str(value)
 
 
