@@ -134,8 +134,8 @@ def newcombe_paired_difference(both: int, only_b: int, only_a: int, trials: int,
         return Interval(float("nan"), float("nan"), float("nan"))
     neither = trials - both - only_a - only_b
     b, a = wilson_interval(both + only_b, trials, z), wilson_interval(both + only_a, trials, z)
-    product = (both + only_b) * (only_a + neither) * (both + only_a) * (only_b + neither)
-    phi = (both * neither - only_b * only_a) / np.sqrt(product) if product > 0 else 0.0
+    product = float(both + only_b) * float(only_a + neither) * float(both + only_a) * float(only_b + neither)
+    phi = (float(both) * neither - float(only_b) * only_a) / np.sqrt(product) if product > 0 else 0.0
     diff = b.estimate - a.estimate
     below = np.sqrt(max((b.estimate - b.low) ** 2 - 2 * phi * (b.estimate - b.low) * (a.high - a.estimate)
                         + (a.high - a.estimate) ** 2, 0.0))

@@ -290,7 +290,8 @@ def error_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
     needed = requests_to_decide(pairs, e_a, n_a, e_b, n_b, paired, allowed)
     numbers["requests_needed"] = needed
     more = (f" About {about(needed)} requests would decide it if the error rates stay as seen (this run has "
-            f"{min(n_a, n_b):,})." if needed else "")
+            f"{min(n_a, n_b):,})." if needed else " While the rates stay as seen, the increase sits on the "
+            "allowance and no number of requests would decide it.")
     return GateCheck("errors", NOT_YET, f"Not yet: challenger errors: {rates}; {span}, which straddles the allowed "
                                         f"+{allowed:.1%}: too few requests to be sure.{more}", numbers)
 

@@ -329,3 +329,16 @@ def test_the_verdict_blocks_on_not_yet_and_says_what_would_decide_it():
     assert "about 410 requests (the run has 300)" in both.headline() and both.as_dict()["requests_needed"] == 410
     failed = GateVerdict([waiting, GateCheck("segments", FAILED, "…")], policy, "r1")
     assert failed.status == FAILED and failed.as_dict()["labels_needed"] == 6800  # what would decide the rest
+
+
+def test_the_requests_that_would_decide_the_errors_check_survive_large_counts():
+    """Rare errors in a shadow run straddling the allowance: the search for the deciding count
+    scales the counts far up, and the paired interval takes them as numbers, not as a crash."""
+    from staging.gate.checks import requests_to_decide
+
+    pairs = {"requests": 500, "both": 1, "challenger_only": 3, "champion_only": 1}
+    assert 1000 < requests_to_decide(pairs, 2, 500, 4, 500, True, 0.01) < 2000
+    worse = {"requests": 500, "both": 0, "challenger_only": 4, "champion_only": 0}  # 0.8% more, 0.1% allowed
+    assert 500 < requests_to_decide(worse, 0, 500, 4, 500, True, 0.001) < 1000
+    on_the_line = {"requests": 500, "both": 0, "challenger_only": 5, "champion_only": 0}  # exactly the allowance
+    assert requests_to_decide(on_the_line, 0, 500, 5, 500, True, 0.01) is None  # no count decides: said so
