@@ -8,7 +8,7 @@ Prints one JSON object:
   own noise on the logit, tuned so that they disagree on 3%, 10%, 20% or 30% of requests),
   n = 2,000 labelled requests, `--seeds` runs each: the share of runs whose verdict is
   *failed*. Goal <= 0.05 each. `aa_failed_rate_by_disagreement_500` and `_10000` the same at
-  n = 500 and 10,000 (a quarter of the seeds), and `aa_failed_checks` which checks failed.
+  n = 500 (as many seeds) and 10,000 (a quarter), and `aa_failed_checks` which checks failed.
 - `not_yet_rate_equal_models_2k`: on the same runs, the share whose verdict is "not yet"
   (reported, no goal), by disagreement.
 - `power_2pt_5k`: the share of runs failed when the challenger is 2 accuracy points worse,
@@ -267,11 +267,11 @@ def main() -> None:
     few = max(args.seeds // 4, 2)
     with ProcessPoolExecutor(max_workers=2) as pool:
         equal = {d: outcomes(pool, 2000, args.seeds, "aa", d) for d in DISAGREEMENTS}
-        small = {d: outcomes(pool, 500, few, "aa", d) for d in DISAGREEMENTS}
+        small = {d: outcomes(pool, 500, args.seeds, "aa", d) for d in DISAGREEMENTS}
         large = {d: outcomes(pool, 10_000, few, "aa", d) for d in DISAGREEMENTS}
         noisier = outcomes(pool, 5000, args.power_seeds, "noisier")
         moved = outcomes(pool, 5000, args.power_seeds, "threshold")
-        sizes = [2000, 3000, 4000, 5000, 6000, 7000, 8000, 10_000, 12_000, 15_000, 20_000]
+        sizes = [2000, 3000, 4000, 5000, 5500, 6000, 6500, 7000, 7500, 8000, 9000, 10_000, 12_000, 15_000, 20_000]
         simulated_n = decided_at(pool, 0.20, 2 * few if args.quick else args.seeds // 2, sizes[:2] if args.quick
                                  else sizes)
         drift_small = drift_rates(pool, 800, 700, args.drift_seeds)
