@@ -2,6 +2,7 @@
 
     policy.py      GatePolicy, read from TOML; default.toml is the commented default
     checks.py      evaluate_gate: every check decided on a 95% interval, with its numbers and a sentence
+    rules.py       the rules on an interval (quality, errors): passed, failed or not yet, and what would decide
     verdict.py     the statuses (passed, failed, not yet, warned, not evaluated), GateCheck, GateVerdict
 (Signature compatibility, read from the registry, is compared in `staging.serving.signatures`.)
 """

@@ -25,8 +25,8 @@ from staging.analytics.quality import classification_metrics
 from staging.analytics.uncertainty import metric_differences, newcombe_difference, unpaired_metric_differences
 from staging.errors import ConfigurationError
 from staging.gate import FAILED, NOT_EVALUATED, NOT_YET, PASSED, default_policy, parse_policy
-from staging.gate.checks import error_check, metric_check
 from staging.gate.policy import MetricRule
+from staging.gate.rules import error_check, metric_check
 from staging.serving.signatures import InputSpec, SignaturePair, compare_signatures
 
 
@@ -334,7 +334,7 @@ def test_the_verdict_blocks_on_not_yet_and_says_what_would_decide_it():
 def test_the_requests_that_would_decide_the_errors_check_survive_large_counts():
     """Rare errors in a shadow run straddling the allowance: the search for the deciding count
     scales the counts far up, and the paired interval takes them as numbers, not as a crash."""
-    from staging.gate.checks import requests_to_decide
+    from staging.gate.rules import requests_to_decide
 
     pairs = {"requests": 500, "both": 1, "challenger_only": 3, "champion_only": 1}
     assert 1000 < requests_to_decide(pairs, 2, 500, 4, 500, True, 0.01) < 2000
