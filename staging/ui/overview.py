@@ -53,8 +53,8 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
     verdict = box.gate(result)
     with st.container(border=True):
         st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
-        _line(f"{verdict.headline()} (policy '{verdict.policy.name}', {len(verdict.checks)} checks)", "promote",
-              "Gate checks →")
+        _line(f"Under the policy '{verdict.policy.name}' ({len(verdict.checks)} checks): {verdict.headline()}",
+              "promote", "Gate checks →")
         _line(result.agreement_sentence(), "compare", "Agreement →")
         quality = result.quality_sentence() or ("No labels for this run yet, so quality cannot be judged."
                                                 if not result.labelled else "Quality on each model's own requests.")
