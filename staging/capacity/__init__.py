@@ -1,0 +1,14 @@
+"""Capacity side by side (issue 24, in progress): how much traffic each model holds within a
+latency objective.
+
+    ramp.py    the objective, the stepped ramp and the refining search for the sustainable rate,
+               each step's summary with its percentiles' intervals, and the cost of 1,000 predictions
+    load.py    the open-loop load: requests sent at a fixed arrival rate to one server, each timed
+               from its due time, late sends counted
+"""
+
+from .load import send_at_rate
+from .ramp import Objective, RampSettings, StepResult, cost_per_1k, find_sustainable, replicas_needed, summarize_step
+
+__all__ = ["Objective", "RampSettings", "StepResult", "cost_per_1k", "find_sustainable", "replicas_needed",
+           "send_at_rate", "summarize_step"]

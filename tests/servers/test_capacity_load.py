@@ -1,0 +1,87 @@
+"""The capacity run's open-loop sender against a real HTTP server (the benches' uvicorn stub):
+it sends at the rate asked, on time, and times each request from its due time, so a server
+that answers slower than requests arrive shows its queue instead of slowing the sender."""
+
+import subprocess
+import sys
+
+import pytest
+from support import ROOT, free_port, wait_until_up
+
+from staging.capacity import send_at_rate, summarize_step
+
+
+@pytest.fixture
+def stub():
+    def start(sleep_ms: float):
+        port = free_port()
+        process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "stub_server.py"), str(port),
+                                    "--sleep-ms", str(sleep_ms)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(process)
+        wait_until_up(f"http://127.0.0.1:{port}/ping")
+        return f"http://127.0.0.1:{port}/invocations"
+
+    started: list[subprocess.Popen] = []
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(10)
+
+
+BODY = [b'{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}']
+
+
+def test_the_sender_keeps_a_fixed_arrival_rate_and_times_from_the_due_time(stub):
+    url = stub(5)
+    answers = send_at_rate(url, BODY, rate=100, duration_s=3)
+    step = summarize_step(answers, 100, 3, late_margin_ms=10)
+    assert step.sent == 300 and step.answered == 300 and step.errors == {}
+    assert step.late <= 15  # the sender kept its schedule (a busy machine may delay a few)
+    assert 5 <= step.percentiles["p50"]["estimate"] < 60  # the stub's 5 ms, plus the wire
+    assert (answers["latency_ms"] >= answers["service_ms"] - 1e-6).all()  # from the due time, never less
+
+
+SERIAL_SERVER = """
+import http.server, sys, threading, time
+one_at_a_time = threading.Lock()
+
+class Slow(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with one_at_a_time:
+            time.sleep(0.02)
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer.request_queue_size = 1024
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Slow).serve_forever()
+"""
+
+
+def test_a_server_that_cannot_keep_up_shows_its_queue_not_a_slower_sender():
+    """A server (its own process) that answers one request at a time in 20 ms holds 50 a second;
+    offered 100 a second, the requests still leave on time and their latencies grow along the step."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERIAL_SERVER, str(port)])
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/")
+        answers = send_at_rate(f"http://127.0.0.1:{port}/", BODY, rate=100, duration_s=2, timeout_s=30)
+    finally:
+        server.terminate()
+        server.wait(10)
+    step = summarize_step(answers, 100, 2, late_margin_ms=10)
+    assert step.late <= 10 and step.answered == 200  # on time, though the server fell behind
+    first, last = answers["latency_ms"].iloc[:20].median(), answers["latency_ms"].iloc[-20:].median()
+    assert last > first + 1000  # a queue of about 100 requests at 20 ms each built up by the end
