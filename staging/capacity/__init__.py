@@ -5,6 +5,8 @@ latency objective.
                each step's summary with its percentiles' intervals, and the cost of 1,000 predictions
     load.py    the open-loop load: requests sent at a fixed arrival rate to one server, each timed
                from its due time, late sends counted
+    resources.py  a model server's CPU (in cores) and memory, its whole process tree, sampled
+               while a step runs
 """
 
 from .load import send_at_rate

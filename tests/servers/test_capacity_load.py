@@ -86,3 +86,28 @@ def test_a_server_that_cannot_keep_up_shows_its_queue_not_a_slower_sender():
     assert answers["late_ms"].median() < 10 and step.answered == 200  # on time, though the server fell behind
     first, last = answers["latency_ms"].iloc[:20].median(), answers["latency_ms"].iloc[-20:].median()
     assert last > first + 1000  # a queue of about 100 requests at 20 ms each built up by the end
+
+
+def test_a_process_trees_cpu_and_memory_are_sampled_children_included():
+    """A parent that idles and a child that spins one core and holds 100 MB: the tree uses about
+    one core and over 100 MB; the parent alone would show neither."""
+    from staging.capacity.resources import ProcessTreeSampler
+
+    child = "x = bytearray(100 * 2**20)\nwhile True:\n    pass\n"
+    parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time\n"
+                               f"subprocess.Popen([sys.executable, '-c', {child!r}])\ntime.sleep(60)\n"])
+    try:
+        import time
+
+        time.sleep(1.0)
+        usage = ProcessTreeSampler(parent.pid, interval_s=0.1).start()
+        time.sleep(2.0)
+        usage = usage.stop()
+    finally:
+        import psutil
+
+        for process in psutil.Process(parent.pid).children(recursive=True):
+            process.kill()
+        parent.kill()
+        parent.wait(10)
+    assert 0.5 < usage.cpu_cores_mean < 1.3 and usage.memory_mb_peak > 100 and usage.samples >= 10
