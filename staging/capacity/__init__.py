@@ -7,10 +7,12 @@ latency objective.
                from its due time, late sends counted
     resources.py  a model server's CPU (in cores) and memory, its whole process tree, sampled
                while a step runs
+    measure.py the ramp run for real against one server: each step the load and the sampler
 """
 
 from .load import send_at_rate
+from .measure import measure_server, measure_step
 from .ramp import Objective, RampSettings, StepResult, cost_per_1k, find_sustainable, replicas_needed, summarize_step
 
-__all__ = ["Objective", "RampSettings", "StepResult", "cost_per_1k", "find_sustainable", "replicas_needed",
-           "send_at_rate", "summarize_step"]
+__all__ = ["Objective", "RampSettings", "StepResult", "cost_per_1k", "find_sustainable", "measure_server",
+           "measure_step", "replicas_needed", "send_at_rate", "summarize_step"]

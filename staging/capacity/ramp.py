@@ -95,6 +95,7 @@ class StepResult:
     errors: dict[str, int] = field(default_factory=dict)  # kind -> count (timeouts included)
     late: int = 0
     percentiles: dict[str, dict[str, float]] = field(default_factory=dict)  # p50/p95/p99 -> estimate, low, high
+    resources: dict[str, float] = field(default_factory=dict)  # the server's CPU and memory (resources.Usage)
 
     @property
     def error_rate(self) -> float:
@@ -112,7 +113,8 @@ class StepResult:
         return {**asdict(self), "error_rate": self.error_rate}
 
 
-def summarize_step(answers: pd.DataFrame, rate: float, duration_s: float, late_margin_ms: float) -> StepResult:
+def summarize_step(answers: pd.DataFrame, rate: float, duration_s: float, late_margin_ms: float,
+                   resources: dict[str, float] | None = None) -> StepResult:
     """One step's answers (`load.send_at_rate`'s frame) as a `StepResult`."""
     ok = answers["status"].eq(200) & answers["error"].fillna("").eq("")
     latencies = np.sort(answers.loc[ok, "latency_ms"].to_numpy(float))
@@ -127,7 +129,7 @@ def summarize_step(answers: pd.DataFrame, rate: float, duration_s: float, late_m
     span = duration_s if duration_s > 0 else float("nan")
     return StepResult(rate=float(rate), duration_s=float(duration_s), sent=len(answers), answered=int(ok.sum()),
                       achieved=float(ok.sum() / span), errors={str(k): int(v) for k, v in kinds.value_counts().items()},
-                      late=late, percentiles=percentiles)
+                      late=late, percentiles=percentiles, resources=dict(resources or {}))
 
 
 @dataclass(frozen=True)

@@ -111,3 +111,24 @@ def test_a_process_trees_cpu_and_memory_are_sampled_children_included():
         parent.kill()
         parent.wait(10)
     assert 0.5 < usage.cpu_cores_mean < 1.3 and usage.memory_mb_peak > 100 and usage.samples >= 10
+
+
+def test_a_server_of_known_capacity_is_measured_within_15_percent():
+    """The serial server answers one request at a time in 20 ms: it holds 50 requests a second.
+    The ramp (2-second steps) and its bisection find that within 15%, and each step carries the
+    server's CPU and memory."""
+    from staging.capacity import Objective, RampSettings, measure_server
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERIAL_SERVER, str(port)])
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/")
+        found = measure_server(f"http://127.0.0.1:{port}/", BODY, RampSettings(start_rate=10, step_s=2,
+                                                                                refine_steps=3),
+                               Objective("p99", 200.0), pid=server.pid, timeout_s=30)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert found.rate == pytest.approx(50, rel=0.15), [(s.rate, s.latency("p99")) for s in found.steps]
+    assert found.first_bad > found.rate and all(s.resources["samples"] >= 2 for s in found.steps)
+    assert max(s.resources["memory_mb_peak"] for s in found.steps) > 5
