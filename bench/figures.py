@@ -117,8 +117,11 @@ def _value(value) -> str:
         return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {_value(item)}" for key, item in value.items())
+    if isinstance(value, dict):  # "3%" before "10%": the keys in their numbers' order where they are numbers
+        def order(key: str) -> tuple:
+            digits = key.rstrip("%").replace(".", "", 1)
+            return (0, float(key.rstrip("%"))) if digits.isdigit() else (1, key)
+        return ", ".join(f"{key}: {_value(item)}" for key, item in sorted(value.items(), key=lambda kv: order(kv[0])))
     return str(value)
 
 
