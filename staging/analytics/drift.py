@@ -151,7 +151,9 @@ def run_test(name: str, reference: Sample, current: Sample, threshold: float | N
         # the KS statistic is small for a change of spread that moves no quantile much; the normed
         # Wasserstein distance (Evidently's own measure on large data) sees it, so either may show
         # that a significant difference is large enough to matter
-        spread_effect = wasserstein_normed(reference, current) if name == "ks" else float("nan")
+        spread_effect = float("nan")
+        if name == "ks" and isinstance(reference, NumericSample) and isinstance(current, NumericSample):
+            spread_effect = wasserstein_normed(reference, current)
         return DriftScore(name, score, threshold, bool(score < threshold), "p_value", effect=effect,
                           verdict_p=verdict_p, spread_effect=spread_effect)
     if not check_noise or current.size >= NOISE_CHECK_ROWS:
@@ -182,8 +184,11 @@ def sampling_noise(spec: StatTest, reference: Sample, current: Sample, seed: int
         order = np.argsort(keys.to_numpy(float), kind="stable")
         keys, pooled = keys[order], pooled[order]
     rows = current.size
-    method = "count" if pooled.sum() <= 10_000_000 else "marginals"  # "count" is fast while the pool fits in memory
-    drawn = rng.multivariate_hypergeometric(pooled, rows, size=NOISE_SAMPLES, method=method).astype(float)
+    # "count" is fast while the pool fits in memory
+    if pooled.sum() <= 10_000_000:
+        drawn = rng.multivariate_hypergeometric(pooled, rows, size=NOISE_SAMPLES, method="count").astype(float)
+    else:
+        drawn = rng.multivariate_hypergeometric(pooled, rows, size=NOISE_SAMPLES, method="marginals").astype(float)
     left = pooled - drawn  # the reference's side of each split
     if spec.name == "wasserstein" and isinstance(reference, NumericSample):
         values = keys.to_numpy(float)

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from ..analytics.sample_size import about, needed_to_decide
-from ..analytics.uncertainty import newcombe_difference, newcombe_paired_difference
+from ..analytics.uncertainty import Interval, newcombe_difference, newcombe_paired_difference
 from ..evidence import RunEvidence
 from ..roles import CHALLENGER, CHAMPION
 from .policy import GatePolicy, MetricRule
@@ -202,9 +202,9 @@ def error_check(evidence: RunEvidence, policy: GatePolicy) -> GateCheck:
                                         f"+{allowed:.1%}: too few requests to be sure.{more}", numbers)
 
 
-def error_increase(pairs: dict | None, e_a: float, n_a: float, e_b: float, n_b: float, paired: bool):
+def error_increase(pairs: dict | None, e_a: int, n_a: int, e_b: int, n_b: int, paired: bool) -> tuple[Interval, str]:
     """The challenger's error rate minus the champion's, with its interval and method's name."""
-    if paired:
+    if paired and pairs:
         return (newcombe_paired_difference(pairs["both"], pairs["challenger_only"], pairs["champion_only"],
                                            pairs["requests"]), "Newcombe paired score interval (the same requests)")
     return newcombe_difference(e_b, n_b, e_a, n_a), "Newcombe hybrid score interval"
@@ -215,7 +215,7 @@ def requests_to_decide(pairs: dict | None, e_a: int, n_a: int, e_b: int, n_b: in
     """The requests at which the same interval, on counts that keep this run's rates, would
     pass or fail: rare errors shrink an interval faster than one over the square root."""
     def decides(factor: float) -> bool:
-        scaled = {k: round(v * factor) for k, v in pairs.items()} if paired else None
+        scaled = {k: round(v * factor) for k, v in pairs.items()} if paired and pairs else None
         diff, _ = error_increase(scaled, round(e_a * factor), round(n_a * factor), round(e_b * factor),
                                  round(n_b * factor), paired)
         return interval_status(-diff.high, -diff.low, -allowed, -allowed) != NOT_YET
