@@ -82,7 +82,9 @@ class GateVerdict:
         failed = [c.name for c in self.checks if c.status == FAILED]
         waiting = [c.name for c in self.checks if c.status == NOT_YET]
         if failed:
-            return f"Failed: {', '.join(failed)}. The evidence shows the challenger falls short of the policy."
+            worse = all(name.startswith(("quality", "segments")) for name in failed)
+            return f"Failed: {', '.join(failed)}." + (" The evidence shows the challenger worse than the policy allows."
+                                                      if worse else " Each check below says why.")
         if waiting:
             needs = []
             if self.labels_needed:
