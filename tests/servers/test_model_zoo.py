@@ -36,7 +36,7 @@ ESTIMATED = ("multiclass", "text")  # half the labels are late: the rest are est
 
 def gate(home, pair, run_id, report: Path):
     out = cli(home, "gate", "--model", pair.model, "--run", run_id, "--report", str(report), "--json")
-    assert out.returncode in (0, 1), out.stderr[-2000:]  # passed or not: never bad input, never a fault
+    assert out.returncode in (0, 1, 5), out.stderr[-2000:]  # passed, failed or not yet: never bad input or a fault
     return json.loads(out.stdout)
 
 
@@ -214,12 +214,10 @@ def test_a_requirement_that_cannot_be_installed_is_named_for_both_models_before_
     home, pairs = zoo
     configure_mlflow(home)
     client = mlflow.MlflowClient()
-    for version in ("1", "2"):  # the regression pair's files, with a requirement no index holds
-        source = home.images_dir / f"zoo-regression-v{version}" / "model"
-        copy = tmp_path / f"v{version}"
-        import shutil
-
-        shutil.copytree(source, copy)
+    pair = pairs["regression"]
+    for version in ("1", "2"):  # the regression pair's files, from the registry, with a requirement no index holds
+        copy = Path(mlflow.artifacts.download_artifacts(f"models:/{pair.model}/{version}",
+                                                        dst_path=str(tmp_path / f"v{version}")))
         (copy / "requirements.txt").write_text(f"no-such-package-for-the-sandbox=={version}.0\n")
         with mlflow.start_run():
             mlflow.log_artifacts(str(copy), "model")
@@ -227,7 +225,6 @@ def test_a_requirement_that_cannot_be_installed_is_named_for_both_models_before_
         registered = mlflow.register_model(uri, "zoo-broken")
         client.set_registered_model_alias("zoo-broken", "champion" if version == "1" else "challenger",
                                           registered.version)
-    pair = pairs["regression"]
     out = cli(home, "replay", "--backend", "process", "--model", "zoo-broken", "--traffic", str(pair.traffic),
               "--reference", str(pair.reference), "--requests", "50", "--json")
     assert out.returncode == 4, out.stderr[-2000:]

@@ -57,7 +57,7 @@ def test_planted_secrets_reach_no_file_output_or_page(demo_home, tmp_path, monke
         gate = subprocess.run([sys.executable, "-m", "staging", "gate", "--home", str(demo_home.root), "--model",
                                CREDIT.model_name, "--run", run_id, "--report", str(tmp_path / "report"), "--json"],
                               cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
-        assert gate.returncode in (0, 1), gate.stderr[-3000:]
+        assert gate.returncode in (0, 1, 5), gate.stderr[-3000:]  # passed, failed or not yet: never a fault
     finally:
         for server in servers:
             outside.stop(server)
