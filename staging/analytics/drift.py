@@ -41,6 +41,7 @@ from .drift_samples import (
     NumericSample,
     ReferenceProfile,
     Sample,
+    aligned_value_counts,
     chi_squared_pvalue,
     chi_squared_two_sample_pvalue,
     jensen_shannon,
@@ -57,7 +58,6 @@ DATASET_DRIFT_SHARE = 0.5
 ALPHA = 0.05
 NOISE_CHECK_ROWS = 2_000  # below this many current rows, a distance is checked against sampling noise
 NOISE_SAMPLES = 500
-WASSERSTEIN_THRESHOLD = 0.1  # Evidently's default for the normed Wasserstein distance
 
 
 @dataclass(frozen=True)
@@ -177,9 +177,8 @@ def sampling_noise(spec: StatTest, reference: Sample, current: Sample, seed: int
     Wasserstein, and for Jensen-Shannon with one bin per value, all splits' distances are
     computed at once from those counts."""
     rng = np.random.default_rng(seed)
-    ref_counts, cur_counts = reference.value_counts(), current.value_counts()
-    keys = ref_counts.index.union(cur_counts.index, sort=False)
-    pooled = (ref_counts.reindex(keys, fill_value=0) + cur_counts.reindex(keys, fill_value=0)).to_numpy(np.int64)
+    keys, ref_counts, cur_counts = aligned_value_counts(reference, current)
+    pooled = (ref_counts + cur_counts).astype(np.int64)
     if isinstance(reference, NumericSample):
         order = np.argsort(keys.to_numpy(float), kind="stable")
         keys, pooled = keys[order], pooled[order]
@@ -247,6 +246,7 @@ def verdicts(scores: list[DriftScore]) -> pd.DataFrame:
     corrected together, as one family, so that identical data flags no column in about 95% of
     runs (bench/gate.py measures it)."""
     family = [_verdict_p(s) for s in scores]
+    wasserstein_threshold = STAT_TESTS["wasserstein"].threshold  # Evidently's default for that distance
     tested = [p for p in family if not np.isnan(p)]
     corrected = iter(benjamini_hochberg(pd.Series(tested)) if tested else [])
     rows = []
@@ -257,8 +257,8 @@ def verdicts(scores: list[DriftScore]) -> pd.DataFrame:
             min_effect = STAT_TESTS[s.test].min_effect
             if s.drifted and q >= s.threshold:
                 drifted, why = False, f"not significant once corrected for {len(tested)} tests (q = {q:.3g})"
-            elif s.drifted and s.effect < min_effect and not s.spread_effect >= WASSERSTEIN_THRESHOLD:
-                also = (f" and normed Wasserstein {s.spread_effect:.3f} < {WASSERSTEIN_THRESHOLD}"
+            elif s.drifted and s.effect < min_effect and not s.spread_effect >= wasserstein_threshold:
+                also = (f" and normed Wasserstein {s.spread_effect:.3f} < {wasserstein_threshold}"
                         if s.test == "ks" else "")
                 drifted, why = False, f"significant but too small to matter (effect {s.effect:.3f} < {min_effect}{also})"
         elif s.kind == "distance" and not np.isnan(s.noise_p):

@@ -109,9 +109,14 @@ def union_unique_count(reference: Sample, current: Sample, enough: int = 6) -> i
 
 def aligned_counts(reference: Sample, current: Sample) -> tuple[np.ndarray, np.ndarray]:
     """Counts per value over the union of both samples' values, in one order."""
+    return aligned_value_counts(reference, current)[1:]
+
+
+def aligned_value_counts(reference: Sample, current: Sample) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The union of both samples' values and each sample's counts over it, in one order."""
     ref, cur = reference.value_counts(), current.value_counts()
     keys = ref.index.union(cur.index, sort=False) if len(cur) else ref.index
-    return ref.reindex(keys, fill_value=0).to_numpy(float), cur.reindex(keys, fill_value=0).to_numpy(float)
+    return keys, ref.reindex(keys, fill_value=0).to_numpy(float), cur.reindex(keys, fill_value=0).to_numpy(float)
 
 
 def cdf_gaps(reference: NumericSample, current: NumericSample) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,11 @@ from .uncertainty import wilson_interval
 PERCENTILES = {"p50_ms": 50, "p90_ms": 90, "p95_ms": 95, "p99_ms": 99}
 
 
+def answered(results: pd.DataFrame) -> pd.Series:
+    """The rows a model answered: status 200 and no error."""
+    return results["status"].eq(200) & results["error"].fillna("").eq("")
+
+
 def latency_table(results: pd.DataFrame) -> pd.DataFrame:
     """requests, errors, error_rate (with its 95% Wilson interval), p50/p95/p99/max of
     successful answers, per model
@@ -58,7 +63,7 @@ def percentile_intervals(results: pd.DataFrame, n_boot: int = 1000, seed: int = 
     costs the same for a million answers as for a thousand."""
     rng = np.random.default_rng(seed)
     rows = []
-    ok = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
+    ok = results[answered(results)]
     for role, part in ok.groupby("target"):
         values = np.sort(part["latency_ms"].astype(float).dropna().to_numpy())
         if values.size < 2:
@@ -177,7 +182,7 @@ def percentile_ratios(results: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
     requests (a paired moving-block bootstrap: a slow spell of the machine lasts more than one
     request, and resampling requests one by one would call its noise signal); otherwise each
     model's answers are resampled on their own."""
-    ok = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
+    ok = results[answered(results)]
     rng = np.random.default_rng(seed)
     wide = ok.pivot_table(index="request_id", columns="target", values="latency_ms", aggfunc="last")
     sent = _send_order(ok)

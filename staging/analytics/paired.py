@@ -14,6 +14,7 @@ from .bootstrap import class_bootstrap
 from .classes import LABELS_ONLY, ClassSpace, label_text
 from .compare import agree_mask
 from .large_sample import LARGE_SAMPLE, classification_differences, regression_differences
+from .latency import answered
 from .quality import classification_metrics, regression_metrics
 from .uncertainty import (
     cohens_kappa,
@@ -143,8 +144,8 @@ def unpaired_difference_table(results: pd.DataFrame, labels: pd.DataFrame, targe
     """Canary and A/B runs: every metric's challenger-minus-champion difference, each model on
     the labelled requests it answered itself, with a 95% interval that resamples each arm on
     its own (the two sets of requests are independent, not pairs)."""
-    answered = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
-    labelled = answered.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
+    answered_rows = results[answered(results)]
+    labelled = answered_rows.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
     arms = {role: labelled[labelled["target"] == role] for role in (CHAMPION, CHALLENGER)}
     if any(part.empty for part in arms.values()):
         return {}

@@ -14,6 +14,7 @@ from scipy.stats import rankdata
 from ..roles import CHALLENGER, CHAMPION
 from .classes import ClassSpace, label_text
 from .compare import answered_by_both
+from .latency import answered
 
 
 def _ratio(num: float, den: float) -> float:
@@ -164,8 +165,8 @@ def own_requests_quality(results: pd.DataFrame, labels: pd.DataFrame, target: st
     """Canary and A/B runs: each request met one model, so each model is judged on the
     labelled requests it answered itself (not paired; the two sets of requests differ).
     `proba` is row-aligned with `results`."""
-    answered = results[results["status"].eq(200) & results["error"].fillna("").eq("")]
-    labelled = answered.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
+    answered_rows = results[answered(results)]
+    labelled = answered_rows.reset_index().merge(labels[["request_id", target]].dropna(), on="request_id")
     rows = []
     for role in (CHAMPION, CHALLENGER):
         part = labelled[labelled["target"] == role]

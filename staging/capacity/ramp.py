@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..analytics.latency import order_statistic_interval
+from ..analytics.latency import answered, order_statistic_interval
 from ..errors import ConfigurationError
 
 PERCENTILES = {"p50": 50, "p95": 95, "p99": 99}
@@ -116,7 +116,7 @@ class StepResult:
 def summarize_step(answers: pd.DataFrame, rate: float, duration_s: float, late_margin_ms: float,
                    resources: dict[str, float] | None = None) -> StepResult:
     """One step's answers (`load.send_at_rate`'s frame) as a `StepResult`."""
-    ok = answers["status"].eq(200) & answers["error"].fillna("").eq("")
+    ok = answered(answers)
     latencies = np.sort(answers.loc[ok, "latency_ms"].to_numpy(float))
     failed = answers.loc[~ok]
     kinds = failed["error"].where(failed["error"].fillna("") != "", "HTTP " + failed["status"].astype(str))
