@@ -16,6 +16,7 @@ navigation = st.navigation(
         "Evidence": [
             st.Page(ui.PAGES["compare"], title="Compare", icon=":material/compare_arrows:"),
             st.Page(ui.PAGES["drift"], title="Drift", icon=":material/waves:"),
+            st.Page(ui.PAGES["capacity"], title="Capacity", icon=":material/speed:"),
         ],
         "Decide": [st.Page(ui.PAGES["promote"], title="Promote", icon=":material/task_alt:"),
                    st.Page(ui.PAGES["history"], title="History", icon=":material/history:")],

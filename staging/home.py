@@ -86,6 +86,11 @@ class SandboxHome:
         return self.root / "policies"
 
     @property
+    def capacity_dir(self) -> Path:
+        """Capacity runs' results, one JSON file each (`staging/capacity/store.py`)."""
+        return self.root / "capacity"
+
+    @property
     def audit_log(self) -> Path:
         return self.root / "audit" / "promotions.jsonl"
 

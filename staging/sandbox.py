@@ -1,10 +1,12 @@
 """The sandbox as one object: the calls the pages and the command line make, in order.
 
     load_demo -> start_servers -> prepare_replay -> begin_replay -> evidence -> gate -> promote
+    check_capacity -> run_capacity (each model alone) -> the gate's capacity checks
 
 A facade of delegates, and nothing more: the running servers are a `ServerPool`
 (`backends/pool.py`), replays are prepared and begun by `Replays` (`replay/prepare.py`), and
-decisions go to a `DecisionDesk` (`decision/desk.py`). It owns the long-lived parts of one app
+decisions go to a `DecisionDesk` (`decision/desk.py`), capacity runs to `CapacityRuns`
+(`replay/capacity.py`), their results to a `CapacityStore` (`capacity/store.py`). It owns the long-lived parts of one app
 process, so the pages stay thin: widgets, one call here, render. It is a context manager:
 leaving it cancels the replay and stops the servers.
 """
@@ -17,6 +19,9 @@ import pandas as pd
 
 from .analytics.drift import feature_drift
 from .backends.pool import ServerPool
+from .capacity.result import CapacityResult
+from .capacity.run import CapacitySettings
+from .capacity.store import CapacityStore
 from .decision.audit import Verification
 from .decision.desk import DecisionDesk
 from .decision.history import ChampionPeriod
@@ -31,6 +36,7 @@ from .registry.demo import DemoModels, bootstrap_demo
 from .registry.scan import ArtifactScan, ScanCache
 from .registry.scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
 from .registry.team import Credentials
+from .replay.capacity import CapacityRuns, PreparedCapacity
 from .replay.handle import ReplayHandle
 from .replay.prepare import PreparedReplay, Replays
 from .report.writer import ReportFiles
@@ -58,6 +64,8 @@ class Sandbox:
         self.pool = ServerPool(self.home, self.settings, self.registry, scans)
         self.replays = Replays(self.home, self.registry, self.store, self.pool)
         self.desk = DecisionDesk(self.home, self.registry, self.store, scans, self.settings.team_mode)
+        self.capacity_runs = CapacityRuns(self.pool, self.replays)
+        self.capacity_store = CapacityStore(self.home)
         self.use_backend(backend or self.settings.backend, endpoint_urls)
 
     def __enter__(self) -> Sandbox:
@@ -202,6 +210,29 @@ class Sandbox:
         if reference is None:
             raise RunError("This run names no training reference, so drift cannot be measured.")
         return feature_drift(reference, self.store.requests(run_id), manifest.numeric, manifest.categorical, choices)
+
+    # -- capacity (see CapacityRuns) ---------------------------------------------------------
+    def check_capacity(self, model_name: str, traffic_path: str | Path | None, settings: CapacitySettings,
+                       runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()) -> PreparedCapacity:
+        """Every input of a capacity run checked, before any server starts (the demo's models
+        default to their scenario's recorded traffic)."""
+        if traffic_path is None:
+            scenario = self.scenario_for(model_name)
+            if scenario is None:
+                raise RunError(f"A capacity run of {model_name} needs recorded traffic to send.",
+                               hint="Name the file with --traffic (CSV, Parquet or JSON Lines).")
+            traffic_path = scenario.file("traffic")
+        return self.capacity_runs.check(model_name, traffic_path, settings, runtimes, trust)
+
+    def run_capacity(self, prepared: PreparedCapacity, progress=None) -> CapacityResult:
+        """Both models measured one at a time on this sandbox's backend; the result kept under the home."""
+        result = self.capacity_runs.run(prepared, progress)
+        self.capacity_store.save(result)
+        return result
+
+    def capacity_results(self, model_name: str | None = None) -> list[CapacityResult]:
+        """Capacity runs kept under the home (of one model), newest first."""
+        return self.capacity_store.results(model_name)
 
     # -- decisions (see DecisionDesk) -------------------------------------------------------
     def policy_for(self, model_name: str, path: str | Path | None = None) -> GatePolicy:

@@ -85,6 +85,15 @@ class Backend(Protocol):
         self.stop(server)
         return self.start(server.model, server.role, timeout, runtime=server.runtime or "mlflow")
 
+    def usage(self, server: ManagedServer) -> tuple[float, float] | None:
+        """The server's cumulative CPU seconds and its memory in MB now, for a capacity run's
+        sampler; None where they cannot be read (someone else's endpoint)."""
+        return None
+
+    def image_mb(self, server: ManagedServer) -> float | None:
+        """The size of the image it runs from, where it runs from one."""
+        return None
+
     def set_build_log(self, log: BuildLog) -> None:
         """Where to report slow preparation (image builds) while starting; ignored by default."""
         return None

@@ -44,6 +44,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def process_tree_usage(pid: int) -> tuple[float, float] | None:
+    """CPU seconds and resident memory (MB) of a process and all its children (MLflow's server
+    forks uvicorn workers); None once it is gone."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    cpu = rss = 0.0
+    for process in processes:
+        try:
+            times, memory = process.cpu_times(), process.memory_info()
+        except psutil.Error:  # a worker that exited between the listing and the reading
+            continue
+        cpu += times.user + times.system
+        rss += memory.rss
+    return cpu, rss / 2**20
+
+
 def _is_model_server(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -89,6 +110,9 @@ class ProcessBackend(Backend):
                                runtime=runtime)
         self._write_record(server)
         return await_ready(self, server, timeout, process.poll, lambda what: self._start_failure(server, what))
+
+    def usage(self, server: ManagedServer) -> tuple[float, float] | None:
+        return process_tree_usage(server.pid) if server.pid else None
 
     def prepare(self, refs: dict[str, ModelRef], runtimes: dict[str, str] | None = None) -> None:
         """Both models' environments made (in parallel) before either starts; one error names every

@@ -91,7 +91,7 @@ class StepResult:
     duration_s: float
     sent: int
     answered: int
-    achieved: float  # answers a second over the step
+    achieved: float  # answers a second, from the step's start to its last answer
     errors: dict[str, int] = field(default_factory=dict)  # kind -> count (timeouts included)
     late: int = 0
     percentiles: dict[str, dict[str, float]] = field(default_factory=dict)  # p50/p95/p99 -> estimate, low, high
@@ -126,9 +126,14 @@ def summarize_step(answers: pd.DataFrame, rate: float, duration_s: float, late_m
             low, high = order_statistic_interval(latencies, q)
             percentiles[name] = {"estimate": float(np.percentile(latencies, q)), "low": float(low), "high": float(high)}
     late = int((answers["late_ms"] > late_margin_ms).sum()) if "late_ms" in answers else 0
-    span = duration_s if duration_s > 0 else float("nan")
+    # throughput: answers over the time from the step's start to its last answer, so a server
+    # that falls behind shows its own rate, not the offered one
+    last = float((answers.loc[ok, "due_s"] + answers.loc[ok, "latency_ms"] / 1000).max()) \
+        if "due_s" in answers and ok.any() else 0.0
+    span = max(duration_s, last)
     return StepResult(rate=float(rate), duration_s=float(duration_s), sent=len(answers), answered=int(ok.sum()),
-                      achieved=float(ok.sum() / span), errors={str(k): int(v) for k, v in kinds.value_counts().items()},
+                      achieved=float(ok.sum() / span) if span > 0 else float("nan"),
+                      errors={str(k): int(v) for k, v in kinds.value_counts().items()},
                       late=late, percentiles=percentiles, resources=dict(resources or {}))
 
 
@@ -145,29 +150,62 @@ class SustainableRate:
         return {"rate": self.rate, "first_bad": self.first_bad, "steps": [s.as_dict() for s in self.steps]}
 
 
-def find_sustainable(measure: Callable[[float], StepResult], settings: RampSettings,
-                     objective: Objective) -> SustainableRate:
+def find_sustainable(measure: Callable[[float], StepResult], settings: RampSettings, objective: Objective,
+                     bracket: tuple[float, float | None] | None = None,
+                     holds: Callable[[StepResult], bool] | None = None) -> SustainableRate:
     """Ramp until a step breaks the objective, then bisect between the last good rate and the
-    first bad one `settings.refine_steps` times. `measure(rate)` runs one step."""
+    first bad one `settings.refine_steps` times. `measure(rate)` runs one step.
+
+    `bracket` (a good rate and a bad one, say an earlier repeat's) skips the ramp: its ends are
+    measured again, moved out by `growth` while they do not hold as they did, then bisected.
+    `holds(step)`: what a step must do (default: meet the objective)."""
+    holds = holds or (lambda step: step.meets(objective))
     steps: list[StepResult] = []
-    good, bad = None, None
-    for rate in settings.rates():
+
+    def good_at(rate: float) -> bool:
         step = measure(rate)
         steps.append(step)
-        if step.meets(objective):
-            good = rate
-        else:
-            bad = rate
-            break
+        return holds(step)
+
+    good: float | None = None
+    bad: float | None = None
+    if bracket is None:
+        for rate in settings.rates():
+            if good_at(rate):
+                good = rate
+            else:
+                bad = rate
+                break
+    else:
+        good, bad = _rebracket(good_at, settings, *bracket)
     if good is not None and bad is not None:
         low, high = good, bad
         for _ in range(settings.refine_steps):
             middle = round((low + high) / 2, 3)
-            step = measure(middle)
-            steps.append(step)
-            low, high = (middle, high) if step.meets(objective) else (low, middle)
+            low, high = (middle, high) if good_at(middle) else (low, middle)
         good, bad = low, high
     return SustainableRate(steps, good, bad)
+
+
+def _rebracket(good_at: Callable[[float], bool], settings: RampSettings, good: float,
+               bad: float | None) -> tuple[float | None, float | None]:
+    """An earlier (good, bad) pair measured again: the bad end raised while it holds, the good
+    end lowered while it does not, each by `growth`, within the ramp's range."""
+    verified = False  # whether `good` was just measured to hold
+    if bad is None:  # the earlier ramp never broke: does its top still hold?
+        if good_at(good):
+            return good, None
+        bad, good = good, good / settings.growth
+    else:
+        while good_at(bad):
+            good, bad, verified = bad, min(bad * settings.growth, settings.max_rate), True
+            if good >= settings.max_rate:
+                return good, None
+    while not verified and not good_at(good):
+        bad, good = good, good / settings.growth
+        if good < settings.start_rate:
+            return None, bad
+    return good, bad
 
 
 def cost_per_1k(rate: float | None, vcpus: float, memory_gb: float, price_vcpu_hour: float,

@@ -1,19 +1,25 @@
-"""What a model server uses while it is measured: CPU (in cores) and resident memory of its
-process and every child (MLflow's server forks gunicorn or uvicorn workers), sampled in the
-background with psutil while a step runs."""
+"""What a model server uses while it is measured: CPU in cores and memory in MB, from readings
+of its cumulative CPU seconds and its memory taken in the background while a step runs.
+
+The readings come from the backend that runs it (`Backend.usage`): a local process's whole tree
+(MLflow's server forks uvicorn workers) through psutil, a container's cgroup through the
+engine's stats.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import psutil
+Reading = tuple[float, float]  # (cumulative CPU seconds, memory MB) now
+Reader = Callable[[], Reading | None]
 
 
 @dataclass(frozen=True)
 class Usage:
-    """A step's use: mean and peak CPU in cores, and resident memory at its end and peak, in MB."""
+    """A step's use: mean and peak CPU in cores, and memory at its end and peak, in MB."""
 
     cpu_cores_mean: float
     cpu_cores_peak: float
@@ -22,45 +28,31 @@ class Usage:
     samples: int
 
 
-def _tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return []
+class UsageSampler:
+    """Reads `read()` every `interval_s` from `start()` to `stop()`, which returns the `Usage`."""
 
-
-def _cpu_seconds_and_rss(processes: list[psutil.Process]) -> tuple[float, float]:
-    cpu = rss = 0.0
-    for process in processes:
-        try:
-            times, memory = process.cpu_times(), process.memory_info()
-        except psutil.Error:  # a worker that exited between the listing and the reading
-            continue
-        cpu += times.user + times.system
-        rss += memory.rss
-    return cpu, rss / 2**20
-
-
-class ProcessTreeSampler:
-    """Samples a process tree every `interval_s` from `start()` to `stop()`, which returns the `Usage`."""
-
-    def __init__(self, pid: int, interval_s: float = 0.25) -> None:
-        self.pid, self.interval_s = pid, interval_s
+    def __init__(self, read: Reader, interval_s: float = 0.25) -> None:
+        self.read, self.interval_s = read, interval_s
         self._stop = threading.Event()
-        self._points: list[tuple[float, float, float]] = []  # (wall time, cpu seconds, rss MB)
+        self._points: list[tuple[float, float, float]] = []  # (wall time, cpu seconds, memory MB)
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        try:
+            reading = self.read()
+        except Exception:  # noqa: BLE001 - a reading that fails (a container gone) is a gap, never a crash
+            reading = None
+        if reading is not None:
+            self._points.append((time.monotonic(), *reading))
 
     def _run(self) -> None:
         while True:
-            cpu, rss = _cpu_seconds_and_rss(_tree(self.pid))
-            self._points.append((time.perf_counter(), cpu, rss))
+            self._sample()
             if self._stop.wait(self.interval_s):
-                cpu, rss = _cpu_seconds_and_rss(_tree(self.pid))
-                self._points.append((time.perf_counter(), cpu, rss))
+                self._sample()
                 return
 
-    def start(self) -> ProcessTreeSampler:
+    def start(self) -> UsageSampler:
         self._thread.start()
         return self
 

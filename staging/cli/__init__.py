@@ -2,6 +2,7 @@
 
     python -m staging demo [--backend auto|docker|process] [--requests N] [--scenario credit|delivery]
     python -m staging replay --model NAME --traffic FILE [--labels FILE] [--reference FILE] [--mode …]
+    python -m staging capacity --model NAME [--traffic FILE] [--objective p99:100] [--repeats 2] [--price-vcpu-hour …]
     python -m staging labels FILE --run RUN_ID|latest [--model NAME] [--label-column NAME]
     python -m staging gate --model NAME [--run RUN_ID|latest] [--policy FILE] [--report DIR]
     python -m staging promote --model NAME --run RUN_ID|latest --reviewer WHO --reason WHY --yes [--override]

@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.mlserver import parse_runtimes
+from ..capacity.ramp import Objective, RampSettings
+from ..capacity.result import Prices
+from ..capacity.run import CapacitySettings
+from ..capacity.spike import SpikeSettings
 from ..errors import ConfigurationError, RegistryError
 from ..gate import FAILED, NOT_YET, PASSED, WARNED
 from ..home import SandboxHome
@@ -231,6 +235,46 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
                    "run_folder": str(run_folder), **evidence.headline()}))
 
 
+def capacity_settings(args: argparse.Namespace) -> CapacitySettings:
+    """The capacity run's options as settings; a bad one is a `ConfigurationError` (exit 2)."""
+    percentile, _, milliseconds = str(args.objective).partition(":")
+    try:
+        latency_ms = float(milliseconds)
+    except ValueError:
+        raise ConfigurationError(f"--objective {args.objective} is not PERCENTILE:MS.",
+                                 hint="Write it as p99:100 (p95 or p99, then milliseconds).") from None
+    objective = Objective(percentile.strip().lower(), latency_ms, args.max_error_rate)
+    ramp = RampSettings(start_rate=args.start_rate, growth=args.growth, max_rate=args.max_rate, step_s=args.step_s,
+                        refine_steps=args.refine_steps)
+    spike = None if args.no_spike else SpikeSettings(multiple=args.spike_multiple, base_rate=args.spike_base,
+                                                     spike_s=args.spike_s)
+    prices = None
+    if args.price_vcpu_hour is not None or args.price_gb_hour is not None or args.currency:
+        if args.price_vcpu_hour is None:
+            raise ConfigurationError("A price needs --price-vcpu-hour (and --currency).",
+                                     hint="For example --price-vcpu-hour 0.05 --price-gb-hour 0.005 --currency USD.")
+        prices = Prices(args.price_vcpu_hour, args.price_gb_hour if args.price_gb_hour is not None else 0.0,
+                        args.currency or "")
+    return CapacitySettings(objective=objective, ramp=ramp, repeats=args.repeats, spike=spike, prices=prices,
+                            peak_rate=args.peak_rate, timeout_s=args.timeout)
+
+
+def run_capacity(args: argparse.Namespace, log) -> Outcome:
+    """Each model alone under the ramp and the spike; the result is kept for the gate and the report."""
+    settings = capacity_settings(args)  # every option checked before anything is read or started
+    runtimes = parse_runtimes(args.runtime)
+    urls = endpoint_urls(args)
+    if args.traffic is not None and not Path(args.traffic).is_file():
+        raise ConfigurationError(f"The traffic file {args.traffic} does not exist.",
+                                 hint="Give the path of recorded traffic (CSV, Parquet or JSON Lines).")
+    with _sandbox(args, backend=args.backend, endpoint_urls=urls, allowed_hosts=tuple(args.allow_host)) as sandbox:
+        prepared = sandbox.check_capacity(args.model, args.traffic, settings, runtimes, tuple(args.trust_code))
+        log(f"backend: {sandbox.backend_notice}")
+        result = sandbox.run_capacity(prepared, progress=log)
+    data = plain(result.as_dict())
+    return Outcome(data, render.capacity_text(data))
+
+
 def _finished(data: dict[str, Any]) -> Outcome:
     """A run's summary; exit 1 when it did not finish cleanly (degraded, aborted, cancelled, failed)."""
     return Outcome(data, exit_code=1 if data.get("status") in UNFINISHED_OUTCOMES else 0)
@@ -338,5 +382,6 @@ def run_history(args: argparse.Namespace, log) -> Outcome:
 
 
 COMMANDS = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
+            "capacity": run_capacity,
             "gate": run_gate, "promote": run_promote, "rollback": run_rollback, "audit": run_audit,
             "history": run_history, "prune": prune_images, "labels": attach_labels, "team": run_team}

@@ -84,6 +84,46 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run this model version's own code (a cloudpickled PythonModel); recorded in the run "
                              "and shown by the gate. Repeat for both models")
 
+    capacity = commands.add_parser("capacity", parents=home,
+                                   help="each model alone under an open-loop ramp: the highest rate within a latency "
+                                        "objective, a spike, and the cost of 1,000 predictions")
+    capacity.add_argument("--model", required=True, help="registered model name")
+    capacity.add_argument("--traffic", help="recorded traffic whose rows are the bodies sent (default: the demo "
+                                            "scenario's, for the demo's models)")
+    capacity.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    capacity.add_argument("--runtime", help=RUNTIME_HELP)
+    capacity.add_argument("--champion-url", help="endpoint backend: the champion's base URL")
+    capacity.add_argument("--challenger-url", help="endpoint backend: the challenger's base URL")
+    capacity.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                          help="endpoint backend: a host traffic may be sent to besides loopback (repeatable)")
+    capacity.add_argument("--trust-code", action="append", default=[], metavar="ROLE|NAME/VERSION",
+                          help="run this model version's own code (a cloudpickled PythonModel)")
+    capacity.add_argument("--objective", default="p99:100",
+                          help="the latency a model must keep to hold a rate, PERCENTILE:MS (p95 or p99; "
+                               "default p99:100)")
+    capacity.add_argument("--max-error-rate", type=float, default=0.01,
+                          help="errors and timeouts a step may have, as a share of requests (default 0.01)")
+    capacity.add_argument("--start-rate", type=float, default=10.0, help="the ramp's first rate, requests a second")
+    capacity.add_argument("--growth", type=float, default=2.0, help="each step's rate over the last (default 2)")
+    capacity.add_argument("--max-rate", type=float, default=5000.0, help="the ramp's highest rate")
+    capacity.add_argument("--step-s", type=float, default=3.0, help="seconds per step (default 3)")
+    capacity.add_argument("--refine-steps", type=int, default=3,
+                          help="bisections between the last good rate and the first bad one (default 3)")
+    capacity.add_argument("--repeats", type=int, default=2,
+                          help="ramps per model, alternating champion and challenger (default 2)")
+    capacity.add_argument("--spike-multiple", type=float, default=10.0,
+                          help="the spike: this many times the base rate (default 10)")
+    capacity.add_argument("--spike-base", type=float,
+                          help="the spike's base rate (default: a fifth of the champion's sustainable rate)")
+    capacity.add_argument("--spike-s", type=float, default=4.0, help="seconds the spike lasts (default 4)")
+    capacity.add_argument("--no-spike", action="store_true", help="measure the ramp only")
+    capacity.add_argument("--price-vcpu-hour", type=float, help="what one vCPU costs an hour (with --currency)")
+    capacity.add_argument("--price-gb-hour", type=float, help="what one GB of memory costs an hour (default 0)")
+    capacity.add_argument("--currency", help="the prices' currency, e.g. USD (there is no default currency)")
+    capacity.add_argument("--peak-rate", type=float,
+                          help="a peak to plan for: how many replicas of each model it needs")
+    capacity.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+
     labels = commands.add_parser("labels", parents=home, help="attach labels that arrived late to a finished run")
     labels.add_argument("file", help="CSV, Parquet or JSON Lines (SageMaker ground truth, or records) with a "
                                      "request id and the outcome")

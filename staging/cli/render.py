@@ -59,6 +59,31 @@ def gate_text(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def capacity_text(result: Mapping[str, Any]) -> str:
+    """A capacity run for a person: the conclusion, then each model's figures."""
+    lines = [f"Capacity run {result['capacity_id']} of {result['model_name']} on {result['backend']} "
+             f"({result['duration_s']:.0f} s)", f"  {result['conclusion']}"]
+    ceiling = (result.get("ceiling") or {}).get("rate")
+    if ceiling:
+        lines.append(f"  the harness's own ceiling on this machine: {ceiling:,.0f} req/s")
+    for role, model in result["models"].items():
+        rates = ", ".join("none" if r is None else f"{r:,.0f}" for r in model["rates"])
+        cold = ", ".join(f"{c:.1f}" for c in model["cold_start_s"]) or "–"
+        parts = [f"  {role} v{model['version']}: {model['text']} (repeats: {rates} req/s)", f"cold start {cold} s"]
+        if model.get("memory_growth_mb") is not None:
+            parts.append(f"memory growth {model['memory_growth_mb']:+.0f} MB")
+        if model.get("image_mb") is not None:
+            parts.append(f"image {model['image_mb']:,.0f} MB")
+        spike = model.get("spike")
+        if spike:
+            recovery = "not within the run" if spike["recovery_s"] is None else f"{spike['recovery_s']:.0f} s"
+            parts.append(f"spike {spike['base_rate']:g}→{spike['peak_rate']:g} req/s: {spike['errors_during']:,} "
+                         f"errors of {spike['sent_during']:,}, worst p99 {spike['worst_p99_ms']:,.0f} ms, "
+                         f"back to the base p99 in {recovery}")
+        lines.append(" · ".join(parts))
+    return "\n".join(lines)
+
+
 def progress_bar(progress, width: int = 30) -> str:
     done = int(width * progress.fraction)
     return (f"[{'#' * done}{'.' * (width - done)}] {progress.fraction:4.0%} {progress.completed:,}/{progress.total:,} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..capacity.store import CapacityStore
 from ..errors import PromotionError, RegistryError, StagingError
 from ..evidence import RunEvidence
 from ..gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
@@ -66,7 +67,10 @@ class DecisionDesk:
     def gate(self, evidence: RunEvidence, policy: GatePolicy | None = None) -> GateVerdict:
         """The run's evidence judged under the policy (by default the model's, see `policy_for`)."""
         policy = policy or self.policy_for(evidence.manifest.model_name)
-        return evaluate_gate(evidence, policy, self.signatures(evidence.manifest), self.run_scans(evidence.manifest))
+        manifest = evidence.manifest
+        versions = {CHAMPION: manifest.champion.version, CHALLENGER: manifest.challenger.version}
+        capacity = CapacityStore(self.home).latest(manifest.model_name, versions)
+        return evaluate_gate(evidence, policy, self.signatures(manifest), self.run_scans(manifest), capacity)
 
     def report(self, evidence: RunEvidence, policy: GatePolicy | None = None,
                folder: Path | None = None) -> ReportFiles:

@@ -61,6 +61,9 @@ class GatePolicy:
     segment_min_size: int = 50
     signature: str = "fail"
     canary_min_answers: int = 30
+    capacity_min_rate_ratio: float = 0.8  # the challenger's sustainable rate over the champion's, at least
+    capacity_max_spike_error_rate: float = 0.01  # the challenger's errors during the spike, at most
+    capacity: str = "fail"  # what a capacity rule broken does
 
     @property
     def sha256(self) -> str:
@@ -104,7 +107,7 @@ def parse_policy(text: str, source: str = "(pasted)") -> GatePolicy:
 
 def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
     known = {"name", "min_labelled", "quality", "errors", "latency", "drift", "segments", "signature", "canary",
-             "estimate"}
+             "estimate", "capacity"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are {', '.join(sorted(known))}")
@@ -116,6 +119,15 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
         quality[task] = tuple(_metric_rule(name, options) for name, options in metrics.items())
     errors, latency = data.get("errors", {}), data.get("latency", {})
     drift, segments = data.get("drift", {}), data.get("segments", {})
+    capacity = data.get("capacity", {})
+    for section, table in (("errors", errors), ("latency", latency), ("drift", drift), ("segments", segments),
+                           ("capacity", capacity)):
+        if not isinstance(table, dict):
+            raise ValueError(f"[{section}] must be a table of settings")
+    unknown_capacity = set(capacity) - {"min_rate_ratio", "max_spike_error_rate", "action"}
+    if unknown_capacity:
+        raise ValueError(f"capacity: unknown setting(s) {', '.join(sorted(unknown_capacity))}; the settings are "
+                         "min_rate_ratio, max_spike_error_rate and action")
     return GatePolicy(
         name=str(data.get("name") or Path(source).stem), text=text, source=source,
         min_labelled=_count(data.get("min_labelled", 200), "min_labelled"),
@@ -134,6 +146,10 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
         signature=_action(data.get("signature", {}).get("action", "fail"), "signature.action"),
         canary_min_answers=_count(data.get("canary", {}).get("min_answers", 30), "canary.min_answers"),
         estimated_quality=_action(data.get("estimate", {}).get("action", "warn"), "estimate.action"),
+        capacity_min_rate_ratio=_nonnegative(capacity.get("min_rate_ratio", 0.8), "capacity.min_rate_ratio"),
+        capacity_max_spike_error_rate=_share(capacity.get("max_spike_error_rate", 0.01),
+                                             "capacity.max_spike_error_rate"),
+        capacity=_action(capacity.get("action", "fail"), "capacity.action"),
     )
 
 

@@ -47,6 +47,7 @@ class GateVerdict:
     run_id: str = ""
     labelled: int = 0
     requests: int = 0
+    capacity: dict | None = None  # the capacity run the capacity checks read (`CapacityResult.as_dict`)
 
     @property
     def passed(self) -> bool:
@@ -105,4 +106,4 @@ class GateVerdict:
                 "labels_needed": self.labels_needed, "labelled": self.labelled,
                 "requests_needed": self.requests_needed, "requests": self.requests,
                 "policy": {"name": self.policy.name, "source": self.policy.source, "sha256": self.policy.sha256},
-                "checks": [plain(asdict(c)) for c in self.checks]}
+                "checks": [plain(asdict(c)) for c in self.checks], "capacity": plain(self.capacity)}

@@ -211,3 +211,50 @@ def residual_bars(residuals: pd.DataFrame) -> alt.Chart:
         x=alt.X("bin_start:Q", title="prediction − truth", bin="binned"), x2="bin_end:Q",
         y=alt.Y("requests:Q", title="requests", stack=None), color=role_color(),
         tooltip=["model", "bin_start", "bin_end", "requests"]).properties(height=260)
+
+
+def capacity_curve(steps: pd.DataFrame, objective_ms: float, percentile: str,
+                   sustainable: pd.DataFrame) -> alt.LayerChart:
+    """The hockey stick: each step's achieved throughput against its tail latency, per model, the
+    objective as a dashed line and each model's sustainable rate as a rule (log latency axis: a
+    queue's latency grows by orders of magnitude past the knee)."""
+    column = f"{percentile}_ms"
+    frame = steps.dropna(subset=[column]).sort_values(["model", "offered"])
+    base = alt.Chart(frame).encode(
+        x=alt.X("achieved:Q", title="achieved throughput (answers a second)"),
+        y=alt.Y(f"{column}:Q", title=f"{percentile} latency (ms, log scale)", scale=alt.Scale(type="log")),
+        color=role_color(),
+        tooltip=["model", "repeat", alt.Tooltip("offered:Q", format=",.1f", title="offered (req/s)"),
+                 alt.Tooltip("achieved:Q", format=",.1f", title="achieved (answers/s)"),
+                 alt.Tooltip(f"{column}:Q", format=",.1f", title=f"{percentile} (ms)"),
+                 alt.Tooltip("error_rate:Q", format=".1%", title="errors"), alt.Tooltip("late:Q", title="sent late")])
+    points = base.mark_point(filled=True, size=50)
+    objective = alt.Chart(pd.DataFrame({"ms": [objective_ms], "what": [f"objective: {percentile} ≤ {objective_ms:g} ms"]})) \
+        .mark_rule(strokeDash=[6, 4], color="#555").encode(y="ms:Q", tooltip=["what"])
+    rules = alt.Chart(sustainable).mark_rule(strokeWidth=2, opacity=0.6).encode(
+        x=alt.X("rate:Q"), color=role_color(),
+        tooltip=["model", alt.Tooltip("rate:Q", format=",.1f", title="sustainable rate (req/s)")])
+    return alt.LayerChart(layer=[points, objective, rules]).properties(height=300)
+
+
+def capacity_resources(steps: pd.DataFrame) -> alt.HConcatChart:
+    """The server's CPU (cores) and memory (MB) against the offered rate, per model."""
+    def panel(column: str, title: str) -> alt.Chart:
+        return alt.Chart(steps.dropna(subset=[column])).mark_point(filled=True).encode(
+            x=alt.X("offered:Q", title="offered rate (requests a second)"),
+            y=alt.Y(f"{column}:Q", title=title), color=role_color(),
+            tooltip=["model", "repeat", alt.Tooltip("offered:Q", format=",.1f"),
+                     alt.Tooltip(f"{column}:Q", format=",.2f", title=title)]).properties(width=300, height=220)
+
+    return alt.hconcat(panel("cpu_cores", "CPU used (cores)"), panel("memory_mb", "memory (MB, peak)"))
+
+
+def spike_lines(spike: pd.DataFrame) -> alt.Chart:
+    """Each second of the spike: its p99 per model (log scale), the spike's seconds shaded by phase in the tooltip."""
+    frame = spike.dropna(subset=["p99_ms"])
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("second:Q", title="seconds from the spike run's start (the spike is the middle phase)"),
+        y=alt.Y("p99_ms:Q", title="p99 latency in that second (ms, log scale)", scale=alt.Scale(type="log")),
+        color=role_color(),
+        tooltip=["model", "second", "phase", "sent", "errors", alt.Tooltip("p99_ms:Q", format=",.1f")],
+    ).properties(height=240)

@@ -16,6 +16,7 @@ Pages import `from staging import ui` and use only what `__all__` lists; `ui.cha
 """
 
 from ..report import charts
+from .capacity import capacity_form, capacity_history, capacity_result
 from .common import (
                      MODEL_KEY,
                      PAGES,
@@ -34,25 +35,25 @@ from .compare import LATENCY_FORMAT, metric_names_sentence, quality_metrics
 from .display import escaped, number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence, verdicts_differ
 from .environment import (
-    backend_picker,
-    live_server_table,
-    runtime_picker,
-    servers_for_another_model,
-    start_servers_live,
-    trust_picker,
+                     backend_picker,
+                     live_server_table,
+                     runtime_picker,
+                     servers_for_another_model,
+                     start_servers_live,
+                     trust_picker,
 )
 from .estimate import estimated_quality_section, late_labels_form
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
 from .promote import (
-    audit_table,
-    chain_state,
-    move_done,
-    policy_picker,
-    report_downloads,
-    show_verdict,
-    signer,
-    signer_fields,
+                     audit_table,
+                     chain_state,
+                     move_done,
+                     policy_picker,
+                     report_downloads,
+                     show_verdict,
+                     signer,
+                     signer_fields,
 )
 from .replay import TrafficForm, replay_progress, replay_settings, traffic_form
 from .runs import chosen_run, evidence, run_evidence, run_label, run_picker, run_status_note
@@ -66,6 +67,9 @@ __all__ = [
     "RUN_KEY",
     "TrafficForm",
     "as_of",
+    "capacity_form",
+    "capacity_history",
+    "capacity_result",
     "audit_table",
     "backend_picker",
     "chain_state",

@@ -38,6 +38,7 @@ PAGES = {
     "replay": "app_pages/replay.py",
     "compare": "app_pages/compare.py",
     "drift": "app_pages/drift.py",
+    "capacity": "app_pages/capacity.py",
     "promote": "app_pages/promote.py",
     "history": "app_pages/history.py",
 }

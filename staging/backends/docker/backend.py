@@ -111,6 +111,15 @@ class DockerBackend(Backend):
         return await_ready(self, server, timeout, exit_code,
                            lambda what: self._start_failure(server, container, what))
 
+    def prepare(self, refs: dict[str, ModelRef], runtimes: dict[str, str] | None = None) -> None:
+        """Every model's image built (or found) before any starts, one after the other (the
+        engine builds under a lock), so no start waits on another's build."""
+        from ..mlserver import runtime_for
+
+        for role, ref in refs.items():
+            ensure_model_image(self.client, self.home, ref, self.log, base_image=self.base_image,
+                               server=runtime_for(runtimes or {}, role))
+
     def _socket_folder(self, server_id: str) -> Path:
         """The folder one container mounts at /sock: made here, writable by its user (uid 10001)."""
         self.socket_dir.mkdir(parents=True, exist_ok=True, mode=0o711)
@@ -199,6 +208,26 @@ class DockerBackend(Backend):
         if container.status == "running":
             facts.update(_usage(container.stats(stream=False)))
         return facts
+
+    def usage(self, server: ManagedServer) -> tuple[float, float] | None:
+        """The container's cgroup: cumulative CPU seconds and memory in MB (the engine's one-shot stats)."""
+        container = self._container(server)
+        if container is None or container.status != "running":
+            return None
+        stats = container.stats(stream=False, one_shot=True)
+        total_ns = stats.get("cpu_stats", {}).get("cpu_usage", {}).get("total_usage")
+        memory = stats.get("memory_stats", {}).get("usage")
+        if total_ns is None or memory is None:
+            return None
+        return total_ns / 1e9, memory / 2**20
+
+    def image_mb(self, server: ManagedServer) -> float | None:
+        if server.container is None:
+            return None
+        try:
+            return round(self.client.images.get(server.container.image).attrs["Size"] / 2**20, 1)
+        except Exception:  # noqa: BLE001 - an image removed meanwhile has no size to give
+            return None
 
     def log_tail(self, server: ManagedServer, lines: int = 40) -> str:
         container = self._container(server)
