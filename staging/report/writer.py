@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..capacity.result import CapacityResult
 from ..evidence import RunEvidence
 from ..files import atomic_write
 from ..gate import GateVerdict
@@ -118,8 +119,25 @@ def _svg(chart) -> str:
     return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
-def _figures(evidence: RunEvidence) -> list[tuple[str, str]]:
-    """(title, inline SVG) for each chart the evidence can draw."""
+def _capacity_charts(capacity: dict | None) -> list[tuple[str, Callable[[], Any]]]:
+    """The capacity run's hockey stick and spike, when the gate read one."""
+    if not capacity:
+        return []
+    result = CapacityResult.from_dict(capacity)
+    steps, spike = result.steps_frame(), result.spike_frame()
+    sustainable = pd.DataFrame([{"model": role, "rate": m.rate} for role, m in result.models.items() if m.rate],
+                               columns=["model", "rate"])
+    wanted: list[tuple[str, Callable[[], Any]]] = []
+    if not steps.empty:
+        wanted.append(("Capacity: throughput against tail latency", lambda: charts.capacity_curve(
+            steps, result.objective.latency_ms, result.objective.percentile, sustainable)))
+    if not spike.empty:
+        wanted.append(("Capacity: the spike, second by second", lambda: charts.spike_lines(spike)))
+    return wanted
+
+
+def _figures(evidence: RunEvidence, capacity: dict | None = None) -> list[tuple[str, str]]:
+    """(title, inline SVG) for each chart the evidence (and the capacity run) can draw."""
     wanted: list[tuple[str, Callable[[], Any]]] = []
     if evidence.quality is not None:
         metrics = (["mae", "rmse"] if evidence.task == "regression" else
@@ -140,6 +158,7 @@ def _figures(evidence: RunEvidence) -> list[tuple[str, str]]:
         wanted.append(("Latency of successful answers", lambda: charts.latency_histogram(evidence.latency_bins)))
     if evidence.drift is not None and not evidence.drift.empty:
         wanted.append(("Data drift per feature", lambda: charts.drift_bars(evidence.drift)))
+    wanted += _capacity_charts(capacity)
     figures = []
     for title, make in wanted:
         try:
@@ -211,6 +230,20 @@ def report_html(document: dict[str, Any], figures: list[tuple[str, str]]) -> str
               "<h3>Prediction drift</h3>", _table(document["prediction_drift"])]
     parts += ["<h2>Segments</h2>", f"<p>{e(document['segment_sentence'] or 'No labels for segments.')}</p>",
               _table(document["segments"])]
+    parts.append("<h2>Capacity</h2>")
+    capacity = gate.get("capacity")
+    if capacity:
+        parts += [f"<p>{e(capacity['conclusion'])}</p>",
+                  _table([{"model": role, "sustainable rate": m["text"], "repeats (req/s)": m["rates"],
+                           "cold start (s)": m["cold_start_s"], "memory growth (MB)": m["memory_growth_mb"],
+                           "spike errors": (m.get("spike") or {}).get("errors_during"),
+                           "spike recovery (s)": (m.get("spike") or {}).get("recovery_s"),
+                           "cost of 1,000": (capacity.get("cost_per_1k") or {}).get(role)}
+                          for role, m in capacity["models"].items()]),
+                  f"<p class='note'>Capacity run {e(capacity['capacity_id'])} on {e(capacity['backend'])}, "
+                  f"{e(capacity['started_at'])}.</p>"]
+    else:
+        parts.append('<p class="note">No capacity run measured these two versions.</p>')
     parts.append("<h2>Charts</h2>")
     parts += [f"<figure><figcaption>{e(title)}</figcaption>{svg}</figure>" for title, svg in figures]
     parts += ["<h2>Policy</h2>", f"<p>{e(policy['name'])}, from {e(policy['source'])}</p>",
@@ -224,7 +257,7 @@ def write_report(folder: Path, stem: str, evidence: RunEvidence, verdict: GateVe
     folder.mkdir(parents=True, exist_ok=True)
     document = evidence_document(evidence, verdict, signatures, decision)
     files = ReportFiles(folder / f"{stem}.html", folder / f"{stem}.json")
-    for path, text in ((files.html, report_html(document, _figures(evidence))),
+    for path, text in ((files.html, report_html(document, _figures(evidence, verdict.capacity))),
                        (files.json, json.dumps(document, indent=1, sort_keys=True))):
         atomic_write(path, text)
     return files

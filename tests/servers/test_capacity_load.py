@@ -91,7 +91,8 @@ def test_a_server_that_cannot_keep_up_shows_its_queue_not_a_slower_sender():
 def test_a_process_trees_cpu_and_memory_are_sampled_children_included():
     """A parent that idles and a child that spins one core and holds 100 MB: the tree uses about
     one core and over 100 MB; the parent alone would show neither."""
-    from staging.capacity.resources import ProcessTreeSampler
+    from staging.backends.process import process_tree_usage
+    from staging.capacity.resources import UsageSampler
 
     child = "x = bytearray(100 * 2**20)\nwhile True:\n    pass\n"
     parent = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys, time\n"
@@ -100,7 +101,7 @@ def test_a_process_trees_cpu_and_memory_are_sampled_children_included():
         import time
 
         time.sleep(1.0)
-        usage = ProcessTreeSampler(parent.pid, interval_s=0.1).start()
+        usage = UsageSampler(lambda: process_tree_usage(parent.pid), interval_s=0.1).start()
         time.sleep(2.0)
         usage = usage.stop()
     finally:
@@ -117,15 +118,17 @@ def test_a_server_of_known_capacity_is_measured_within_15_percent():
     """The serial server answers one request at a time in 20 ms: it holds 50 requests a second.
     The ramp (2-second steps) and its bisection find that within 15%, and each step carries the
     server's CPU and memory."""
-    from staging.capacity import Objective, RampSettings, measure_server
+    from staging.backends.process import process_tree_usage
+    from staging.capacity import Objective, RampSettings, Sender, measure_server
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERIAL_SERVER, str(port)])
     try:
         wait_until_up(f"http://127.0.0.1:{port}/")
-        found = measure_server(f"http://127.0.0.1:{port}/", BODY, RampSettings(start_rate=10, step_s=2,
-                                                                                refine_steps=3),
-                               Objective("p99", 200.0), pid=server.pid, timeout_s=30)
+        with Sender(timeout_s=30) as sender:
+            found = measure_server(sender, f"http://127.0.0.1:{port}/", BODY,
+                                   RampSettings(start_rate=10, step_s=2, refine_steps=3), Objective("p99", 200.0),
+                                   read_usage=lambda: process_tree_usage(server.pid))
     finally:
         server.terminate()
         server.wait(10)
