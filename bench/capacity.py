@@ -16,7 +16,7 @@ Prints one JSON line:
 and the figures behind them (rates, the nominal 100 and 200 req/s, the demo's rates, cost and
 spike on processes and containers).
 
-Run: python bench/capacity.py [--quick] [--no-containers]
+Run: python bench/capacity.py [--quick] [--no-containers] [--home DIR]
 """
 
 from __future__ import annotations
@@ -61,9 +61,10 @@ def register_busy_model(home) -> object:
             info = mlflow.pyfunc.log_model(name="model", python_model=busy_model.BusyModel(HOLD_MS),
                                            pip_requirements=requirements)
         mlflow.register_model(info.model_uri, "busy-10ms")
-    client.set_registered_model_alias("busy-10ms", "champion", "1")
-    client.set_registered_model_alias("busy-10ms", "challenger", "2")
-    return ModelRef("busy-10ms", "1")
+    latest = max(int(v.version) for v in client.search_model_versions("name='busy-10ms'"))
+    client.set_registered_model_alias("busy-10ms", "champion", str(latest - 1))
+    client.set_registered_model_alias("busy-10ms", "challenger", str(latest))
+    return ModelRef("busy-10ms", str(latest - 1))
 
 
 def _demo_requirements(home, model_name: str) -> list[str]:
@@ -179,14 +180,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny ramps, no containers: checks the keys print")
     parser.add_argument("--no-containers", action="store_true", help="skip the Docker figures")
+    parser.add_argument("--home", help="a sandbox home with the demo's models already registered (default: a new one)")
     args = parser.parse_args()
 
     from staging.capacity import Sender
     from staging.home import SandboxHome
     from staging.registry.demo import bootstrap_demo
 
-    home = SandboxHome(Path(tempfile.mkdtemp(prefix="capacity-bench-")) / "home").ensure()
-    bootstrap_demo(home)
+    if args.home:
+        home = SandboxHome(Path(args.home)).ensure()
+    else:
+        home = SandboxHome(Path(tempfile.mkdtemp(prefix="capacity-bench-")) / "home").ensure()
+        bootstrap_demo(home)
     ref = register_busy_model(home)
     figures: dict = {"machine": machine_state()}
     with Sender() as sender:

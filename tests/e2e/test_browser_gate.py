@@ -59,3 +59,36 @@ def test_promote_says_not_yet_with_the_labels_that_would_decide(gate_app):
         assert "about 250,000 labelled requests" in text and "Not yet:" in text
         assert "Gate: failed" not in text and "Traceback" not in text
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def measured(demo_home):
+    """A small capacity run of the demo pair on processes, kept under the home as the page reads it."""
+    from staging import Sandbox
+    from staging.capacity.ramp import RampSettings
+    from staging.capacity.result import Prices
+    from staging.capacity.run import CapacitySettings
+    from staging.capacity.spike import SpikeSettings
+
+    settings = CapacitySettings(ramp=RampSettings(start_rate=20, growth=2.0, max_rate=80, step_s=1.0, refine_steps=1),
+                                repeats=1, spike=SpikeSettings(before_s=1, spike_s=1, after_s=2),
+                                measure_harness=False, prices=Prices(0.05, 0.005, "USD"))
+    with Sandbox(demo_home, backend="process") as box:
+        return box.run_capacity(box.check_capacity("credit-default", None, settings))
+
+
+def test_the_capacity_page_shows_the_conclusion_the_hockey_stick_and_the_spike(gate_app, measured):
+    url, _, _ = gate_app
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        text = _page_text(page, f"{url}/capacity?model=credit-default", "Capacity side by side")
+        page.wait_for_selector(".vega-embed", timeout=60_000)
+        _settled(page)
+        page.screenshot(path=SHOTS / "capacity.png", full_page=True)
+        text = page.inner_text("body")
+        assert measured.conclusion() in text
+        assert "Measure both models' capacity" in text  # the form, for the next run
+        assert page.locator(".vega-embed").count() >= 3  # the hockey stick, CPU and memory, the spike
+        assert "Traceback" not in text and "Something failed" not in text
+        browser.close()

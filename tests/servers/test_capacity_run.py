@@ -77,13 +77,14 @@ def test_the_demo_pair_is_measured_one_at_a_time_and_read_by_the_gate_and_the_re
     assert "could not be drawn" not in html
 
 
-def test_the_capacity_bench_in_its_quick_mode_prints_every_key():
+def test_the_capacity_bench_in_its_quick_mode_prints_every_key(demo_home):
     """bench/capacity.py --quick: tiny ramps, no containers; every key the issue names is printed."""
     import os
 
     from support import ROOT
 
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "capacity.py"), "--quick"], cwd=ROOT,
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "capacity.py"), "--quick", "--home", str(demo_home.root)],
+                         cwd=ROOT,
                          capture_output=True, text=True, timeout=600, env={**os.environ, "BENCH_QUICK": "1"})
     assert out.returncode == 0, out.stderr[-3000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
