@@ -40,6 +40,20 @@ CATALOGUE: list[tuple[str, str, list[tuple[tuple[str, ...], str, str, str]]]] = 
         (("latency_failed_2x", "latency_failed_2x_spiky", "latency_failed_2x_spiky_5k"), "a challenger twice as "
          "slow, failed: on steady traffic, on that spiky traffic (2,000 and 5,000 requests)", "", ""),
     ]),
+    ("capacity", "python bench/capacity.py", [
+        (("known_capacity_error_pct",), "a model that holds a core 10 ms per request, on one and on two server "
+         "workers: the measured sustainable rate against the capacity its measured CPU per request gives "
+         "(utilization law), the worse of the two", "≤ 15", "%"),
+        (("worker_ratio_error_pct",), "two workers' sustainable rate over one worker's, against 2", "≤ 15", "%"),
+        (("container_ratio_error_pct",), "the same model in a container under cpus=1.0 over cpus=0.5, against 2",
+         "≤ 20", "%"),
+        (("harness_ceiling_ratio_vs_wrk", "harness_ceiling_rps", "wrk_rps"), "the harness's ceiling against the stub "
+         "server over wrk's throughput on the same stub, in the same run", "≥ 0.9", ""),
+        (("capacity_run_s",), "the demo pair on processes: the harness's ceiling, a full ramp of both models twice "
+         "(A B A B) and the spike, with the command's defaults", "≤ 180", "s"),
+        (("spike_recovery_s",), "the demo's tenfold spike: the slower model's time from the spike's end back to its "
+         "base p99", "", "s"),
+    ]),
     ("first_insight", "python bench/first_insight.py", [
         (("demo_click_to_verdict_s_process",), "click **Run the demo** to the verdict card in Chromium, fresh home, "
          "models as processes", "≤ 30", "s"),

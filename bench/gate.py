@@ -261,10 +261,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a handful of seeds: checks the keys, not the rates")
     args = parser.parse_args()
     if args.quick:  # the keys, not the rates: nothing is kept in bench/results
-        args.seeds = args.power_seeds = args.drift_seeds = 4
+        args.seeds = args.power_seeds = args.drift_seeds = 2
         os.environ["BENCH_QUICK"] = "1"
     began = time.perf_counter()
-    few = max(args.seeds // 4, 2)
+    few = 1 if args.quick else max(args.seeds // 4, 2)
     with ProcessPoolExecutor(max_workers=2) as pool:
         equal = {d: outcomes(pool, 2000, args.seeds, "aa", d) for d in DISAGREEMENTS}
         small = {d: outcomes(pool, 500, args.seeds, "aa", d) for d in DISAGREEMENTS}

@@ -25,7 +25,7 @@ from .ramp import Objective, RampSettings, StepResult, find_sustainable, summari
 LIMIT_SHARE = 0.8  # above this share of the ceiling, a model's rate is the harness's limit
 KEPT_PACE = 0.97
 ON_TIME_SHARE = 0.99
-CEILING_RAMP = RampSettings(start_rate=250, growth=2.0, max_rate=32000, step_s=2.0, refine_steps=4)
+CEILING_RAMP = RampSettings(start_rate=500, growth=2.0, max_rate=32000, step_s=2.0, refine_steps=4)
 BODY = [b'{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}']
 
 
@@ -101,8 +101,8 @@ def harness_ceiling(sender: Sender, ramp: RampSettings = CEILING_RAMP) -> Ceilin
     """The sender's ceiling on this machine now, against a fresh stub server."""
     with StubServer() as stub:
         def measure(rate: float) -> StepResult:
-            answers = sender.send(stub.url, BODY, at_rate(rate, ramp.step_s))
-            return summarize_step(answers, rate, ramp.step_s, ramp.late_margin_ms)
+            answers = sender.send(stub.url, BODY, at_rate(rate, ramp.duration(rate)))
+            return summarize_step(answers, rate, ramp.duration(rate), ramp.late_margin_ms)
 
         found = find_sustainable(measure, ramp, Objective(),
                                  holds=lambda step: on_time(step, ramp.late_margin_ms))

@@ -14,11 +14,12 @@ from .resources import Reader, UsageSampler
 
 def measure_step(sender: Sender, url: str, bodies: list[bytes], rate: float, settings: RampSettings,
                  read_usage: Reader | None = None, headers: dict[str, str] | None = None) -> StepResult:
-    """One step at `rate` for `settings.step_s` seconds, with the server's use when it can be read."""
+    """One step at `rate` (for `settings.duration(rate)` seconds), with the server's use when it can be read."""
+    duration = settings.duration(rate)
     sampler = UsageSampler(read_usage).start() if read_usage else None
-    answers = sender.send(url, bodies, at_rate(rate, settings.step_s), headers)
+    answers = sender.send(url, bodies, at_rate(rate, duration), headers)
     usage = asdict(sampler.stop()) if sampler else None
-    return summarize_step(answers, rate, settings.step_s, settings.late_margin_ms, usage)
+    return summarize_step(answers, rate, duration, settings.late_margin_ms, usage)
 
 
 def measure_server(sender: Sender, url: str, bodies: list[bytes], settings: RampSettings, objective: Objective,

@@ -23,6 +23,7 @@ from ..analytics.latency import answered, order_statistic_interval
 from ..errors import ConfigurationError
 
 PERCENTILES = {"p50": 50, "p95": 95, "p99": 99}
+DESCENTS = 4  # steps down by `growth` when the first rate already breaks the objective
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class Objective:
 @dataclass(frozen=True)
 class RampSettings:
     """The ramp: from `start_rate` requests a second, times `growth` each step of `step_s`
-    seconds, up to `max_rate`; then `refine_steps` bisections. A request that leaves more than
-    `late_margin_ms` after its due time is late (the sender could not keep up)."""
+    seconds (longer at low rates, so that every step sends at least `min_requests`: a p99 needs
+    about a hundred answers to mean anything), up to `max_rate`; then `refine_steps` bisections.
+    A request that leaves more than `late_margin_ms` after its due time is late (the sender
+    could not keep up)."""
 
     start_rate: float = 5.0
     growth: float = 1.6
@@ -61,6 +64,7 @@ class RampSettings:
     step_s: float = 10.0
     refine_steps: int = 3
     late_margin_ms: float = 10.0
+    min_requests: int = 100
 
     def __post_init__(self) -> None:
         checks = [(self.start_rate > 0, "the start rate must be above 0 requests a second"),
@@ -68,11 +72,16 @@ class RampSettings:
                   (self.max_rate >= self.start_rate, "the largest rate must be at least the start rate"),
                   (self.step_s > 0, "a step must last more than 0 seconds"),
                   (self.refine_steps >= 0, "the refining steps cannot be negative"),
-                  (self.late_margin_ms >= 0, "the late margin cannot be negative")]
+                  (self.late_margin_ms >= 0, "the late margin cannot be negative"),
+                  (self.min_requests >= 1, "a step must send at least one request")]
         for ok, why in checks:
             if not ok:
                 raise ConfigurationError(f"The capacity ramp cannot run: {why}.",
                                          hint="See python -m staging capacity --help for the ramp's options.")
+
+    def duration(self, rate: float) -> float:
+        """How long a step at `rate` lasts: `step_s`, or long enough for `min_requests`."""
+        return max(self.step_s, self.min_requests / rate)
 
     def rates(self) -> list[float]:
         """The ramp's rates, each `growth` times the last, the last one capped at `max_rate`."""
@@ -176,6 +185,12 @@ def find_sustainable(measure: Callable[[float], StepResult], settings: RampSetti
             else:
                 bad = rate
                 break
+        for _ in range(DESCENTS if good is None else 0):  # even the first rate broke it: step down
+            rate = round(bad / settings.growth, 3)  # type: ignore[operator]
+            if good_at(rate):
+                good = rate
+                break
+            bad = rate
     else:
         good, bad = _rebracket(good_at, settings, *bracket)
     if good is not None and bad is not None:

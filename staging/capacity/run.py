@@ -4,8 +4,9 @@ objective and harness.
 First the harness's own ceiling against the stub (`harness`). Then, for each repeat, the
 champion and then the challenger (A B A B, so drift in the machine falls on both): the model
 is started alone, timed from its start to its first answer (cold start), ramped to its
-sustainable rate (the first repeat from the bottom, later ones from the first's bracket), and in
-the last repeat given the spike; then stopped before the other starts, so the two never share
+sustainable rate after a short warm-up (the first repeat from the bottom, later ones from the
+first's bracket), and in the last repeat given the spike (its base a fifth of the champion's
+median rate over the repeats); then stopped before the other starts, so the two never share
 the cores. The caller says how to start and stop a model (`Starter`, `Stopper`): the sandbox's
 backend, whichever it is.
 """
@@ -23,7 +24,7 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..roles import CHALLENGER, CHAMPION
 from .harness import Ceiling, harness_ceiling
-from .load import Sender
+from .load import Sender, at_rate
 from .measure import measure_server
 from .ramp import Objective, RampSettings, SustainableRate
 from .resources import Reader
@@ -57,7 +58,8 @@ class CapacitySettings:
     """Everything a capacity run is asked, checked before anything starts."""
 
     objective: Objective = Objective()
-    ramp: RampSettings = RampSettings(start_rate=10, growth=2.0, max_rate=5000, step_s=3.0, refine_steps=3)
+    ramp: RampSettings = RampSettings(start_rate=20, growth=2.0, max_rate=5000, step_s=3.0, refine_steps=3)
+    warmup_s: float = 2.0  # after the first answer, at half the start rate, before the ramp (not counted)
     repeats: int = 2
     spike: SpikeSettings | None = SpikeSettings()
     prices: Prices | None = None
@@ -132,6 +134,9 @@ def run_capacity(model_name: str, backend: str, start: Starter, stop: Stopper, s
                     cold = _cold_start(sender, target, started)
                     if cold is not None:
                         colds[role].append(cold)
+                    if settings.warmup_s:  # first-call paths and caches, before anything is counted
+                        sender.send(target.url, target.bodies,
+                                    at_rate(settings.ramp.start_rate / 2, settings.warmup_s), target.headers)
                     first = rates[role][0] if rates[role] else None
                     bracket = (first.rate, first.first_bad) if first is not None and first.rate else None
                     say(f"repeat {repeat + 1}: ramping the {role}" + (" from the first repeat's bracket…"
@@ -143,7 +148,7 @@ def run_capacity(model_name: str, backend: str, start: Starter, stop: Stopper, s
                     if (grown := _memory_growth(found)) is not None:
                         growth[role].append(grown)
                     if settings.spike is not None and repeat == settings.repeats - 1:
-                        champion = rates[CHAMPION][0].rate or settings.ramp.start_rate
+                        champion = median_rate([f.rate for f in rates[CHAMPION]]) or settings.ramp.start_rate
                         base = settings.spike.base_rate or max(1.0, round(champion * SPIKE_BASE_SHARE, 1))
                         say(f"spiking the {role}: {base:g} → {base * settings.spike.multiple:g} req/s…")
                         answers = sender.send(target.url, target.bodies, settings.spike.schedule(base), target.headers)

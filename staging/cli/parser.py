@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "default p99:100)")
     capacity.add_argument("--max-error-rate", type=float, default=0.01,
                           help="errors and timeouts a step may have, as a share of requests (default 0.01)")
-    capacity.add_argument("--start-rate", type=float, default=10.0, help="the ramp's first rate, requests a second")
+    capacity.add_argument("--start-rate", type=float, default=20.0,
+                          help="the ramp's first rate, requests a second (stepped down when even it breaks)")
     capacity.add_argument("--growth", type=float, default=2.0, help="each step's rate over the last (default 2)")
     capacity.add_argument("--max-rate", type=float, default=5000.0, help="the ramp's highest rate")
     capacity.add_argument("--step-s", type=float, default=3.0, help="seconds per step (default 3)")

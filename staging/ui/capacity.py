@@ -44,7 +44,7 @@ def capacity_form(box: Sandbox, model: str) -> None:
         return
     prices = Prices(vcpu, gb, currency) if vcpu > 0 or gb > 0 else None
     settings = CapacitySettings(objective=Objective(percentile, latency_ms, max_errors),
-                                ramp=RampSettings(start_rate=10, growth=2.0, max_rate=max_rate, step_s=step_s,
+                                ramp=RampSettings(start_rate=20, growth=2.0, max_rate=max_rate, step_s=step_s,
                                                   refine_steps=3),
                                 repeats=int(repeats), spike=SpikeSettings(multiple=multiple), prices=prices,
                                 peak_rate=peak or None)

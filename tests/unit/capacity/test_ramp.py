@@ -46,10 +46,16 @@ def test_a_model_that_never_breaks_the_objective_is_held_at_the_largest_rate():
     assert found.rate == 100 and found.first_bad is None
 
 
-def test_a_model_that_breaks_it_at_once_holds_no_rate():
-    measure, _ = _server_holding(1)
-    found = find_sustainable(measure, RampSettings(start_rate=10), Objective())
-    assert found.rate is None and found.first_bad == 10 and len(found.steps) == 1
+def test_a_model_that_breaks_the_first_rate_is_stepped_down_to_one_it_holds():
+    measure, measured = _server_holding(3)
+    found = find_sustainable(measure, RampSettings(start_rate=10, growth=2, refine_steps=2), Objective("p99", 50.0))
+    assert measured[:3] == [10, 5, 2.5] and found.rate <= 3.4 < found.first_bad
+
+
+def test_a_model_that_breaks_every_rate_down_to_a_sixteenth_holds_none():
+    measure, measured = _server_holding(0.1)
+    found = find_sustainable(measure, RampSettings(start_rate=10, growth=2), Objective("p99", 50.0))
+    assert found.rate is None and found.first_bad == 0.625 and measured == [10, 5, 2.5, 1.25, 0.625]
 
 
 def test_a_steps_summary_equals_numpy_and_counts_errors_by_kind():
