@@ -1,7 +1,8 @@
 """The gate's three verdicts in a real browser (Debian's Chromium, driven by Playwright), opened
 from links that name the model and the run: a run in which the challenger failed every request
-is failed in the errors check's own words, and a run the evidence cannot decide is "not yet"
-with the labelled requests that would decide it."""
+is failed in the errors check's own words, a run the evidence cannot decide is "not yet"
+with the labelled requests that would decide it, and the Capacity page shows a capacity run's
+conclusion, its hockey stick, CPU and memory, and its spike."""
 
 import pytest
 from support import all_errors_run, streamlit_app
