@@ -101,11 +101,12 @@ def known_capacity(backend, ref, sender, quick: bool, objective_ms: float = 250.
     try:
         read = lambda: backend.usage(server)
         url = server.endpoint.invocations_url
-        measure_step(sender, url, BODY, 10.0, RampSettings(step_s=1.0), read)  # warm: first requests load code
-        probe = measure_step(sender, url, BODY, 20.0, RampSettings(step_s=3.0 if quick else 6.0), read)
+        measure_step(sender, url, BODY, 10.0, RampSettings(step_s=1.0, min_requests=10), read)  # warm the code
+        probe = measure_step(sender, url, BODY, 20.0, RampSettings(step_s=2.0 if quick else 6.0, min_requests=20),
+                             read)
         cpu_per_request = probe.resources["cpu_cores_mean"] / probe.achieved
-        ramp = RampSettings(start_rate=20, growth=1.5, max_rate=2000, step_s=2.0 if quick else 5.0,
-                            refine_steps=2 if quick else 4)
+        ramp = (RampSettings(start_rate=40, growth=2.0, max_rate=2000, step_s=1.0, refine_steps=1) if quick else
+                RampSettings(start_rate=20, growth=1.5, max_rate=2000, step_s=5.0, refine_steps=4))
         found = measure_server(sender, url, BODY, ramp, Objective("p99", objective_ms), read)
     finally:
         backend.stop(server)
@@ -155,7 +156,7 @@ def demo_pair(home, backend: str, quick: bool) -> dict:
     settings = CapacitySettings(prices=Prices(0.05, 0.005, "USD"), peak_rate=2000)
     if quick:
         settings = CapacitySettings(ramp=RampSettings(start_rate=20, growth=2.0, max_rate=160, step_s=1.0,
-                                                      refine_steps=1), repeats=1,
+                                                      refine_steps=1, min_requests=20), repeats=1, warmup_s=1.0,
                                     spike=SpikeSettings(before_s=1, spike_s=1, after_s=2), measure_harness=False,
                                     prices=Prices(0.05, 0.005, "USD"), peak_rate=2000)
     with Sandbox(home, backend=backend) as box:

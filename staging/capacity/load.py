@@ -8,8 +8,9 @@ margin is counted by the step as the sender's, not the model's, shortfall. Bodie
 recorded requests' bodies, cycled.
 
 One process sends up to `SHARD_RATE` requests a second; above it `Sender` spreads the schedule
-over worker processes (spawned once per sender, each on its own event loop), sharded by a hash
-of the request's index, all timed on the machine's one monotonic clock.
+over worker processes (spawned once per sender, each on its own event loop, at most one per core
+but the one the server needs), sharded by a hash of the request's index, all timed on the
+machine's one monotonic clock.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pandas as pd
 
 from .wire import ERRORS, OpenLoopSender, request_bytes
 
-SHARD_RATE = 4000.0  # requests a second one sending process keeps on time here (bench/capacity.py)
+SHARD_RATE = 8000.0  # requests a second one sending process keeps on time here (bench/capacity.py: about 9,000)
 COLUMNS = ["index", "late_ms", "status", "error", "latency_ms", "service_ms", "due_s"]
 
 
@@ -65,10 +66,16 @@ def shard_of(indices: np.ndarray, shards: int) -> np.ndarray:
     return np.array([zlib.crc32(int(i).to_bytes(8, "little")) % shards for i in indices], dtype=int)
 
 
+def spare_cores() -> int:
+    """The cores a sender may take: all but one, which the server under test needs (on two cores a
+    second sending process slowed the stub more than it helped: bench/capacity.py)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def shards_for(rate: float, cores: int | None = None) -> int:
     """How many sending processes a peak of `rate` requests a second needs: one per `SHARD_RATE`,
-    at most one per core."""
-    return max(1, min(cores or os.cpu_count() or 1, math.ceil(rate / SHARD_RATE)))
+    at most one per spare core."""
+    return max(1, min(cores or spare_cores(), math.ceil(rate / SHARD_RATE)))
 
 
 def _frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
@@ -82,7 +89,7 @@ class Sender:
 
     def __init__(self, timeout_s: float = 10.0, max_shards: int | None = None) -> None:
         self.timeout_s = timeout_s
-        self.max_shards = max_shards or os.cpu_count() or 1
+        self.max_shards = max_shards or spare_cores()
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Sender:

@@ -32,6 +32,7 @@ from .result import CapacityResult, ModelCapacity, Prices, median_rate
 from .spike import SpikeResult, SpikeSettings, summarize_spike
 
 ORDER = (CHAMPION, CHALLENGER)
+WARM_BURST = 32
 SPIKE_BASE_SHARE = 0.2  # the spike's default base: a fifth of the champion's sustainable rate
 
 
@@ -80,6 +81,14 @@ class CapacitySettings:
     def as_dict(self) -> dict:
         return {"ramp": asdict(self.ramp), "spike": asdict(self.spike) if self.spike else None,
                 "repeats": self.repeats, "timeout_s": self.timeout_s}
+
+
+def warmup_schedule(settings: CapacitySettings) -> np.ndarray:
+    """A burst of `WARM_BURST` requests at once (a server starts the threads a busy step will need,
+    and each thread's first prediction initializes its own pools: about 100 ms on the demo's models,
+    which otherwise lands in the first busy step's p99), then `warmup_s` at half the start rate."""
+    steady = at_rate(settings.ramp.start_rate / 2, settings.warmup_s)
+    return np.concatenate([np.zeros(WARM_BURST), 0.5 + steady])
 
 
 def _cold_start(sender: Sender, target: Target, began: float) -> float | None:
@@ -135,8 +144,7 @@ def run_capacity(model_name: str, backend: str, start: Starter, stop: Stopper, s
                     if cold is not None:
                         colds[role].append(cold)
                     if settings.warmup_s:  # first-call paths and caches, before anything is counted
-                        sender.send(target.url, target.bodies,
-                                    at_rate(settings.ramp.start_rate / 2, settings.warmup_s), target.headers)
+                        sender.send(target.url, target.bodies, warmup_schedule(settings), target.headers)
                     first = rates[role][0] if rates[role] else None
                     bracket = (first.rate, first.first_bad) if first is not None and first.rate else None
                     say(f"repeat {repeat + 1}: ramping the {role}" + (" from the first repeat's bracket…"

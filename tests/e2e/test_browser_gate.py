@@ -71,8 +71,9 @@ def measured(demo_home):
     from staging.capacity.run import CapacitySettings
     from staging.capacity.spike import SpikeSettings
 
-    settings = CapacitySettings(ramp=RampSettings(start_rate=20, growth=2.0, max_rate=80, step_s=1.0, refine_steps=1),
-                                repeats=1, spike=SpikeSettings(before_s=1, spike_s=1, after_s=2),
+    settings = CapacitySettings(ramp=RampSettings(start_rate=20, growth=2.0, max_rate=80, step_s=1.0, refine_steps=1,
+                                                  min_requests=20), repeats=1, warmup_s=1.0,
+                                spike=SpikeSettings(before_s=1, spike_s=1, after_s=2),
                                 measure_harness=False, prices=Prices(0.05, 0.005, "USD"))
     with Sandbox(demo_home, backend="process") as box:
         return box.run_capacity(box.check_capacity("credit-default", None, settings))

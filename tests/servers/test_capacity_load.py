@@ -42,6 +42,18 @@ def test_the_sender_keeps_a_fixed_arrival_rate_and_times_from_the_due_time(stub)
     assert (answers["latency_ms"] >= answers["service_ms"] - 1e-6).all()  # from the due time, never less
 
 
+def test_two_sending_processes_share_a_schedule_each_request_once_and_on_time(stub):
+    """Sharded by a hash of the request's index over two spawned processes: every request of the
+    schedule is sent exactly once, on time, and answered."""
+    from staging.capacity import Sender, at_rate
+
+    url = stub(0)
+    with Sender(max_shards=2) as sender:
+        answers = sender.send(url, BODY, at_rate(400, 2), shards=2)
+    assert len(answers) == 800 and answers["index"].tolist() == list(range(800))
+    assert (answers["status"] == 200).all() and answers["late_ms"].median() < 10
+
+
 SERIAL_SERVER = """
 import http.server, sys, threading, time
 one_at_a_time = threading.Lock()
