@@ -17,7 +17,7 @@ import argparse
 import getpass
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -268,6 +268,9 @@ def run_capacity(args: argparse.Namespace, log) -> Outcome:
         raise ConfigurationError(f"The traffic file {args.traffic} does not exist.",
                                  hint="Give the path of recorded traffic (CSV, Parquet or JSON Lines).")
     with _sandbox(args, backend=args.backend, endpoint_urls=urls, allowed_hosts=tuple(args.allow_host)) as sandbox:
+        prices = sandbox.policy_for(args.model).capacity_prices
+        if settings.prices is None and prices is not None:  # the model's policy prices what the flags did not
+            settings = replace(settings, prices=Prices(*prices))
         prepared = sandbox.check_capacity(args.model, args.traffic, settings, runtimes, tuple(args.trust_code))
         log(f"backend: {sandbox.backend_notice}")
         result = sandbox.run_capacity(prepared, progress=log)

@@ -64,6 +64,7 @@ class GatePolicy:
     capacity_min_rate_ratio: float = 0.8  # the challenger's sustainable rate over the champion's, at least
     capacity_max_spike_error_rate: float = 0.01  # the challenger's errors during the spike, at most
     capacity: str = "fail"  # what a capacity rule broken does
+    capacity_prices: tuple[float, float, str] | None = None  # per vCPU-hour, per GB-hour, currency: the cost's
 
     @property
     def sha256(self) -> str:
@@ -124,10 +125,11 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
                            ("capacity", capacity)):
         if not isinstance(table, dict):
             raise ValueError(f"[{section}] must be a table of settings")
-    unknown_capacity = set(capacity) - {"min_rate_ratio", "max_spike_error_rate", "action"}
+    settings = {"min_rate_ratio", "max_spike_error_rate", "action", "price_vcpu_hour", "price_gb_hour", "currency"}
+    unknown_capacity = set(capacity) - settings
     if unknown_capacity:
         raise ValueError(f"capacity: unknown setting(s) {', '.join(sorted(unknown_capacity))}; the settings are "
-                         "min_rate_ratio, max_spike_error_rate and action")
+                         f"{', '.join(sorted(settings))}")
     return GatePolicy(
         name=str(data.get("name") or Path(source).stem), text=text, source=source,
         min_labelled=_count(data.get("min_labelled", 200), "min_labelled"),
@@ -150,7 +152,20 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
         capacity_max_spike_error_rate=_share(capacity.get("max_spike_error_rate", 0.01),
                                              "capacity.max_spike_error_rate"),
         capacity=_action(capacity.get("action", "fail"), "capacity.action"),
+        capacity_prices=_prices(capacity),
     )
+
+
+def _prices(capacity: dict[str, Any]) -> tuple[float, float, str] | None:
+    """The [capacity] section's prices: per vCPU-hour (with its currency), per GB-hour (default 0)."""
+    if not {"price_vcpu_hour", "price_gb_hour", "currency"} & set(capacity):
+        return None
+    if "price_vcpu_hour" not in capacity or not isinstance(capacity.get("currency"), str) \
+            or not capacity["currency"].strip() or len(capacity["currency"]) > 12:
+        raise ValueError("capacity: a price needs price_vcpu_hour and its currency (a name of at most 12 "
+                         "characters, such as \"USD\"); there is no default currency")
+    return (_nonnegative(capacity["price_vcpu_hour"], "capacity.price_vcpu_hour"),
+            _nonnegative(capacity.get("price_gb_hour", 0.0), "capacity.price_gb_hour"), capacity["currency"].strip())
 
 
 def _metric_rule(name: str, options: dict[str, Any]) -> MetricRule:

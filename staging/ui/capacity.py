@@ -19,7 +19,10 @@ from .display import escaped
 
 
 def capacity_form(box: Sandbox, model: str) -> None:
-    """The run's options; the run starts on the button, after every option and the traffic were checked."""
+    """The run's options (prices from the model's policy, when it names them); the run starts on the
+    button, after every option and the traffic were checked."""
+    priced = box.policy_for(model).capacity_prices or (0.0, 0.0, "")
+    st.caption("The app's running model servers are stopped first: each model is measured alone.")
     with st.form("capacity"):
         left, middle, right = st.columns(3)
         percentile = left.selectbox("Latency objective: percentile", ["p99", "p95"])
@@ -32,10 +35,11 @@ def capacity_form(box: Sandbox, model: str) -> None:
         max_rate = right.number_input("highest rate (requests a second)", min_value=1.0, value=5000.0, step=100.0)
         left, middle, right = st.columns(3)
         multiple = left.number_input("spike: times the base rate", min_value=1.5, value=10.0)
-        vcpu = middle.number_input("price per vCPU-hour (0: no cost)", min_value=0.0, value=0.0, format="%.4f")
-        gb = right.number_input("price per GB-hour", min_value=0.0, value=0.0, format="%.4f")
+        vcpu = middle.number_input("price per vCPU-hour (0: no cost)", min_value=0.0, value=float(priced[0]),
+                                   format="%.4f")
+        gb = right.number_input("price per GB-hour", min_value=0.0, value=float(priced[1]), format="%.4f")
         left, right = st.columns(2)
-        currency = left.text_input("currency of the prices", placeholder="USD",
+        currency = left.text_input("currency of the prices", value=priced[2], placeholder="USD",
                                    help="Named by you: the sandbox assumes no currency.")
         peak = right.number_input("a peak to plan for (requests a second, 0: none)", min_value=0.0, value=0.0)
         traffic = st.text_input("recorded traffic to send (a path; empty: the demo scenario's)")

@@ -142,6 +142,8 @@ def test_a_harness_limited_champion_leaves_the_ratio_open_above():
     ("[capacity]\nmin_ratio = 0.5\n", "unknown setting"),
     ("[capacity]\naction = 'explode'\n", "not one of"),
     ("capacity = 3\n", "must be a table"),
+    ("[capacity]\nprice_vcpu_hour = 0.05\n", "no default currency"),
+    ("[capacity]\nprice_vcpu_hour = -1\ncurrency = 'USD'\n", "must not be negative"),
 ])
 def test_a_wrong_capacity_section_is_refused_in_one_sentence(text, fragment):
     with pytest.raises(ConfigurationError, match=fragment):
@@ -176,3 +178,8 @@ def test_a_result_survives_its_json():
     again = CapacityResult.from_dict(json.loads(json.dumps(plain(result.as_dict()))))
     assert again.conclusion() == result.conclusion() and again.models["challenger"].rate is None
     assert math.isinf(again.models["challenger"].high) is False
+
+
+def test_a_policy_can_price_the_cost():
+    policy = parse_policy("[capacity]\nprice_vcpu_hour = 0.05\ncurrency = 'EUR'\n", "team.toml")
+    assert policy.capacity_prices == (0.05, 0.0, "EUR") and default_policy().capacity_prices is None
