@@ -183,3 +183,29 @@ def test_a_result_survives_its_json():
 def test_a_policy_can_price_the_cost():
     policy = parse_policy("[capacity]\nprice_vcpu_hour = 0.05\ncurrency = 'EUR'\n", "team.toml")
     assert policy.capacity_prices == (0.05, 0.0, "EUR") and default_policy().capacity_prices is None
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--objective", "p90:100"], "percentile"), (["--repeats", "0"], "repeats"),
+    (["--price-vcpu-hour", "nan", "--currency", "USD"], "price"), (["--max-error-rate", "1.5"], "error rate"),
+    (["--step-s", "0"], "step"), (["--peak-rate", "-5"], "peak rate"), (["--timeout", "0"], "timeout"),
+])
+def test_the_commands_options_are_checked_into_settings_or_refused_in_words(options, fragment):
+    """The capacity command's options become settings (or a ConfigurationError, exit 2) before
+    anything else is read; the servers tier runs the command itself on a few of these."""
+    from staging.cli.commands import capacity_settings
+    from staging.cli.parser import build_parser
+
+    args = build_parser().parse_args(["capacity", "--model", "m", *options])
+    with pytest.raises(ConfigurationError, match=fragment):
+        capacity_settings(args)
+
+
+def test_the_commands_defaults_make_the_documented_run():
+    from staging.cli.commands import capacity_settings
+    from staging.cli.parser import build_parser
+
+    settings = capacity_settings(build_parser().parse_args(["capacity", "--model", "m"]))
+    assert settings.objective == Objective("p99", 100.0, 0.01) and settings.repeats == 2
+    assert settings.ramp.start_rate == 20 and settings.ramp.step_s == 3 and settings.spike.multiple == 10
+    assert settings.prices is None
