@@ -5,7 +5,7 @@ Prints one JSON line:
     known_capacity_error_pct   the worst of one and two server workers: the measured sustainable
                                rate of a model that holds a core 10 ms per request, against its
                                capacity by the utilization law (workers / CPU seconds per
-                               request, measured on the same server at 20 req/s)
+                               request, measured on the same server at 60% of its nominal rate)
     worker_ratio_error_pct     two workers' rate over one worker's, against 2
     harness_ceiling_ratio_vs_wrk  the harness's ceiling against the stub over wrk's throughput on
                                the same stub, in the same run
@@ -92,8 +92,8 @@ def harness_against_wrk(sender, quick: bool) -> dict:
             "harness_ceiling_ratio_vs_wrk": round((ceiling.rate or 0) / wrk, 3)}
 
 
-def known_capacity(backend, ref, sender, quick: bool, objective_ms: float = 250.0) -> dict:
-    """One server of the busy model: its CPU per request at 20 req/s, the capacity that implies
+def known_capacity(backend, ref, sender, quick: bool, objective_ms: float = 250.0, workers: float = 1.0) -> dict:
+    """One server of the busy model: its CPU per request at 60% of its nominal capacity, the capacity that implies
     (utilization law: the cores it may use over the CPU seconds per request), and the ramp's rate."""
     from staging.capacity import Objective, RampSettings, measure_server, measure_step
 
@@ -102,8 +102,11 @@ def known_capacity(backend, ref, sender, quick: bool, objective_ms: float = 250.
         read = lambda: backend.usage(server)
         url = server.endpoint.invocations_url
         measure_step(sender, url, BODY, 10.0, RampSettings(step_s=1.0, min_requests=10), read)  # warm the code
-        probe = measure_step(sender, url, BODY, 20.0, RampSettings(step_s=2.0 if quick else 6.0, min_requests=20),
-                             read)
+        # the CPU per request at 60% of the nominal capacity: at a low rate the server's idle CPU
+        # (its event loop's wake-ups) would be charged to too few requests and bias the figure up
+        probe_rate = 60.0 * workers
+        probe = measure_step(sender, url, BODY, probe_rate, RampSettings(step_s=2.0 if quick else 6.0,
+                                                                         min_requests=20), read)
         cpu_per_request = probe.resources["cpu_cores_mean"] / probe.achieved
         ramp = (RampSettings(start_rate=40, growth=2.0, max_rate=2000, step_s=1.0, refine_steps=1) if quick else
                 RampSettings(start_rate=20, growth=1.5, max_rate=2000, step_s=5.0, refine_steps=4))
@@ -120,7 +123,7 @@ def known_figures(home, ref, sender, quick: bool) -> dict:
     for workers in (1, 2):
         backend = ProcessBackend(home, workers=workers)
         backend.prepare({"champion": ref})
-        measured = known_capacity(backend, ref, sender, quick)
+        measured = known_capacity(backend, ref, sender, quick, workers=workers)
         known = workers * 1000 / measured["cpu_ms_per_request"]
         figures[f"{workers}_worker"] = {**measured, "known_rate": round(known, 1), "nominal_rate": 100.0 * workers,
                                         "error_pct": round(abs((measured["rate"] or 0) - known) / known * 100, 1)}
@@ -139,7 +142,7 @@ def container_ratio(home, ref, sender) -> dict:
     for cpus in (0.5, 1.0):
         backend = DockerBackend(home, limits=ContainerLimits(cpus=cpus))
         backend.prepare({"champion": ref})
-        rates[cpus] = known_capacity(backend, ref, sender, quick=False, objective_ms=500.0)["rate"] or 0
+        rates[cpus] = known_capacity(backend, ref, sender, quick=False, objective_ms=500.0, workers=cpus)["rate"] or 0
     ratio = rates[1.0] / rates[0.5] if rates[0.5] else None
     return {"container_rates": {str(k): v for k, v in rates.items()}, "container_ratio": ratio and round(ratio, 3),
             "container_ratio_error_pct": round(abs(ratio - 2) / 2 * 100, 1) if ratio else None}

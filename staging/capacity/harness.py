@@ -25,7 +25,7 @@ from .ramp import Objective, RampSettings, StepResult, find_sustainable, summari
 LIMIT_SHARE = 0.8  # above this share of the ceiling, a model's rate is the harness's limit
 KEPT_PACE = 0.97
 ON_TIME_SHARE = 0.99
-CEILING_RAMP = RampSettings(start_rate=500, growth=2.0, max_rate=32000, step_s=2.0, refine_steps=4)
+CEILING_RAMP = RampSettings(start_rate=500, growth=2.0, max_rate=32000, step_s=1.5, refine_steps=4)
 BODY = [b'{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}']
 
 

@@ -31,7 +31,7 @@ class SpikeSettings:
 
     multiple: float = 10.0
     base_rate: float | None = None
-    before_s: float = 4.0
+    before_s: float = 3.0
     spike_s: float = 4.0
     after_s: float = 12.0
 
