@@ -5,9 +5,9 @@ First the harness's own ceiling against the stub (`harness`). Then, for each rep
 champion and then the challenger (A B A B, so drift in the machine falls on both): the model
 is started alone, timed from its start to its first answer (cold start), ramped to its
 sustainable rate after a short warm-up (the first repeat from the bottom, later ones from the
-first's bracket), and in the last repeat given the spike (its base a fifth of the champion's
-median rate over the repeats); then stopped before the other starts, so the two never share
-the cores. The caller says how to start and stop a model (`Starter`, `Stopper`): the sandbox's
+first's bracket), and in the last repeat given the spike (its base a fifth of the weaker model's
+median rate so far, the same for both); then stopped before the other starts, so the two never
+share the cores. The caller says how to start and stop a model (`Starter`, `Stopper`): the sandbox's
 backend, whichever it is.
 """
 
@@ -33,7 +33,7 @@ from .spike import SpikeResult, SpikeSettings, summarize_spike
 
 ORDER = (CHAMPION, CHALLENGER)
 WARM_BURST = 32
-SPIKE_BASE_SHARE = 0.2  # the spike's default base: a fifth of the champion's sustainable rate
+SPIKE_BASE_SHARE = 0.2  # the spike's default base: a fifth of the weaker model's sustainable rate
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,14 @@ def warmup_schedule(settings: CapacitySettings) -> np.ndarray:
     return np.concatenate([np.zeros(WARM_BURST), 0.5 + steady])
 
 
+def spike_base(rates: dict[str, list[SustainableRate]], fallback: float) -> float:
+    """A fifth of the lower of the two models' median sustainable rates measured so far, so that
+    a tenfold spike is twice what the weaker one holds (the start rate when neither held one)."""
+    medians = [median_rate([f.rate for f in found]) for found in rates.values() if found]
+    held = [m for m in medians if m]
+    return max(1.0, round(min(held, default=fallback) * SPIKE_BASE_SHARE, 1))
+
+
 def _cold_start(sender: Sender, target: Target, began: float) -> float | None:
     """Seconds from the start call to the model's first answer (None: the first request failed)."""
     first = sender.send(target.url, target.bodies[:1], np.zeros(1), target.headers, shards=1)
@@ -128,6 +136,7 @@ def run_capacity(model_name: str, backend: str, start: Starter, stop: Stopper, s
     growth: dict[str, list[float]] = {role: [] for role in ORDER}
     spikes: dict[str, SpikeResult] = {}
     seen: dict[str, Target] = {}
+    base: float | None = None  # the spike's base rate, the same for both models
     with Sender(settings.timeout_s) as sender:
         if settings.measure_harness:
             say("measuring the harness's own ceiling against a stub server…")
@@ -156,8 +165,7 @@ def run_capacity(model_name: str, backend: str, start: Starter, stop: Stopper, s
                     if (grown := _memory_growth(found)) is not None:
                         growth[role].append(grown)
                     if settings.spike is not None and repeat == settings.repeats - 1:
-                        champion = median_rate([f.rate for f in rates[CHAMPION]]) or settings.ramp.start_rate
-                        base = settings.spike.base_rate or max(1.0, round(champion * SPIKE_BASE_SHARE, 1))
+                        base = base or settings.spike.base_rate or spike_base(rates, settings.ramp.start_rate)
                         say(f"spiking the {role}: {base:g} → {base * settings.spike.multiple:g} req/s…")
                         answers = sender.send(target.url, target.bodies, settings.spike.schedule(base), target.headers)
                         spikes[role] = summarize_spike(answers, settings.spike, base)

@@ -27,7 +27,7 @@ RECOVERY_MIN_MS = 5.0
 class SpikeSettings:
     """`multiple` times the base rate for `spike_s` seconds, after `before_s` and before `after_s`
     seconds at the base rate. `base_rate` None: a fifth of the lower sustainable rate of the two
-    models, so that a tenfold spike is twice what the weaker one holds."""
+    models (`run.spike_base`), so that a tenfold spike is twice what the weaker one holds."""
 
     multiple: float = 10.0
     base_rate: float | None = None

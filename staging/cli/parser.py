@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     capacity.add_argument("--spike-multiple", type=float, default=10.0,
                           help="the spike: this many times the base rate (default 10)")
     capacity.add_argument("--spike-base", type=float,
-                          help="the spike's base rate (default: a fifth of the champion's sustainable rate)")
+                          help="the spike's base rate (default: a fifth of the weaker model's sustainable rate)")
     capacity.add_argument("--spike-s", type=float, default=4.0, help="seconds the spike lasts (default 4)")
     capacity.add_argument("--no-spike", action="store_true", help="measure the ramp only")
     capacity.add_argument("--price-vcpu-hour", type=float, help="what one vCPU costs an hour (with --currency)")
