@@ -105,7 +105,7 @@ def known_capacity(backend, ref, sender, quick: bool, objective_ms: float = 250.
         # the CPU per request at 60% of the nominal capacity: at a low rate the server's idle CPU
         # (its event loop's wake-ups) would be charged to too few requests and bias the figure up
         probe_rate = 60.0 * workers
-        probe = measure_step(sender, url, BODY, probe_rate, RampSettings(step_s=2.0 if quick else 6.0,
+        probe = measure_step(sender, url, BODY, probe_rate, RampSettings(step_s=1.0 if quick else 6.0,
                                                                          min_requests=20), read)
         cpu_per_request = probe.resources["cpu_cores_mean"] / probe.achieved
         ramp = (RampSettings(start_rate=40, growth=2.0, max_rate=2000, step_s=1.0, refine_steps=1) if quick else
@@ -158,7 +158,7 @@ def demo_pair(home, backend: str, quick: bool) -> dict:
 
     settings = CapacitySettings(prices=Prices(0.05, 0.005, "USD"), peak_rate=2000)
     if quick:
-        settings = CapacitySettings(ramp=RampSettings(start_rate=20, growth=2.0, max_rate=160, step_s=1.0,
+        settings = CapacitySettings(ramp=RampSettings(start_rate=20, growth=2.0, max_rate=80, step_s=1.0,
                                                       refine_steps=1, min_requests=20), repeats=1, warmup_s=1.0,
                                     spike=SpikeSettings(before_s=1, spike_s=1, after_s=2), measure_harness=False,
                                     prices=Prices(0.05, 0.005, "USD"), peak_rate=2000)

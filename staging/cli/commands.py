@@ -245,7 +245,7 @@ def capacity_settings(args: argparse.Namespace) -> CapacitySettings:
                                  hint="Write it as p99:100 (p95 or p99, then milliseconds).") from None
     objective = Objective(percentile.strip().lower(), latency_ms, args.max_error_rate)
     ramp = RampSettings(start_rate=args.start_rate, growth=args.growth, max_rate=args.max_rate, step_s=args.step_s,
-                        refine_steps=args.refine_steps)
+                        refine_steps=args.refine_steps, min_requests=args.min_requests)
     spike = None if args.no_spike else SpikeSettings(multiple=args.spike_multiple, base_rate=args.spike_base,
                                                      spike_s=args.spike_s)
     prices = None

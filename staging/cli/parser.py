@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     capacity.add_argument("--growth", type=float, default=2.0, help="each step's rate over the last (default 2)")
     capacity.add_argument("--max-rate", type=float, default=5000.0, help="the ramp's highest rate")
     capacity.add_argument("--step-s", type=float, default=3.0, help="seconds per step (default 3)")
+    capacity.add_argument("--min-requests", type=int, default=100,
+                          help="requests a step sends at least (a slow step lasts longer; default 100)")
     capacity.add_argument("--refine-steps", type=int, default=3,
                           help="bisections between the last good rate and the first bad one (default 3)")
     capacity.add_argument("--repeats", type=int, default=2,

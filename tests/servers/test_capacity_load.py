@@ -139,7 +139,8 @@ def test_a_server_of_known_capacity_is_measured_within_15_percent():
         wait_until_up(f"http://127.0.0.1:{port}/")
         with Sender(timeout_s=30) as sender:
             found = measure_server(sender, f"http://127.0.0.1:{port}/", BODY,
-                                   RampSettings(start_rate=10, step_s=2, refine_steps=3), Objective("p99", 200.0),
+                                   RampSettings(start_rate=10, step_s=2, refine_steps=3, min_requests=20),
+                                   Objective("p99", 200.0),
                                    read_usage=lambda: process_tree_usage(server.pid))
     finally:
         server.terminate()

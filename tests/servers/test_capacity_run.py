@@ -40,7 +40,8 @@ def test_a_model_without_traffic_is_refused_before_any_server(demo_home):
 def test_the_demo_pair_is_measured_one_at_a_time_and_read_by_the_gate_and_the_report(demo_home, finished_run,
                                                                                    tmp_path):
     out = staging("capacity", "--model", CREDIT.model_name, "--backend", "process", "--json", "--step-s", "1",
-                  "--start-rate", "20", "--max-rate", "640", "--refine-steps", "2", "--spike-s", "2",
+                  "--start-rate", "20", "--max-rate", "320", "--refine-steps", "1", "--spike-s", "1",
+                  "--min-requests", "20",
                   "--price-vcpu-hour", "0.05", "--price-gb-hour", "0.005", "--currency", "USD",
                   "--peak-rate", "2000", home=demo_home)
     assert out.returncode == 0, out.stderr[-3000:]
