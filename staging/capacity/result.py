@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import ConfigurationError
 from ..roles import CHALLENGER, CHAMPION
 from .harness import Ceiling
-from .ramp import Objective, cost_per_1k, replicas_needed
+from .ramp import Objective, StepResult, cost_per_1k, replicas_needed
 from .spike import SpikeResult
 
 
@@ -195,11 +195,9 @@ class CapacityResult:
         return pd.DataFrame(rows)
 
     def _meets(self, step: dict) -> bool:
-        p = (step.get("percentiles") or {}).get(self.objective.percentile) or {}
-        errors = sum((step.get("errors") or {}).values()) / step["sent"] if step.get("sent") else 1.0
-        estimate = p.get("estimate")
-        return bool(estimate is not None and estimate <= self.objective.latency_ms
-                    and errors <= self.objective.max_error_rate)
+        """A stored step (`StepResult.as_dict`) read back, judged by `StepResult.meets` itself."""
+        fields = {k: v for k, v in step.items() if k in StepResult.__dataclass_fields__}
+        return StepResult(**fields).meets(self.objective)
 
     def spike_frame(self) -> pd.DataFrame:
         """The spike, one row per second per model: its phase, requests sent, errors and p99."""

@@ -8,26 +8,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_ramp import _server_holding
 
-from staging.capacity import Objective, RampSettings, StepResult, find_sustainable
+from staging.capacity import Objective, RampSettings, find_sustainable
 from staging.capacity.result import CapacityResult, ModelCapacity, Prices
 from staging.capacity.spike import SpikeResult, SpikeSettings, summarize_spike
 from staging.errors import ConfigurationError
 from staging.gate.capacity import capacity_checks
 from staging.gate.policy import default_policy, parse_policy
 from staging.gate.verdict import FAILED, NOT_EVALUATED, NOT_YET, PASSED
-
-
-def _server_holding(capacity: float):
-    measured = []
-
-    def measure(rate: float) -> StepResult:
-        measured.append(rate)
-        p99 = 10.0 if rate <= capacity else 10.0 + 100 * (rate - capacity)
-        return StepResult(rate, 3.0, int(rate * 3), int(rate * 3), min(rate, capacity),
-                          percentiles={"p99": {"estimate": p99, "low": p99, "high": p99}})
-
-    return measure, measured
 
 
 @pytest.mark.parametrize("capacity", [90.0, 160.0, 300.0, 700.0])
