@@ -137,3 +137,5 @@ with ui.guard():
             st.caption("The requests with the largest gap between the two models' scores, with their features, and "
                        "the true outcome where it is known.")
             st.dataframe(ui.readable(result.disagreements.head(100)), hide_index=True)
+
+        ui.why_they_differ(box, result)

@@ -106,6 +106,19 @@ def finished_run(sandbox) -> str:
 
 
 @pytest.fixture(scope="session")
+def explained_run(sandbox, finished_run) -> str:
+    """The finished run explained through the credit servers: 40 disagreements and 20 other requests."""
+    from staging.explain.settings import ExplainSettings
+
+    handle = sandbox.start_explanation(sandbox.check_explanation(finished_run, ExplainSettings(disagreements=40,
+                                                                                                others=20)))
+    handle.wait(300)
+    explanation = sandbox.explanation(finished_run)
+    assert explanation is not None and explanation.status == "finished", (explanation, handle.log())
+    return finished_run
+
+
+@pytest.fixture(scope="session")
 def zoo(tmp_path_factory):
     """A sandbox home with the model zoo registered (tests/zoo.py): (home, name -> ZooPair)."""
     from zoo import build_zoo
@@ -116,7 +129,7 @@ def zoo(tmp_path_factory):
 
 
 # Fixtures that start real parts: a unit test may not use them (directly or through another).
-SERVER_FIXTURES = {"demo_home", "sandbox", "finished_run", "live", "app_url", "stack", "client", "running",
+SERVER_FIXTURES = {"demo_home", "sandbox", "finished_run", "explained_run", "live", "app_url", "stack", "client", "running",
                    "demo_output", "app", "analysis", "zoo"}
 TIERS = ("unit", "servers", "e2e")
 

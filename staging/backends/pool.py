@@ -116,6 +116,12 @@ class ServerPool:
         return all((self.servers[r].model.name, self.servers[r].model.version) == (refs[r].name, refs[r].version)
                    for r in ROLES)
 
+    def serve_versions(self, manifest) -> bool:
+        """Whether the running servers serve a run's own two versions (whatever the aliases say now)."""
+        return all(role in self.servers and self.backend.is_running(self.servers[role])
+                   and (self.servers[role].model.name, self.servers[role].model.version)
+                   == (manifest.models[role].name, manifest.models[role].version) for role in ROLES)
+
     def stopped(self) -> list[str]:
         """The roles whose server is no longer running."""
         return [s.role for s in self.servers.values() if not self.backend.is_running(s)]

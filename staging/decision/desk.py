@@ -14,6 +14,7 @@ from pathlib import Path
 from ..capacity.store import CapacityStore
 from ..errors import PromotionError, RegistryError, StagingError
 from ..evidence import RunEvidence
+from ..explain.result import load_explanation
 from ..gate import GatePolicy, GateVerdict, SignaturePair, default_policy, evaluate_gate, load_policy
 from ..home import SandboxHome
 from ..refs import ModelRef
@@ -70,7 +71,9 @@ class DecisionDesk:
         manifest = evidence.manifest
         versions = {CHAMPION: manifest.champion.version, CHALLENGER: manifest.challenger.version}
         capacity = CapacityStore(self.home).latest(manifest.model_name, versions)
-        return evaluate_gate(evidence, policy, self.signatures(manifest), self.run_scans(manifest), capacity)
+        explanation = load_explanation(self.store.folder(manifest.run_id))
+        return evaluate_gate(evidence, policy, self.signatures(manifest), self.run_scans(manifest), capacity,
+                             explanation)
 
     def report(self, evidence: RunEvidence, policy: GatePolicy | None = None,
                folder: Path | None = None) -> ReportFiles:

@@ -58,6 +58,21 @@ def read_table(path: str | None) -> pd.DataFrame | None:
     return _read_table(str(path), Path(path).stat().st_mtime)
 
 
+def run_labels(manifest: RunManifest) -> pd.DataFrame | None:
+    """The run's joined labels, or None when it has none with its target column (yet)."""
+    labels = read_table(manifest.labels_path)
+    target = manifest.target
+    return None if target is None or labels is None or target not in labels.columns else labels
+
+
+def run_answers(store: RunStore, manifest: RunManifest, labels: pd.DataFrame | None = None) -> ReadAnswers:
+    """The run's answers re-read for its task (its results are read once: on a large run they
+    are the most expensive file)."""
+    stored = store.results(manifest.run_id)
+    truth = labels[manifest.target] if labels is not None and manifest.target else None
+    return read_answers(manifest.task, manifest.task_source, stored, paired(stored), truth)
+
+
 @lru_cache(maxsize=4)
 def _text_reference(path: str, mtime: float, columns: tuple[str, ...]) -> tuple[TextVocabulary, ReferenceProfile]:
     vocabulary, held_out = TextVocabulary.learn(read_table_file(path)[list(columns)], columns)
@@ -107,13 +122,9 @@ def estimated_quality(manifest: RunManifest, read: ReadAnswers, requests: pd.Dat
 def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
     """Read the run, join its late labels and training reference, and run the analytics."""
     manifest = store.manifest(run_id)
-    labels = read_table(manifest.labels_path)
+    labels = run_labels(manifest)
     target = manifest.target
-    if target is None or labels is None or target not in labels.columns:
-        labels = None  # no labels for this run (yet): quality is not computed
-    stored = store.results(run_id)  # read once: on a large run it is the most expensive file
-    read = read_answers(manifest.task, manifest.task_source, stored, paired(stored),
-                        labels[target] if labels is not None else None)
+    read = run_answers(store, manifest, labels)
     task, results, pairs, space = read.task, read.results, read.pairs, read.space
     latency_views = {"latency_bins": latency_histogram(results), "latency_intervals": percentile_intervals(results),
                      "latency_timeline": latency_over_time(results), "latency_ratio": paired_latency_ratio(results),

@@ -31,10 +31,12 @@ import pandas as pd
 from ..analytics.segments import worse_beyond
 from ..capacity.result import CapacityResult
 from ..evidence import RunEvidence
+from ..explain.result import Explanation
 from ..registry.scan import ArtifactScan
 from ..roles import CHALLENGER, CHAMPION, REPLICA
 from ..serving.signatures import SignaturePair, compare_signatures
 from .capacity import capacity_checks
+from .explanation import explanation_checks
 from .policy import GatePolicy
 from .rules import ACTION_STATUS, error_check, estimate_check, quality_checks
 from .verdict import FAILED, NOT_EVALUATED, NOT_YET, PASSED, WARNED, GateCheck, GateVerdict
@@ -43,9 +45,10 @@ SEGMENT_ALPHA = 0.05
 
 
 def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: SignaturePair | None = None,
-                  scans: list[ArtifactScan] | str | None = None, capacity: CapacityResult | None = None) -> GateVerdict:
+                  scans: list[ArtifactScan] | str | None = None, capacity: CapacityResult | None = None,
+                  explanation: Explanation | None = None) -> GateVerdict:
     """Every check of the policy on the run's evidence (and on the latest capacity run of its
-    two versions, when there is one)."""
+    two versions, and the run's explanation, when there are)."""
     checks = [artifact_scan_check(scans, evidence.manifest.trusted_code), trusted_code_check(evidence),
               run_complete(evidence), labelled_enough(evidence, policy)]
     checks += quality_checks(evidence, policy)
@@ -55,9 +58,11 @@ def evaluate_gate(evidence: RunEvidence, policy: GatePolicy, signatures: Signatu
     manifest = evidence.manifest
     checks += capacity_checks(capacity, policy, {CHAMPION: manifest.champion.version,
                                                  CHALLENGER: manifest.challenger.version})
+    checks += explanation_checks(explanation, policy)
     requests = int(evidence.latency["requests"].max()) if "requests" in evidence.latency else 0
     return GateVerdict(checks, policy, manifest.run_id, labelled=int(evidence.labelled), requests=requests,
-                       capacity=capacity.as_dict() if capacity is not None else None)
+                       capacity=capacity.as_dict() if capacity is not None else None,
+                       explanation=explanation.as_dict() if explanation is not None else None)
 
 
 # -- the models' files -----------------------------------------------------------------------

@@ -65,6 +65,9 @@ class GatePolicy:
     capacity_max_spike_error_rate: float = 0.01  # the challenger's errors during the spike, at most
     capacity: str = "fail"  # what a capacity rule broken does
     capacity_prices: tuple[float, float, str] | None = None  # per vCPU-hour, per GB-hour, currency: the cost's
+    explanation_min_ndcg: float = 0.9  # the challenger's feature ranking against the champion's (Clarify's nDCG)
+    explanation_max_share: dict[str, float] = field(default_factory=dict)  # feature -> its largest share, challenger
+    explanation: str = "warn"  # what an explanation rule broken does
 
     @property
     def sha256(self) -> str:
@@ -108,7 +111,7 @@ def parse_policy(text: str, source: str = "(pasted)") -> GatePolicy:
 
 def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
     known = {"name", "min_labelled", "quality", "errors", "latency", "drift", "segments", "signature", "canary",
-             "estimate", "capacity"}
+             "estimate", "capacity", "explanation"}
     unknown = set(data) - known
     if unknown:
         raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}; the sections are {', '.join(sorted(known))}")
@@ -120,9 +123,9 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
         quality[task] = tuple(_metric_rule(name, options) for name, options in metrics.items())
     errors, latency = data.get("errors", {}), data.get("latency", {})
     drift, segments = data.get("drift", {}), data.get("segments", {})
-    capacity = data.get("capacity", {})
+    capacity, explanation = data.get("capacity", {}), data.get("explanation", {})
     for section, table in (("errors", errors), ("latency", latency), ("drift", drift), ("segments", segments),
-                           ("capacity", capacity)):
+                           ("capacity", capacity), ("explanation", explanation)):
         if not isinstance(table, dict):
             raise ValueError(f"[{section}] must be a table of settings")
     settings = {"min_rate_ratio", "max_spike_error_rate", "action", "price_vcpu_hour", "price_gb_hour", "currency"}
@@ -153,7 +156,22 @@ def _policy(data: dict[str, Any], text: str, source: str) -> GatePolicy:
                                              "capacity.max_spike_error_rate"),
         capacity=_action(capacity.get("action", "fail"), "capacity.action"),
         capacity_prices=_prices(capacity),
+        explanation_min_ndcg=_share(explanation.get("min_ndcg", 0.9), "explanation.min_ndcg"),
+        explanation_max_share=_max_shares(explanation),
+        explanation=_action(explanation.get("action", "warn"), "explanation.action"),
     )
+
+
+def _max_shares(explanation: dict[str, Any]) -> dict[str, float]:
+    """The [explanation] section's max_share: feature name -> its largest share (0 to 1)."""
+    unknown = set(explanation) - {"min_ndcg", "max_share", "action"}
+    if unknown:
+        raise ValueError(f"explanation: unknown setting(s) {', '.join(sorted(unknown))}; the settings are action, "
+                         "max_share, min_ndcg")
+    shares = explanation.get("max_share", {})
+    if not isinstance(shares, dict):
+        raise ValueError("explanation.max_share must be a table of feature = share, e.g. { age = 0.3 }")
+    return {str(name): _share(value, f"explanation.max_share.{name}") for name, value in shares.items()}
 
 
 def _prices(capacity: dict[str, Any]) -> tuple[float, float, str] | None:

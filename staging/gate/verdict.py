@@ -48,6 +48,7 @@ class GateVerdict:
     labelled: int = 0
     requests: int = 0
     capacity: dict | None = None  # the capacity run the capacity checks read (`CapacityResult.as_dict`)
+    explanation: dict | None = None  # the run's explanation the explanation checks read (`Explanation.as_dict`)
 
     @property
     def passed(self) -> bool:
@@ -106,4 +107,5 @@ class GateVerdict:
                 "labels_needed": self.labels_needed, "labelled": self.labelled,
                 "requests_needed": self.requests_needed, "requests": self.requests,
                 "policy": {"name": self.policy.name, "source": self.policy.source, "sha256": self.policy.sha256},
-                "checks": [plain(asdict(c)) for c in self.checks], "capacity": plain(self.capacity)}
+                "checks": [plain(asdict(c)) for c in self.checks], "capacity": plain(self.capacity),
+                "explanation": plain(self.explanation)}

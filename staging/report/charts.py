@@ -258,3 +258,34 @@ def spike_lines(spike: pd.DataFrame) -> alt.Chart:
         color=role_color(),
         tooltip=["model", "second", "phase", "sent", "errors", alt.Tooltip("p99_ms:Q", format=",.1f")],
     ).properties(height=240)
+
+
+def attribution_bars(table: pd.DataFrame) -> alt.LayerChart:
+    """Each feature's mean |attribution| per model with its 95% interval, the champion's order."""
+    long = pd.concat([pd.DataFrame({"feature": table["feature"], "model": role, "mean_abs": table[f"{role}_mean_abs"],
+                                    "low": table[f"{role}_low"], "high": table[f"{role}_high"],
+                                    "share": table[f"{role}_share"]})
+                      for role in ROLE_ORDER if f"{role}_mean_abs" in table])
+    order = table["feature"].tolist()
+    y = alt.Y("feature:N", sort=order, title=None)
+    bars = alt.Chart(long).mark_bar().encode(
+        x=alt.X("mean_abs:Q", title="mean |attribution| (95% interval)"), y=y, yOffset=alt.YOffset("model:N",
+                                                                                                 sort=ROLE_ORDER),
+        color=role_color(), tooltip=["feature", "model", alt.Tooltip("mean_abs:Q", format=".4f"),
+                                     alt.Tooltip("low:Q", format=".4f"), alt.Tooltip("high:Q", format=".4f"),
+                                     alt.Tooltip("share:Q", format=".0%", title="share of the explanation")])
+    whiskers = alt.Chart(long).mark_rule(color="#333").encode(x="low:Q", x2="high:Q", y=y,
+                                                             yOffset=alt.YOffset("model:N", sort=ROLE_ORDER))
+    return alt.LayerChart(layer=[bars, whiskers]).properties(height=max(120, 26 * len(order)))
+
+
+def row_attribution_bars(row: pd.DataFrame) -> alt.Chart:
+    """One request's attributions, signed, per model: what pushed each model toward its answer."""
+    long = row.melt(id_vars="feature", var_name="model", value_name="attribution").dropna()
+    order = row.assign(_size=row.drop(columns="feature").abs().max(axis=1)).sort_values(
+        "_size", ascending=False)["feature"].tolist()
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("attribution:Q", title="attribution (pushes the explained output up or down)"),
+        y=alt.Y("feature:N", sort=order, title=None), yOffset=alt.YOffset("model:N", sort=ROLE_ORDER),
+        color=role_color(), tooltip=["feature", "model", alt.Tooltip("attribution:Q", format="+.4f")],
+    ).properties(height=max(120, 26 * len(order)))

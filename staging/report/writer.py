@@ -136,7 +136,22 @@ def _capacity_charts(capacity: dict | None) -> list[tuple[str, Callable[[], Any]
     return wanted
 
 
-def _figures(evidence: RunEvidence, capacity: dict | None = None) -> list[tuple[str, str]]:
+def _explanation_charts(explanation: dict | None) -> list[tuple[str, Callable[[], Any]]]:
+    """Both models' global attributions and the first explained disagreement's, when the gate read them."""
+    if not explanation or not explanation.get("features"):
+        return []
+    table = pd.DataFrame(explanation["features"])
+    wanted: list[tuple[str, Callable[[], Any]]] = [
+        (f"Why they differ: mean |attribution| of {explanation['output']}", lambda: charts.attribution_bars(table))]
+    example = explanation.get("example")
+    if example:
+        row = pd.DataFrame(example["attributions"])
+        wanted.append((f"Why they differ on request {example['request_id']}", lambda: charts.row_attribution_bars(row)))
+    return wanted
+
+
+def _figures(evidence: RunEvidence, capacity: dict | None = None,
+             explanation: dict | None = None) -> list[tuple[str, str]]:
     """(title, inline SVG) for each chart the evidence (and the capacity run) can draw."""
     wanted: list[tuple[str, Callable[[], Any]]] = []
     if evidence.quality is not None:
@@ -159,6 +174,7 @@ def _figures(evidence: RunEvidence, capacity: dict | None = None) -> list[tuple[
     if evidence.drift is not None and not evidence.drift.empty:
         wanted.append(("Data drift per feature", lambda: charts.drift_bars(evidence.drift)))
     wanted += _capacity_charts(capacity)
+    wanted += _explanation_charts(explanation)
     figures = []
     for title, make in wanted:
         try:
@@ -244,11 +260,37 @@ def report_html(document: dict[str, Any], figures: list[tuple[str, str]]) -> str
                   f"{e(capacity['started_at'])}.</p>"]
     else:
         parts.append('<p class="note">No capacity run measured these two versions.</p>')
+    parts += _explanation_section(gate.get("explanation"))
     parts.append("<h2>Charts</h2>")
     parts += [f"<figure><figcaption>{e(title)}</figcaption>{svg}</figure>" for title, svg in figures]
     parts += ["<h2>Policy</h2>", f"<p>{e(policy['name'])}, from {e(policy['source'])}</p>",
               f"<pre>{e(policy['text'])}</pre>", "</body></html>"]
     return "\n".join(parts)
+
+
+def _explanation_section(explanation: dict | None) -> list[str]:
+    e = html.escape
+    parts = ["<h2>Why they differ</h2>"]
+    if not explanation or not explanation.get("features"):
+        why = f" (the last one {explanation['status']}: {explanation.get('reason', '')})" if explanation else ""
+        return parts + [f'<p class="note">This run was not explained{e(why)}.</p>']
+    parts += [f"<p>{e(explanation['headline'])}</p>",
+              _table([{"feature": f["feature"],
+                       "champion mean |attribution|": f"{f['champion_mean_abs']:.4f} ({f['champion_low']:.4f} to "
+                                                      f"{f['champion_high']:.4f})",
+                       "challenger mean |attribution|": f"{f['challenger_mean_abs']:.4f} ({f['challenger_low']:.4f} "
+                                                        f"to {f['challenger_high']:.4f})",
+                       "champion share": f"{f['champion_share']:.0%}", "challenger share": f"{f['challenger_share']:.0%}",
+                       "share moved (95% CI)": f"{f['share_shift'] * 100:+.0f} points ({f['shift_low'] * 100:+.0f} to "
+                                               f"{f['shift_high'] * 100:+.0f})",
+                       "rank": f"{f['champion_rank']} → {f['challenger_rank']}"} for f in explanation["features"]])]
+    if explanation.get("disagreements"):
+        parts += ["<p>Disagreements, each model's strongest reasons (toward its answer first):</p>",
+                  _table(explanation["disagreements"])]
+    per_row = ", ".join(f"{role} {value:.1f}" for role, value in (explanation.get("extra_requests_per_row") or {}).items())
+    parts.append(f"<p class='note'>{e(explanation['sample'])} Background: {e(explanation['background'])}. Method: "
+                 f"{e(explanation['method'])}. Extra requests per explained row: {e(per_row)}.</p>")
+    return parts
 
 
 def write_report(folder: Path, stem: str, evidence: RunEvidence, verdict: GateVerdict,
@@ -257,7 +299,7 @@ def write_report(folder: Path, stem: str, evidence: RunEvidence, verdict: GateVe
     folder.mkdir(parents=True, exist_ok=True)
     document = evidence_document(evidence, verdict, signatures, decision)
     files = ReportFiles(folder / f"{stem}.html", folder / f"{stem}.json")
-    for path, text in ((files.html, report_html(document, _figures(evidence, verdict.capacity))),
+    for path, text in ((files.html, report_html(document, _figures(evidence, verdict.capacity, verdict.explanation))),
                        (files.json, json.dumps(document, indent=1, sort_keys=True))):
         atomic_write(path, text)
     return files

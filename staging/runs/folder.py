@@ -10,6 +10,9 @@
                   evidence.pkl             the computed evidence (a cache)
                   reference_scores_error.txt  why the models could not score the reference
                   replay.log               the worker's output
+                  explanation/             why the models differ (`staging.explain`): explanation.json,
+                                           attributions.parquet, background.parquet,
+                                           progress.json, explain.log
                   report.html/.json, decisions/  the offline report and each decision's
 """
 
@@ -28,3 +31,9 @@ EVIDENCE_SUMMARY = "evidence-summary.json"  # a few counts for run lists, readab
 REPLAY_LOG = "replay.log"
 DECISIONS = "decisions"
 
+EXPLANATION = "explanation"
+EXPLANATION_META = "explanation.json"
+EXPLANATION_ATTRIBUTIONS = "attributions.parquet"
+EXPLANATION_PROGRESS = "progress.json"
+EXPLANATION_LOG = "explain.log"
+EXPLANATION_BACKGROUND = "background.parquet"  # the background rows, as text, for the record

@@ -60,6 +60,7 @@ class TrafficRecord:
     rows_quarantined: int = 0
     validation: str = ""  # the validation report's summary sentence
     replayed: int = 0
+    remote: dict[str, Any] | None = None  # read from object storage: {input: {url, objects (key, size, etag, time), note}}
 
     @property
     def name(self) -> str:

@@ -43,6 +43,7 @@ from .environment import (
                      trust_picker,
 )
 from .estimate import estimated_quality_section, late_labels_form
+from .explain import why_they_differ
 from .history import as_of, entry_links, periods_table
 from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
 from .promote import (
@@ -70,6 +71,7 @@ __all__ = [
     "capacity_form",
     "capacity_history",
     "capacity_result",
+    "why_they_differ",
     "audit_table",
     "backend_picker",
     "chain_state",

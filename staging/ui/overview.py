@@ -1,6 +1,7 @@
 """The Overview page's widgets: the demo in one click, all the way to a verdict card; the card
-itself (the gate's verdict, agreement, quality, latency and drift, one sentence each, each
-leading to its page); the latest run; and the registered models with their aliases."""
+itself (the gate's verdict, agreement, quality, latency and drift, and why they differ once the
+run is explained: one sentence each, each leading to its page); the latest run; and the
+registered models with their aliases."""
 
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
         _line(quality, "compare", "Quality →")
         _line(result.latency_sentence(), "compare", "Latency →")
         _line(result.drift_sentence(), "drift", "Drift →")
+        explanation = box.explanation(run_id)
+        if explanation is not None and explanation.comparison(0) is not None:
+            _line(explanation.headline(0), "compare", "Why they differ →")
 
 
 def _line(sentence: str, page: str, label: str) -> None:

@@ -1,8 +1,9 @@
-"""The gate's three verdicts in a real browser (Debian's Chromium, driven by Playwright), opened
-from links that name the model and the run: a run in which the challenger failed every request
-is failed in the errors check's own words, a run the evidence cannot decide is "not yet"
-with the labelled requests that would decide it, and the Capacity page shows a capacity run's
-conclusion, its hockey stick, CPU and memory, and its spike."""
+"""The gate's three verdicts, and Compare's "Why they differ", in a real browser (Debian's
+Chromium, driven by Playwright), opened from links that name the model and the run: a run in
+which the challenger failed every request is failed in the errors check's own words, a run the
+evidence cannot decide is "not yet" with the labelled requests that would decide it, the
+Capacity page shows a capacity run's conclusion, its hockey stick, CPU and memory, and its
+spike, and Compare explains a disagreement in words and as a chart."""
 
 import pytest
 from support import all_errors_run, streamlit_app
@@ -92,5 +93,22 @@ def test_the_capacity_page_shows_the_conclusion_the_hockey_stick_and_the_spike(g
         assert measured.conclusion() in text
         assert "Measure both models' capacity" in text  # the form, for the next run
         assert page.locator(".vega-embed").count() >= 3  # the hockey stick, CPU and memory, the spike
+        assert "Traceback" not in text and "Something failed" not in text
+        browser.close()
+
+
+def test_compare_opens_why_they_differ_with_a_disagreement_in_words_and_a_chart(gate_app, explained_run):
+    url, _, _ = gate_app
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 4000})
+        text = _page_text(page, f"{url}/compare?model=credit-default&run={explained_run}", "Why they differ")
+        page.get_by_text("the challenger (answered").first.wait_for(timeout=120_000)
+        _settled(page)
+        page.get_by_text("Why they differ").first.scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS / "why-they-differ.png", full_page=True)
+        text = page.inner_text("body")
+        assert "ranks the features" in text and "nDCG" in text and "A disagreement to explain" in text
+        assert "; the champion (answered" in text and "Explain again, with other settings" in text
         assert "Traceback" not in text and "Something failed" not in text
         browser.close()

@@ -1,7 +1,8 @@
 """MLServer as a second real runtime and V2 as a second protocol: a shadow replay with the
 champion on MLflow's scoring server and the challenger on MLServer gives, for both, the answers
 of MLflow's own `pyfunc.predict` on the same rows; the same with both on MLServer given to the
-endpoint backend by KServe-style V2 URLs, in batch mode too; and a V2 endpoint whose metadata
+endpoint backend by KServe-style V2 URLs, in batch mode too; both runs explained through the V2
+servers, each model's attributions summing to its own answer; and a V2 endpoint whose metadata
 disagrees with the traffic is refused before any request, naming the columns."""
 
 import json
@@ -29,6 +30,26 @@ def local_predictions(home, uri: str, requests: pd.DataFrame) -> pd.DataFrame:
     out = model.predict(requests[list(CREDIT.features)])
     return pd.DataFrame({"request_id": requests["request_id"].to_numpy(), "label": out["label"].astype(str).to_numpy(),
                          "score": out["probability_1"].to_numpy()})
+
+
+def assert_explained_through_the_servers(box: Sandbox, run_id: str) -> None:
+    """A few requests explained through the run's own endpoints (V2 ones among them): each model's
+    attributions plus its base value give back its own answer on the request (efficiency), which
+    masked rows sent in the wrong shape or order could not."""
+    from staging.explain.settings import ExplainSettings
+
+    box.start_explanation(box.check_explanation(run_id, ExplainSettings(disagreements=4, others=4))).wait(300)
+    explanation = box.explanation(run_id)
+    assert explanation is not None and explanation.status == "finished", explanation and explanation.reason
+    results = box.store.results(run_id)
+    features = list(explanation.features)
+    for role in ROLES:
+        answered = results[results["target"] == role].set_index("request_id")
+        rows = explanation.attributions[explanation.attributions["role"] == role]
+        assert len(rows) >= 4
+        for _, row in rows.iterrows():
+            probability = json.loads(answered.loc[row["request_id"], "probabilities"])["1"]
+            assert abs(row["base"] + row[features].sum() - probability) < 1e-6, role
 
 
 def assert_answers_equal_pyfunc(box: Sandbox, run_id: str) -> None:
@@ -63,6 +84,7 @@ def test_a_shadow_replay_across_runtimes_equals_pyfunc_for_both(mixed):
     assert (manifest.models[CHAMPION].protocol, manifest.models[CHAMPION].runtime) == ("mlflow", "mlflow")
     assert (manifest.models[CHALLENGER].protocol, manifest.models[CHALLENGER].runtime) == ("v2", "mlserver")
     assert_answers_equal_pyfunc(mixed, handle.run_id)
+    assert_explained_through_the_servers(mixed, handle.run_id)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +110,8 @@ def test_the_endpoint_backend_replays_over_v2_urls(v2_endpoints, batch_size):
                                   ReplaySettings(concurrency=2, batch_size=batch_size))
         handle.wait(300)
         assert_answers_equal_pyfunc(box, handle.run_id)
+        if batch_size == 1:  # a cluster's V2 endpoints, explained through their URLs
+            assert_explained_through_the_servers(box, handle.run_id)
     finally:
         box.close()
 

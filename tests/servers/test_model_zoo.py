@@ -32,6 +32,8 @@ def replay(home, pair, *extra, labels=None):
 
 
 ESTIMATED = ("multiclass", "text")  # half the labels are late: the rest are estimated
+# why they differ, through the servers: every class's probability; a vote where the models answer labels only
+EXPLAINED = {"multiclass": ("probability", 3), "boosting": ("vote", 1)}
 
 
 def gate(home, pair, run_id, report: Path):
@@ -180,6 +182,20 @@ def test_a_pair_goes_from_replay_to_gate_report_and_pages(zoo, name, tmp_path, m
         estimate = checks["estimated quality (unlabelled)"]["sentence"]
         assert "scoring the training reference failed" in estimate and "visits" in estimate  # not "needs a reference"
         assert "failed on both models" in shown["compare"]
+    if name in EXPLAINED:
+        explained = cli(home, "explain", "--backend", "process", "--model", pair.model, "--run", summary["run_id"],
+                        "--disagreements", "12", "--others", "6", "--json")
+        assert explained.returncode == 0, explained.stderr[-3000:]
+        explanation = json.loads(explained.stdout)
+        kind, outputs = EXPLAINED[name]
+        assert explanation["status"] == "finished" and len(explanation["outputs"]["challenger"]) == outputs
+        assert explanation["rows_explained"] > 0 and 0 < explanation["ndcg"] <= 1
+        if kind == "vote":
+            assert "labels only" in explanation["output"]
+        if explanation["disagreements"]:  # each model's reasons toward its own answer
+            assert "the challenger (answered" in explanation["disagreements"][0]["why"]
+        again = cli(home, "explain", "--model", pair.model, "--run", summary["run_id"], "--json")
+        assert json.loads(again.stdout)["seconds"] == explanation["seconds"]  # stored, not recomputed
     if name == "boosting":  # each model in its own environment: one has XGBoost, the other LightGBM
         from staging.backends.environments import environment_folder
         from staging.backends.wheels import model_requirements

@@ -20,6 +20,8 @@ def test_gate_lists_every_check_with_its_numbers(sandbox, analysis):
     # capacity: one "not evaluated" check, or its two rules when a capacity run of these versions is
     # kept under the session's home (the capacity tests may have measured them already)
     capacity = (["capacity: sustainable rate", "capacity: spike errors"] if verdict.capacity else ["capacity"])
+    # explanation: likewise, its ranking rule once the session's run has been explained
+    capacity += ["explanation: feature ranking"] if verdict.explanation else ["explanation"]
     assert [c.name for c in verdict.checks] == [
         "artifact scan", "trusted model code", "run complete", "labels", "quality: accuracy", "quality: roc_auc",
         "errors", "latency p95", "latency p99", "data drift", "critical features", "prediction drift", "segments",

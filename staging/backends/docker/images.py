@@ -282,9 +282,21 @@ def ensure_model_image(client, home: SandboxHome, ref: ModelRef, log: Log = quie
             return tag, False
         _patient_api().remove_image(tag, force=True)
     log(f"building image {tag} on {runtime}…")
-    _build(client, context, tag, {f"{LABEL}.model": ref.name, f"{LABEL}.version": ref.version}, rebuild, log,
-           f"the image for {ref.uri}")
+    labels = {f"{LABEL}.model": ref.name, f"{LABEL}.version": ref.version}
+    try:
+        _build(client, context, tag, labels, rebuild, log, f"the image for {ref.uri}")
+    except BackendError as exc:
+        if STALE_PARENT not in exc.message:
+            raise
+        # the engine's build cache named a parent layer removed meanwhile (a runtime image rebuilt
+        # by another build): build once more without the cache, on the runtime image as it is now
+        log("the build cache named a parent image removed meanwhile; building again without it…")
+        ensure_runtime_image(client, home, requirements, base, log)  # the same tag, rebuilt if it was removed
+        _build(client, context, tag, labels, True, log, f"the image for {ref.uri}")
     return tag, True
+
+
+STALE_PARENT = "unknown parent image ID"  # the engine's words for a cached parent layer that is gone
 
 
 def _build(client, context: Path, tag: str, labels: dict[str, str], nocache: bool, log: Log, what: str) -> None:
