@@ -54,6 +54,24 @@ CATALOGUE: list[tuple[str, str, list[tuple[tuple[str, ...], str, str, str]]]] = 
         (("spike_recovery_s",), "the demo's tenfold spike: the slower model's time from the spike's end back to its "
          "base p99", "", "s"),
     ]),
+    ("explain", "python bench/explain.py", [
+        (("explain_500_rows_s",), "why they differ: both demo credit models explained through their served endpoints "
+         "(processes) on 500 replayed requests, 12 features, a 25-row background", "≤ 60", "s"),
+        (("linear_oracle_max_abs_error",), "the logistic champion's attributions (log-odds) against its exact SHAP "
+         "values, coefficient x (x - the background's mean): the largest gap", "≤ 1e-6", ""),
+        (("tree_ranking_ndcg_vs_shap",), "the boosted challenger's global ranking against shap's own exact explainer "
+         "on the locally loaded model (shap's TreeExplainer misreads its categorical splits)", "≥ 0.95", ""),
+        (("shap_tree_explainer_max_abs_gap_vs_exact",), "for the record: shap's TreeExplainer against its exact "
+         "explainer on that model", "", ""),
+        (("extra_requests_per_row",), "requests an explanation sends each model per explained row", "", ""),
+    ]),
+    ("pipeline", "python bench/pipeline.py", [
+        (("s3_read_1m_rows_s", "local_read_1m_rows_s", "s3_over_local"), "a million-row Parquet of the credit "
+         "traffic read and validated through an s3:// URL (an S3-compatible server on this machine, download "
+         "included) and from a local path, side by side: s3, local, their ratio", "ratio ≤ 2", ""),
+        (("webhook_to_verdict_s",), "a registry webhook to the verdict tag on the version (the watcher is not "
+         "built yet)", "", "s"),
+    ]),
     ("first_insight", "python bench/first_insight.py", [
         (("demo_click_to_verdict_s_process",), "click **Run the demo** to the verdict card in Chromium, fresh home, "
          "models as processes", "≤ 30", "s"),

@@ -2,10 +2,12 @@
 
     load_demo -> start_servers -> prepare_replay -> begin_replay -> evidence -> gate -> promote
     check_capacity -> run_capacity (each model alone) -> the gate's capacity checks
+    check_explanation -> start_explanation (in the background) -> explanation -> the gate's explanation checks
 
 A facade of delegates, and nothing more: the running servers are a `ServerPool`
 (`backends/pool.py`), replays are prepared and begun by `Replays` (`replay/prepare.py`), and
-decisions go to a `DecisionDesk` (`decision/desk.py`), capacity runs to `CapacityRuns`
+decisions go to a `DecisionDesk` (`decision/desk.py`), explanations to `Explanations`
+(`replay/explain.py`), capacity runs to `CapacityRuns`
 (`replay/capacity.py`), their results to a `CapacityStore` (`capacity/store.py`). It owns the long-lived parts of one app
 process, so the pages stay thin: widgets, one call here, render. It is a context manager:
 leaving it cancels the replay and stops the servers.
@@ -28,6 +30,8 @@ from .decision.history import ChampionPeriod
 from .decision.record import AuditRecord
 from .errors import RunError
 from .evidence import RunEvidence, evidence_summary, reference_for, stored_evidence
+from .explain.result import Explanation
+from .explain.settings import ExplainSettings
 from .gate import GatePolicy, GateVerdict
 from .home import SandboxHome
 from .refs import ModelRef
@@ -37,6 +41,7 @@ from .registry.scan import ArtifactScan, ScanCache
 from .registry.scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
 from .registry.team import Credentials
 from .replay.capacity import CapacityRuns, PreparedCapacity
+from .replay.explain import ExplainHandle, Explanations, PreparedExplanation
 from .replay.handle import ReplayHandle
 from .replay.prepare import PreparedReplay, Replays
 from .report.writer import ReportFiles
@@ -46,6 +51,7 @@ from .serving.destinations import check_endpoint_url, destination
 from .settings import Settings
 from .settings import allowed_hosts as host_list
 from .traffic import ValidatedTraffic
+from .traffic.remote import Fetched
 from .traffic.selection import TrafficSelection
 
 
@@ -66,6 +72,7 @@ class Sandbox:
         self.desk = DecisionDesk(self.home, self.registry, self.store, scans, self.settings.team_mode)
         self.capacity_runs = CapacityRuns(self.pool, self.replays)
         self.capacity_store = CapacityStore(self.home)
+        self.explanations = Explanations(self.store, self.pool)
         self.use_backend(backend or self.settings.backend, endpoint_urls)
 
     def __enter__(self) -> Sandbox:
@@ -140,6 +147,10 @@ class Sandbox:
         return self.pool.serve(model_name)
 
     # -- traffic and replay -----------------------------------------------------------------
+    def fetch_remote(self, url: str, progress=None) -> Fetched:
+        """An object-storage URL (an object, or every object under a prefix) fetched into the home."""
+        return self.replays.localize(url, progress=progress)
+
     def prepare_traffic(self, model_name: str, path: str | Path, reference_path: str | None = None,
                         sample_rows: int | None = None) -> ValidatedTraffic:
         """The traffic checked against the champion's signature (for the Replay page's report)."""
@@ -211,6 +222,37 @@ class Sandbox:
             raise RunError("This run names no training reference, so drift cannot be measured.")
         return feature_drift(reference, self.store.requests(run_id), manifest.numeric, manifest.categorical, choices)
 
+    # -- why they differ (see Explanations) ------------------------------------------------
+    def check_explanation(self, run_id: str, settings: ExplainSettings | None = None) -> PreparedExplanation:
+        """An explanation of the run checked before anything is sent: a shadow run that ended, and
+        live servers of its own two versions (or a cluster's endpoints)."""
+        return self.explanations.check(run_id, settings or ExplainSettings())
+
+    def serve_run(self, run_id: str) -> bool:
+        """Start the servers of the run's model when they do not serve its own two versions (on a
+        cluster's endpoints, nothing); whether any were started. The aliases must still point at
+        those versions: `check_explanation` says so when they do not."""
+        manifest = self.run(run_id)
+        if self.backend_name == "endpoint" or self.pool.serve_versions(manifest):
+            return False
+        self.start_servers(manifest.model_name)
+        return True
+
+    def start_explanation(self, prepared: PreparedExplanation) -> ExplainHandle:
+        """Both models explained in a worker process; stored with the run when it ends."""
+        return self.explanations.start(prepared)
+
+    def cancel_explanation(self) -> None:
+        self.explanations.cancel()
+
+    @property
+    def explaining(self) -> ExplainHandle | None:
+        return self.explanations.current
+
+    def explanation(self, run_id: str) -> Explanation | None:
+        """The run's stored explanation, None when it was never explained."""
+        return self.explanations.stored(run_id)
+
     # -- capacity (see CapacityRuns) ---------------------------------------------------------
     def check_capacity(self, model_name: str, traffic_path: str | Path | None, settings: CapacitySettings,
                        runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()) -> PreparedCapacity:
@@ -265,6 +307,7 @@ class Sandbox:
         return self.desk.last_promotion(model_name)
 
     def close(self) -> None:
+        self.explanations.cancel()
         self.cancel_replay()
         if self.replay is not None:
             self.replay.wait(10)

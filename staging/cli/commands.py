@@ -27,6 +27,7 @@ from ..capacity.result import Prices
 from ..capacity.run import CapacitySettings
 from ..capacity.spike import SpikeSettings
 from ..errors import ConfigurationError, RegistryError
+from ..explain.settings import ExplainSettings
 from ..gate import FAILED, NOT_YET, PASSED, WARNED
 from ..home import SandboxHome
 from ..jsonable import plain
@@ -38,6 +39,7 @@ from ..runs import UNFINISHED_OUTCOMES
 from ..runs.settings import ReplaySettings
 from ..sandbox import Sandbox
 from ..settings import Settings
+from ..traffic.remote import is_remote
 from ..traffic.selection import TrafficSelection
 from . import render
 
@@ -264,7 +266,7 @@ def run_capacity(args: argparse.Namespace, log) -> Outcome:
     settings = capacity_settings(args)  # every option checked before anything is read or started
     runtimes = parse_runtimes(args.runtime)
     urls = endpoint_urls(args)
-    if args.traffic is not None and not Path(args.traffic).is_file():
+    if args.traffic is not None and not is_remote(args.traffic) and not Path(args.traffic).is_file():
         raise ConfigurationError(f"The traffic file {args.traffic} does not exist.",
                                  hint="Give the path of recorded traffic (CSV, Parquet or JSON Lines).")
     with _sandbox(args, backend=args.backend, endpoint_urls=urls, allowed_hosts=tuple(args.allow_host)) as sandbox:
@@ -384,7 +386,31 @@ def run_history(args: argparse.Namespace, log) -> Outcome:
                    render.history_text(args.model, periods, mismatch, verification))
 
 
+def run_explain(args: argparse.Namespace, log) -> Outcome:
+    """Each model's attributions on the run's disagreements and a sample of the rest, through its
+    served endpoint; stored with the run (shown again, not recomputed, unless --again)."""
+    settings = ExplainSettings(disagreements=args.disagreements, others=args.others, background=args.background,
+                               time_limit_s=args.time_limit, scale=args.scale, permutations=args.permutations)
+    urls = endpoint_urls(args)
+    with _sandbox(args, backend=args.backend, endpoint_urls=urls, allowed_hosts=tuple(args.allow_host)) as sandbox:
+        run_id = resolve_run(sandbox, args.model, args.run)
+        stored = sandbox.explanation(run_id)
+        if stored is None or not stored.finished or args.again:
+            manifest = sandbox.run(run_id)
+            log(f"explaining run {run_id}: {manifest.champion.uri} against {manifest.challenger.uri}")
+            if sandbox.serve_run(run_id):
+                log("started their servers")
+            handle = sandbox.start_explanation(sandbox.check_explanation(run_id, settings))
+            follow(handle, lambda progress: log(f"explained {progress[0]:,} of {progress[1]:,} rows"))
+            stored = handle.result()
+    if stored is None:
+        raise ConfigurationError(f"The explanation of run {run_id} left no result.",
+                                 hint="Its log is explanation/explain.log in the run folder.")
+    data = plain({"run_id": run_id, **stored.as_dict()})
+    return Outcome(data, render.explanation_text(data, stored), 1 if stored.status == "failed" else 0)
+
+
 COMMANDS = {"base-image": build_base, "app-image": build_app, "demo": run_demo, "replay": run_replay,
-            "capacity": run_capacity,
+            "capacity": run_capacity, "explain": run_explain,
             "gate": run_gate, "promote": run_promote, "rollback": run_rollback, "audit": run_audit,
             "history": run_history, "prune": prune_images, "labels": attach_labels, "team": run_team}

@@ -24,10 +24,24 @@ def _home_and_json() -> argparse.ArgumentParser:
     return shared
 
 
+def _where_models_run() -> argparse.ArgumentParser:
+    """The backend and, for the endpoint backend, the two URLs and the hosts traffic may reach."""
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
+    shared.add_argument("--champion-url", help="endpoint backend: the champion's base URL, MLflow's "
+                                               "(http://HOST:PORT) or V2's (http://HOST/v2/models/NAME)")
+    shared.add_argument("--challenger-url", help="endpoint backend: the challenger's base URL, in either form")
+    shared.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                        help="endpoint backend: a host traffic may be sent to besides loopback (repeatable; "
+                             "also STAGING_ALLOWED_HOSTS)")
+    return shared
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m staging", description="Staging sandbox, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
     home = [_home_and_json()]
+    served = [*home, _where_models_run()]
 
     demo = commands.add_parser("demo", parents=home, help="bootstrap, start, shadow replay, compare and drift, in one go")
     demo.add_argument("--backend", choices=[n for n in BACKEND_NAMES if n != "endpoint"], default="auto")
@@ -37,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--replica", action="store_true", help="also run a second champion: the noise floor")
     demo.add_argument("--runtime", help=RUNTIME_HELP)
 
-    replay = commands.add_parser("replay", parents=home,
+    replay = commands.add_parser("replay", parents=served,
                                  help="replay recorded traffic against a model's champion and challenger")
     replay.add_argument("--model", required=True, help="registered model name")
     replay.add_argument("--traffic", required=True, help="CSV, Parquet or JSON Lines (MLflow payloads, SageMaker "
@@ -45,14 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--labels", help="late labels: a file with request_id and the target column")
     replay.add_argument("--label-column", help="the labels' outcome column, when it is not the model's target")
     replay.add_argument("--reference", help="training data for drift")
-    replay.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
     replay.add_argument("--runtime", help=RUNTIME_HELP)
-    replay.add_argument("--champion-url", help="endpoint backend: the champion's base URL, MLflow's "
-                                               "(http://HOST:PORT) or V2's (http://HOST/v2/models/NAME)")
-    replay.add_argument("--challenger-url", help="endpoint backend: the challenger's base URL, in either form")
-    replay.add_argument("--allow-host", action="append", default=[], metavar="HOST",
-                        help="endpoint backend: a host traffic may be sent to besides loopback (repeatable; "
-                             "also STAGING_ALLOWED_HOSTS)")
     replay.add_argument("--requests", type=int, help="a seeded random sample of this many requests")
     replay.add_argument("--percent", type=float, help="keep this percent of requests (chosen by request id)")
     replay.add_argument("--start", help="only requests at or after this time (ISO 8601)")
@@ -84,18 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run this model version's own code (a cloudpickled PythonModel); recorded in the run "
                              "and shown by the gate. Repeat for both models")
 
-    capacity = commands.add_parser("capacity", parents=home,
+    capacity = commands.add_parser("capacity", parents=served,
                                    help="each model alone under an open-loop ramp: the highest rate within a latency "
                                         "objective, a spike, and the cost of 1,000 predictions")
     capacity.add_argument("--model", required=True, help="registered model name")
     capacity.add_argument("--traffic", help="recorded traffic whose rows are the bodies sent (default: the demo "
                                             "scenario's, for the demo's models)")
-    capacity.add_argument("--backend", choices=BACKEND_NAMES, default="auto")
     capacity.add_argument("--runtime", help=RUNTIME_HELP)
-    capacity.add_argument("--champion-url", help="endpoint backend: the champion's base URL")
-    capacity.add_argument("--challenger-url", help="endpoint backend: the challenger's base URL")
-    capacity.add_argument("--allow-host", action="append", default=[], metavar="HOST",
-                          help="endpoint backend: a host traffic may be sent to besides loopback (repeatable)")
     capacity.add_argument("--trust-code", action="append", default=[], metavar="ROLE|NAME/VERSION",
                           help="run this model version's own code (a cloudpickled PythonModel)")
     capacity.add_argument("--objective", default="p99:100",
@@ -126,6 +128,25 @@ def build_parser() -> argparse.ArgumentParser:
     capacity.add_argument("--peak-rate", type=float,
                           help="a peak to plan for: how many replicas of each model it needs")
     capacity.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+
+    explain = commands.add_parser("explain", parents=served,
+                                  help="why the models differ: each model's SHAP attributions through its served "
+                                       "endpoint, on a run's disagreements and a sample of the rest")
+    explain.add_argument("--model", help="registered model name (needed with --run latest)")
+    explain.add_argument("--run", default="latest", help=RUN_HELP + " (the default)")
+    explain.add_argument("--disagreements", type=int, default=300,
+                         help="explain every disagreement up to this many (default 300)")
+    explain.add_argument("--others", type=int, default=200,
+                         help="and a random sample of this many agreeing requests (default 200)")
+    explain.add_argument("--background", type=int, default=25,
+                         help="rows of the training reference masked features come from (default 25)")
+    explain.add_argument("--time-limit", type=float, default=600.0,
+                         help="seconds it may take; the rows done by then are kept (default 600)")
+    explain.add_argument("--scale", choices=("probability", "log-odds"), default="probability",
+                         help="a classifier's output explained as a probability or its log-odds")
+    explain.add_argument("--permutations", type=int, default=1,
+                         help="antithetic permutations per row (default 1; exact for additive models)")
+    explain.add_argument("--again", action="store_true", help="explain again, replacing the stored explanation")
 
     labels = commands.add_parser("labels", parents=home, help="attach labels that arrived late to a finished run")
     labels.add_argument("file", help="CSV, Parquet or JSON Lines (SageMaker ground truth, or records) with a "

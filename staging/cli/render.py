@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
+
 from ..decision.audit import Verification
 from ..decision.history import ChampionPeriod
 from ..decision.record import AuditRecord
+from ..explain.result import Explanation
 
 
 def as_json(value: Any, indent: int | None = None) -> str:
@@ -81,6 +84,28 @@ def capacity_text(result: Mapping[str, Any]) -> str:
                          f"errors of {spike['sent_during']:,}, worst p99 {spike['worst_p99_ms']:,.0f} ms, "
                          f"back to the base p99 in {recovery}")
         lines.append(" · ".join(parts))
+    return "\n".join(lines)
+
+
+def explanation_text(data: Mapping[str, Any], explanation: Explanation) -> str:
+    """An explanation for a person: the headline, the biggest moves, a few disagreements in words."""
+    lines = [f"Explanation of run {data['run_id']}: {data['status']}" + (f" ({data['reason']})" if data['reason'] else "")]
+    if data.get("headline"):
+        lines.append(f"  {data['headline']}")
+        comparison = explanation.comparison(0)
+        shifts = comparison.biggest_shifts(3) if comparison is not None else pd.DataFrame()
+        for _, row in shifts.iterrows():
+            lines.append(f"  {row['feature']}: {row['champion_share']:.0%} of the champion's explanation, "
+                         f"{row['challenger_share']:.0%} of the challenger's ({row['share_shift'] * 100:+.0f} points, "
+                         f"95% CI {row['shift_low'] * 100:+.0f} to {row['shift_high'] * 100:+.0f})")
+        for example in data.get("disagreements", [])[:3]:
+            lines.append(f"  request {example['request_id']}: {example['why']}")
+    per_row = data.get("extra_requests_per_row") or {}
+    if data.get("rows_explained"):
+        lines.append(f"  {data['rows_explained']:,} rows in {data['seconds']:.0f} s; extra requests per row: "
+                     + ", ".join(f"{role} {value:.1f}" for role, value in per_row.items())
+                     + f"; {data['background']}")
+        lines.append(f"  method: {data['method']}")
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import RunError
 from ..runs import JournalTail, read_manifest, write_manifest
@@ -96,9 +97,23 @@ def start_replay(folder: Path, total: int, targets: int = 2) -> ReplayHandle:
     return ReplayHandle(folder.name, folder, process, total, targets)
 
 
-def follow(handle: ReplayHandle, on_progress: Callable[[ReplayProgress], None] | None = None,
-           every_s: float = 1.0) -> ReplayProgress:
-    """Block until the replay ends, reporting progress; Ctrl-C cancels it cleanly."""
+class Followed(Protocol):
+    """A worker process's handle: a replay's, or an explanation's."""
+
+    @property
+    def done(self) -> bool: ...
+
+    @property
+    def progress(self) -> Any: ...
+
+    def wait(self, timeout: float | None = None) -> object: ...
+
+    def cancel(self) -> None: ...
+
+
+def follow(handle: Followed, on_progress: Callable[[Any], None] | None = None, every_s: float = 1.0) -> Any:
+    """Block until the worker ends, reporting its progress; Ctrl-C cancels it cleanly (what it
+    did is kept). Returns its last progress."""
     try:
         while not handle.done:
             handle.wait(every_s)

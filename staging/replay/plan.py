@@ -61,8 +61,42 @@ def send_offsets(timing: str, count: int, timestamps: pd.Series | None = None, s
         stamps = pd.to_datetime(timestamps, utc=True).reset_index(drop=True)
         seconds = (stamps - stamps.dropna().iloc[0]).dt.total_seconds().to_numpy()
         seconds = np.fmax.accumulate(np.where(np.isnan(seconds), 0.0, seconds))  # gaps and reorderings wait
+        if whole_second_ties(timestamps):
+            seconds = spread_within_seconds(seconds)
         return np.maximum(seconds, 0) / speed
     raise ConfigurationError(f"Unknown timing {timing!r}.", hint=f"Choose one of: {', '.join(TIMINGS)}.")
+
+
+SPREAD_NOTE = ("Its times have whole seconds only (SageMaker's inferenceTime), so the requests of one second are "
+               "spread evenly across it (seeded) rather than sent in a burst.")
+
+
+def whole_second_ties(timestamps: pd.Series | None) -> bool:
+    """Whether recorded times carry whole seconds only and several requests share a second: sent
+    as recorded, those would go out in a burst that production never saw."""
+    if timestamps is None:
+        return False
+    stamps = pd.to_datetime(timestamps, utc=True, errors="coerce").dropna()
+    if len(stamps) < 2 or (stamps.dt.microsecond != 0).any() or (stamps.dt.nanosecond != 0).any():
+        return False
+    return bool(stamps.duplicated().any())
+
+
+def spread_within_seconds(seconds: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The k requests that share a whole second placed at (i + u) / k of it, u uniform and
+    seeded: evenly spread, never in a burst, and the same every time."""
+    rng = np.random.default_rng(seed)
+    out = seconds.astype(float).copy()
+    whole = np.floor(seconds)
+    start = 0
+    while start < len(seconds):
+        end = start
+        while end < len(seconds) and whole[end] == whole[start]:
+            end += 1
+        k = end - start
+        out[start:end] = whole[start] + (np.arange(k) + rng.random(k)) / k
+        start = end
+    return out
 
 
 def ab_targets(keys, challenger_share: float) -> np.ndarray:

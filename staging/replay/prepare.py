@@ -36,10 +36,11 @@ from ..runs.settings import ReplaySettings
 from ..tables import sha256_of
 from ..traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, specs_from_signature
 from ..traffic.labels import CheckedLabels, check_labels, join_labels
+from ..traffic.remote import Fetched, fetch, is_remote
 from ..traffic.selection import TrafficSelection, select_requests
 from ..traffic.validation import UNREADABLE, integer_gap_warnings, load_traffic, read_error, specs_from_frame
 from .handle import ReplayHandle, start_replay
-from .plan import send_offsets
+from .plan import SPREAD_NOTE, send_offsets, whole_second_ties
 
 KEPT_COLUMNS = ("_event_id",)  # not sent to the model, but kept: SageMaker ground truth joins on it
 
@@ -60,6 +61,7 @@ class PreparedReplay:
     scenario: Scenario | None
     task: TaskReading = TaskReading("unknown", "")
     label_column: str | None = None  # the outcome's column, named by the user (the reference's, for estimates)
+    remote: dict | None = None  # input -> what was read from object storage (`Fetched.as_record`)
 
 
 class Replays:
@@ -70,9 +72,16 @@ class Replays:
         self.current: ReplayHandle | None = None
 
     def validate_traffic(self, model_name: str, path: str | Path, keep: tuple[str, ...] = KEPT_COLUMNS,
-                         reference_path: str | None = None, sample_rows: int | None = None) -> ValidatedTraffic:
+                         reference_path: str | None = None, sample_rows: int | None = None,
+                         fetched: Fetched | None = None) -> ValidatedTraffic:
         """The traffic checked against the champion's signature, with the values that fall outside
-        the training reference (the scenario's, or `reference_path`) counted in the report."""
+        the training reference (the scenario's, or `reference_path`) counted in the report. A URL
+        is fetched first, unless `fetched` already holds its copy."""
+        if fetched is None and is_remote(path):
+            fetched = self.localize(path)
+        path = fetched.path if fetched is not None else path
+        if is_remote(reference_path):
+            reference_path = str(self.localize(reference_path).path)
         champion = self.registry.resolve(model_name, CHAMPION)
         scenario = SCENARIOS_BY_MODEL.get(model_name)
         reference = reference_path or (str(scenario.file("train")) if scenario else None)
@@ -90,8 +99,10 @@ class Replays:
                                       keep_columns=keep,
                                       id_column=scenario.request_id_column if scenario else None,
                                       time_column=scenario.timestamp_column if scenario else None)
+        read_from = [f"Read from {fetched.url}: {fetched.note}."] if fetched is not None and fetched.note else []
         validated = replace(validated, report=replace(validated.report, checked_against=checked_against,
-                                                      warnings=integer_gap_warnings(validated.requests, specs)))
+                                                      warnings=[*integer_gap_warnings(validated.requests, specs),
+                                                                *read_from]))
         if reference and Path(reference).exists():
             numeric = tuple(s.name for s in specs if s.kind in NUMERIC_KINDS)
             text = text_columns(validated.requests, validated.features)  # every review is new: not "out of range"
@@ -110,7 +121,15 @@ class Replays:
                 validated: ValidatedTraffic | None = None,
                 canary_min_answers: Callable[[], int] | None = None, task: str | None = None) -> PreparedReplay:
         """Every input of a replay read and checked once, before anything slow starts: the traffic
-        (unless `validated` already holds it), the selection and schedule, the labels, the reference."""
+        (unless `validated` already holds it), the selection and schedule, the labels, the reference.
+        Any of them may be a URL (`s3://…`): it is fetched into the home first (`traffic.remote`)."""
+        window = _window(selection)
+        fetched = {name: self.localize(path, window if name == "traffic" else None)
+                   for name, path in (("traffic", traffic_path), ("labels", labels_path),
+                                      ("reference", reference_path)) if is_remote(path)}
+        traffic_path = fetched["traffic"].path if "traffic" in fetched else traffic_path
+        labels_path = str(fetched["labels"].path) if "labels" in fetched else labels_path
+        reference_path = str(fetched["reference"].path) if "reference" in fetched else reference_path
         scenario = SCENARIOS_BY_MODEL.get(model_name)
         labels_path = labels_path or (str(scenario.file("labels")) if scenario else None)
         reference_path = reference_path or (str(scenario.file("train")) if scenario else None)
@@ -118,7 +137,7 @@ class Replays:
         keep = KEPT_COLUMNS + ((settings.split_key,) if settings.split_key else ())
         if validated is None or (settings.split_key and settings.split_key not in validated.requests.columns):
             validated = self.validate_traffic(model_name, traffic_path, keep, reference_path,
-                                              selection.sampled_while_reading)
+                                              selection.sampled_while_reading, fetched.get("traffic"))
         if settings.split_key and settings.split_key not in validated.requests.columns:
             raise TrafficError(f"The A/B split key '{settings.split_key}' is not a column of the traffic file.",
                                hint="Choose one of its columns (a customer id, say), or leave the key empty to "
@@ -134,6 +153,9 @@ class Replays:
             raise TrafficError("No request falls inside the chosen time window.", hint="Widen the window or clear it.")
         # a timing the traffic cannot support (as recorded, without timestamps) is refused here
         send_offsets(settings.timing, len(requests), requests.get("timestamp"), settings.speed, settings.rate_per_s)
+        if settings.timing == "recorded" and whole_second_ties(requests.get("timestamp")):  # the report says so
+            validated = replace(validated, report=replace(validated.report,
+                                                          warnings=[*validated.report.warnings, SPREAD_NOTE]))
         if settings.mode == "canary" and settings.canary_min_answers is None and canary_min_answers is not None:
             settings = replace(settings, canary_min_answers=canary_min_answers())
         check_reference(reference_path, validated.features)
@@ -141,7 +163,12 @@ class Replays:
         reading = (TaskReading(scenario.task, "the demo scenario") if scenario and not task else
                    pair_task(self.model_tasks(model_name, outcome), task))
         return PreparedReplay(model_name, Path(traffic_path), validated, requests, selection, settings, labels,
-                              labels_path, reference_path, scenario, reading, label_column)
+                              labels_path, reference_path, scenario, reading, label_column,
+                              {name: one.as_record() for name, one in fetched.items()} or None)
+
+    def localize(self, url: str | Path | None, window=None, progress=None) -> Fetched:
+        """An object-storage URL's object (or every object under its prefix) fetched into the home."""
+        return fetch(str(url), self.home.uploads_dir / "remote", window, progress)
 
     def model_tasks(self, model_name: str, outcome: pd.Series | None) -> dict[str, TaskReading]:
         """Each model's task as MLflow records it (tags, class, signature) and the labels say."""
@@ -192,6 +219,8 @@ class Replays:
         manifest = self.store.manifest(run_id)
         if manifest.status in ("running", "starting"):
             raise RunError("Labels can be attached once the run has ended.", hint="Wait for it to finish.")
+        if is_remote(labels_path):
+            labels_path = self.localize(labels_path).path
         labels = check_labels(labels_path, manifest.target, label_column)
         facts = self._keep_labels(run_id, labels, self.store.requests(run_id))
         if not facts["matched"]:
@@ -228,7 +257,7 @@ class Replays:
             traffic=TrafficRecord(path=str(prepared.traffic_path.resolve()), sha256=sha256_of(prepared.traffic_path),
                                   rows_read=report.rows_read, rows_valid=report.rows_valid,
                                   rows_quarantined=report.rows_quarantined, validation=report.summary(),
-                                  replayed=len(prepared.requests)),
+                                  replayed=len(prepared.requests), remote=prepared.remote),
             selection=SelectionRecord(sample_size=selection.sample_size, seed=selection.seed,
                                       sample_percent=selection.sample_percent,
                                       start=str(selection.start) if selection.start is not None else None,
@@ -276,6 +305,16 @@ def read_head(path: Path, rows: int = 1000) -> pd.DataFrame:
     except UNREADABLE as exc:
         raise read_error(path, path.suffix.lstrip("."), exc) from exc
     return load_traffic(path).head(rows)
+
+
+def _window(selection: TrafficSelection):
+    """The selection's time window as UTC datetimes (both ends given), for listing a capture tree."""
+    if selection.start is None or selection.end is None:
+        return None
+    start, end = (pd.Timestamp(moment) for moment in (selection.start, selection.end))
+    start, end = (moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+                  for moment in (start, end))
+    return start.to_pydatetime(), end.to_pydatetime()
 
 
 def check_reference(reference_path: str | None, features) -> None:

@@ -29,7 +29,7 @@ TASK_LABELS: dict[str, str] = {"read": "Read from the models", "classification":
 
 @dataclass(frozen=True)
 class TrafficForm:
-    path: Path
+    path: Path | str  # a local file, or an object-storage URL (fetched into the home when checked)
     selection: TrafficSelection
     labels_path: str | None
     columns: list[str]
@@ -48,10 +48,28 @@ def _validated(_box: Sandbox, model: str, version: str, path: str, mtime: float,
 def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     """Traffic source, validation report, time window and sample size; None if unusable."""
     scenario = box.scenario_for(model)
-    sources = (["Recorded sample traffic"] if scenario else []) + ["Upload a file"]
+    sources = (["Recorded sample traffic"] if scenario else []) + ["Upload a file", "From object storage"]
     source = st.radio("Traffic", sources, horizontal=True)
     labels_path, label_column, reference_path = None, "", None
-    if source == "Upload a file":
+    checked: Path | None = None  # the local file checked (an object storage URL's copy)
+    path: Path | str
+    if source == "From object storage":
+        url = st.text_input("Traffic URL: an object or a prefix (s3://bucket/prefix/…; credentials from the "
+                            "standard AWS chain, never stored)", placeholder="s3://bucket/capture/endpoint/AllTraffic/")
+        labels_url = st.text_input("Labels URL (optional)", placeholder="s3://bucket/ground-truth/")
+        reference_url = st.text_input("Training reference URL (optional)", placeholder="s3://bucket/train.parquet")
+        if not url.strip():
+            return None
+        try:
+            with st.spinner("Reading from object storage…"):
+                checked = box.fetch_remote(url.strip()).path
+                reference_path = str(box.fetch_remote(reference_url.strip()).path) if reference_url.strip() else None
+        except StagingError as exc:
+            show_error(exc)
+            return None
+        path = url.strip()
+        labels_path = labels_url.strip() or None
+    elif source == "Upload a file":
         upload = st.file_uploader("Recorded requests (CSV, Parquet, or JSON Lines: records, MLflow payloads, "
                                   "SageMaker Data Capture, KServe CloudEvents)",
                                   type=["csv", "parquet", "jsonl", "json"])
@@ -71,13 +89,14 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
     else:
         assert scenario is not None  # the sample traffic is offered only for a scenario's model
         path = scenario.file("traffic")
-        st.caption(escaped(f"{path.name}: {scenario.story}"))
+        st.caption(escaped(f"{scenario.file('traffic').name}: {scenario.story}"))
     task_choice = st.radio("What the models are", list(TASK_LABELS), format_func=TASK_LABELS.get, horizontal=True,
                                help="Read from what MLflow records (a sandbox.task tag, the model's class, its "
                                     "signature) and the labels; choose here when that is missing or wrong.")
     champion = box.resolve_pair(model)["champion"]
     try:
-        validated = _validated(box, model, champion.version, str(path), path.stat().st_mtime, reference_path)
+        local = checked or Path(path)  # a URL is checked as itself (its copy's time keys the cache)
+        validated = _validated(box, model, champion.version, str(path), local.stat().st_mtime, reference_path)
     except StagingError as exc:
         show_error(exc)
         return None

@@ -25,3 +25,21 @@ def test_plan_offsets_steps_and_gates():
                                 "error": [""] * 79 + ["HTTP 500"], "latency_ms": [10.0] * 80})
     passed, facts = check_gates(one_unlucky, CanaryGates())  # 2.5% > 2%, but its interval reaches 0.4%
     assert passed and facts["judged"] and facts["challenger_error_rate_low"] < 0.02
+
+
+def test_whole_second_captures_are_spread_evenly_across_their_second():
+    """SageMaker's inferenceTime has whole seconds: three requests in one second go out a third of
+    a second apart (seeded), not in a burst; times with fractions are sent as recorded."""
+    import numpy as np
+    import pandas as pd
+
+    from staging.replay.plan import send_offsets, whole_second_ties
+
+    stamps = pd.Series(pd.to_datetime(["2026-10-05T10:00:00Z"] * 3 + ["2026-10-05T10:00:02Z"] * 2))
+    assert whole_second_ties(stamps)
+    offsets = send_offsets("recorded", 5, stamps)
+    assert np.all(np.diff(offsets) > 0) and offsets[2] < 1 and 2 <= offsets[3] < offsets[4] < 3
+    assert np.all(np.floor(offsets[:3] * 3) == [0, 1, 2])  # one in each third of the second
+    assert np.array_equal(offsets, send_offsets("recorded", 5, stamps))  # seeded: the same every time
+    fine = pd.Series(pd.to_datetime(["2026-10-05T10:00:00.120Z", "2026-10-05T10:00:00.480Z"]))
+    assert not whole_second_ties(fine) and np.allclose(send_offsets("recorded", 2, fine), [0, 0.36])
