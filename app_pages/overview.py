@@ -15,6 +15,8 @@ with ui.guard():
         ui.verdict_card(box, latest.run_id)
         ui.latest_run_line(box, latest)
 
+    ui.watcher_series(box, ui.current_model())
+
     st.subheader("The demo")
     st.write(ui.escaped(SCENARIOS["credit"].story))
     left, right = st.columns(2)

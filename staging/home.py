@@ -91,6 +91,11 @@ class SandboxHome:
         return self.root / "capacity"
 
     @property
+    def watch_dir(self) -> Path:
+        """The watcher's queue, the deliveries it accepted and its verdicts (`staging/watch/`)."""
+        return self.root / "watch"
+
+    @property
     def audit_log(self) -> Path:
         return self.root / "audit" / "promotions.jsonl"
 

@@ -3,6 +3,7 @@
     load_demo -> start_servers -> prepare_replay -> begin_replay -> evidence -> gate -> promote
     check_capacity -> run_capacity (each model alone) -> the gate's capacity checks
     check_explanation -> start_explanation (in the background) -> explanation -> the gate's explanation checks
+    pin_versions -> ... -> gate -> record_gated -> tag_verdict    (the watcher: a verdict, never a promotion)
 
 A facade of delegates, and nothing more: the running servers are a `ServerPool`
 (`backends/pool.py`), replays are prepared and begun by `Replays` (`replay/prepare.py`), and
@@ -53,6 +54,7 @@ from .settings import allowed_hosts as host_list
 from .traffic import ValidatedTraffic
 from .traffic.remote import Fetched
 from .traffic.selection import TrafficSelection
+from .watch import SeriesPoint, VerdictSeries
 
 
 class Sandbox:
@@ -116,6 +118,10 @@ class Sandbox:
 
     def resolve_pair(self, model_name: str) -> dict[str, ModelRef]:
         return self.pool.resolve_pair(model_name)
+
+    def pin_versions(self, model_name: str, versions: dict[str, str] | None) -> None:
+        """Compare these versions (role -> version) in place of the aliases' (None: the aliases again)."""
+        self.pool.pin(model_name, versions)
 
     def scan_models(self, refs: dict[str, ModelRef]) -> dict[str, ArtifactScan]:
         return self.pool.scans.scan(self.home, refs)
@@ -293,6 +299,20 @@ class Sandbox:
     def rollback(self, model_name: str, reviewer: str, reason: str, confirmed: bool = True,
                  credentials: Credentials | None = None) -> AuditRecord:
         return self.desk.rollback(model_name, reviewer, reason, confirmed, credentials)
+
+    def record_gated(self, evidence: RunEvidence, verdict: GateVerdict, by: str, reason: str,
+                     report: dict[str, str] | None = None) -> AuditRecord:
+        return self.desk.record_gated(evidence, verdict, by, reason, report)
+
+    def publish_report(self, evidence: RunEvidence, files: ReportFiles) -> str:
+        return self.desk.publish_report(evidence, files)
+
+    def tag_verdict(self, ref: ModelRef, status: str, reason: str, run_id: str = "", report: str = "") -> None:
+        self.desk.tag_verdict(ref, status, reason, run_id, report)
+
+    def verdict_series(self, model_name: str | None = None) -> list[SeriesPoint]:
+        """The verdicts the watcher reached (of one model), oldest first."""
+        return VerdictSeries(self.home.watch_dir).points(model_name)
 
     def audit(self, model_name: str | None = None) -> list[AuditRecord]:
         return self.desk.audit(model_name)

@@ -33,6 +33,7 @@ class ServerPool:
         self.servers: dict[str, ManagedServer] = {}
         self.trusted: frozenset[str] = frozenset()  # models:/NAME/VERSION whose own code the user trusted
         self.swept: list[str] = []
+        self.pinned: dict[str, dict[str, str]] = {}  # model -> role -> version, in place of the alias
         self._lock = threading.Lock()
 
     def use_backend(self, name: str, endpoint_urls: dict[str, str] | None, allowed_hosts: tuple[str, ...]) -> str:
@@ -46,8 +47,22 @@ class ServerPool:
             self.swept += ProcessBackend(self.home).sweep_leftovers() + self.backend.sweep_leftovers()
         return self.backend_notice
 
+    def pin(self, model_name: str, versions: dict[str, str] | None) -> None:
+        """Serve and replay these versions of the model (role -> version) in place of what its
+        aliases point at, until pinned again (None: the aliases again). The watcher pins the
+        version a webhook named, so that a later alias move cannot change what it compares."""
+        for version in (versions or {}).values():
+            self.registry.require_version(model_name, version)
+        if versions:
+            self.pinned[model_name] = dict(versions)
+        else:
+            self.pinned.pop(model_name, None)
+
     def resolve_pair(self, model_name: str) -> dict[str, ModelRef]:
-        return {role: self.registry.resolve(model_name, role) for role in ROLES}
+        pinned = self.pinned.get(model_name, {})
+        aliases = self.registry.aliases(model_name) if pinned else {}
+        return {role: ModelRef(model_name, pinned[role], alias=role if aliases.get(role) == pinned[role] else None)
+                if role in pinned else self.registry.resolve(model_name, role) for role in ROLES}
 
     def start(self, model_name: str, progress=None, timeout: float = 120.0, replica: bool = False,
               runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()) -> dict[str, ManagedServer]:

@@ -7,6 +7,7 @@
     python -m staging gate --model NAME [--run RUN_ID|latest] [--policy FILE] [--report DIR]
     python -m staging promote --model NAME --run RUN_ID|latest --reviewer WHO --reason WHY --yes [--override]
     python -m staging rollback --model NAME --reviewer WHO --reason WHY --yes
+    python -m staging watch --model NAME --traffic FILE|s3://… [--last 24h] [--every 24h] [--register]
     python -m staging audit verify | history --model NAME
     python -m staging team add-user USER [--models A,B] [--permission READ|EDIT|MANAGE]
     python -m staging prune [--keep 3] | base-image [--force] | app-image
@@ -30,6 +31,7 @@ from ..home import SandboxHome
 from .commands import COMMANDS
 from .parser import build_parser
 from .render import as_json
+from .watch import run_watch
 
 
 def cli_log_path(home_option: str | None) -> str:
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        outcome = COMMANDS[args.command](args, log)
+        outcome = {**COMMANDS, "watch": run_watch}[args.command](args, log)
     except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
         print(f"refused: {exc}", file=sys.stderr)
         return 1

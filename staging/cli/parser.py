@@ -11,6 +11,7 @@ import argparse
 from ..backends import BACKEND_NAMES
 from ..registry.scenarios import SCENARIOS
 from ..runs.settings import MODES, TIMINGS
+from .watch import add_watch_options
 
 RUNTIME_HELP = ("what serves the models: mlflow (MLflow's scoring server, the default) or mlserver (MLServer, "
                 "V2), for every role or per role: champion=mlflow,challenger=mlserver")
@@ -147,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--permutations", type=int, default=1,
                          help="antithetic permutations per row (default 1; exact for additive models)")
     explain.add_argument("--again", action="store_true", help="explain again, replacing the stored explanation")
+
+    watch = commands.add_parser("watch", parents=served,
+                                help="the comparison that runs itself: MLflow's webhooks (a new @challenger) and a "
+                                     "schedule start a replay, gate and report; the verdict is tagged on the version")
+    add_watch_options(watch)
 
     labels = commands.add_parser("labels", parents=home, help="attach labels that arrived late to a finished run")
     labels.add_argument("file", help="CSV, Parquet or JSON Lines (SageMaker ground truth, or records) with a "

@@ -25,7 +25,7 @@ from ..report.writer import ReportFiles, write_report
 from ..roles import CHALLENGER, CHAMPION
 from ..runs import RunManifest, RunStore
 from ..runs.folder import DECISIONS
-from . import promotion
+from . import gated, promotion
 from .audit import AuditChain, Verification
 from .history import ChampionPeriod, champion_history, consistency
 from .record import PROMOTE, AuditRecord, new_record_id
@@ -132,6 +132,25 @@ class DecisionDesk:
         promotion.require_signoff(reviewer if not self.team_mode else "-", reason, confirmed)
         reviewer, registry = self._signer(reviewer, credentials)
         return promotion.rollback(self.home, model_name, reviewer, reason, confirmed, registry=registry)
+
+    def record_gated(self, evidence: RunEvidence, verdict: GateVerdict, by: str, reason: str,
+                     report: dict[str, str] | None = None) -> AuditRecord:
+        """A verdict reached without a person (the watcher's), sealed into the chain; nothing moves."""
+        return gated.record_gated(self.home, self.registry, verdict, evidence, by, reason, report)
+
+    def publish_report(self, evidence: RunEvidence, files: ReportFiles) -> str:
+        """Where the registry's readers find a run's report: an artifact of the challenger version's
+        own MLflow run when it has one (and the registry takes it), else the file in the run folder."""
+        challenger = ModelRef(evidence.manifest.challenger.name, evidence.manifest.challenger.version)
+        try:
+            uri = self.registry.log_report(challenger, [files.html, files.json],
+                                           f"sandbox-reports/{evidence.manifest.run_id}")
+        except RegistryError:
+            uri = None
+        return f"{uri}/{files.html.name}" if uri else str(files.html)
+
+    def tag_verdict(self, ref: ModelRef, status: str, reason: str, run_id: str = "", report: str = "") -> None:
+        gated.tag_verdict(self.registry, ref, status, reason, run_id, report)
 
     def audit(self, model_name: str | None = None) -> list[AuditRecord]:
         """The audit records (of one model, when named), oldest first."""

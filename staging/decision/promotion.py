@@ -67,7 +67,7 @@ def _move_and_record(registry: Registry, chain: AuditChain, record: AuditRecord)
 
 
 def _winner(chain: AuditChain, model: str, version: str | None) -> str:
-    moved = [r for r in chain.records(model) if r.to_version == version]
+    moved = [r for r in chain.records(model) if r.to_version == version and r.action in (PROMOTE, ROLLBACK)]
     if not moved:
         return "it was moved outside the sandbox"
     last = moved[-1]

@@ -1,4 +1,4 @@
-"""One promotion or rollback as a frozen value: `AuditRecord`, the line the audit chain seals.
+"""One promotion, rollback or gated verdict as a frozen value: `AuditRecord`, the line the audit chain seals.
 
 The chain hashes a record's JSON exactly as written, so `to_json` writes the fields a record of
 its action carries (a promotion: run, verdict, policy, override, report; a rollback: the record
@@ -18,7 +18,7 @@ from typing import Any
 
 SCHEMA_VERSION = 2  # 1: the records written as plain dicts, before this value (no "schema" key)
 UNSEALED = ("report_uri", "report_error")
-PROMOTE, ROLLBACK = "promote", "rollback"
+PROMOTE, ROLLBACK, GATED = "promote", "rollback", "gated"  # gated: judged by the watcher, nothing moved
 
 
 def new_record_id() -> str:
@@ -29,7 +29,7 @@ def new_record_id() -> str:
 class AuditRecord:
     id: str
     at: str
-    action: str  # promote or rollback
+    action: str  # promote, rollback, or gated (a verdict the watcher reached; no alias moved)
     model: str
     from_version: str
     to_version: str
@@ -58,7 +58,7 @@ class AuditRecord:
     @property
     def gate_status(self) -> str:
         """The gate's verdict at a promotion (passed, warned, failed), or "—" for a rollback."""
-        return str(self.gate.get("status", "—")) if self.action == PROMOTE else "—"
+        return str(self.gate.get("status", "—")) if self.action in (PROMOTE, GATED) else "—"
 
     @property
     def policy_name(self) -> str:
@@ -80,7 +80,7 @@ class AuditRecord:
         data: dict[str, Any] = {"id": self.id, "at": self.at, "action": self.action, "model": self.model,
                                 "from_version": self.from_version, "to_version": self.to_version,
                                 "reviewer": self.reviewer, "reason": self.reason}
-        if self.action == PROMOTE:
+        if self.action in (PROMOTE, GATED):
             data.update(run_id=self.run_id, gate=dict(self.gate), policy=dict(self.policy), override=self.override,
                         report=dict(self.report))
         if self.undoes:

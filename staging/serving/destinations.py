@@ -67,3 +67,29 @@ def destination(url: str) -> str:
     """Where traffic goes for a base URL, in words for the page: the request and its target."""
     is_v2 = "/v2/models/" in url
     return f"POST {url}/infer" if is_v2 else f"POST {url}/invocations"
+
+
+def check_notify_url(url: str, allowed: Iterable[str]) -> str:
+    """An outgoing webhook (Slack's incoming-webhook shape) the watcher may post verdicts to: http(s),
+    no user name or password, its host on the same allow-list as traffic. Its path may be anything
+    (Slack's holds the hook's secret), so errors name the host only, never the whole URL."""
+    text = (url or "").strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError:
+        raise ConfigurationError("The notification URL cannot be read.",
+                                 hint="Give the incoming webhook's https://HOST/PATH in STAGING_NOTIFY_URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError("The notification URL is not an http(s) address.",
+                                 hint="Give the incoming webhook's https://HOST/PATH in STAGING_NOTIFY_URL.")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError("The notification URL holds a user name or password.",
+                                 hint="Use the incoming webhook's own URL, with no credentials in it.")
+    host = normal_host(parts.hostname)
+    hosts = tuple(normal_host(h) for h in allowed)
+    if host not in hosts:
+        raise ConfigurationError(f"The notification host '{host}' is not on the allow-list ({', '.join(hosts)}), "
+                                 "so no verdict is posted to it.",
+                                 hint="If it is yours, add it: STAGING_ALLOWED_HOSTS or --allow-host.")
+    return text

@@ -2,7 +2,7 @@
 
     common.py       the process-wide Sandbox, `guard`, page headers, notices, the model picker
     runs.py         the run picker and a run's cached evidence (Compare, Drift, Promote)
-    overview.py     the demo in one click, the registered models
+    overview.py     the demo in one click, the registered models, what the watcher found
     environment.py  backend picker, starting servers, the live server table
     replay.py       traffic form, replay settings, live progress
     compare.py      the Compare page's metric lists and number formats
@@ -45,7 +45,15 @@ from .environment import (
 from .estimate import estimated_quality_section, late_labels_form
 from .explain import why_they_differ
 from .history import as_of, entry_links, periods_table
-from .overview import DEMO_REQUESTS, latest_run, latest_run_line, registered_models, run_demo, verdict_card
+from .overview import (
+                     DEMO_REQUESTS,
+                     latest_run,
+                     latest_run_line,
+                     registered_models,
+                     run_demo,
+                     verdict_card,
+                     watcher_series,
+)
 from .promote import (
                      audit_table,
                      chain_state,
@@ -122,5 +130,6 @@ __all__ = [
     "trust_picker",
     "traffic_form",
     "verdict_card",
+    "watcher_series",
     "verdicts_differ",
 ]

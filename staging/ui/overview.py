@@ -1,11 +1,12 @@
 """The Overview page's widgets: the demo in one click, all the way to a verdict card; the card
 itself (the gate's verdict, agreement, quality, latency and drift, and why they differ once the
 run is explained: one sentence each, each leading to its page); the latest run; and the
-registered models with their aliases."""
+registered models with their aliases; and what the watcher found by itself."""
 
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -84,6 +85,23 @@ def latest_run(box: Sandbox, model: str | None) -> RunManifest | None:
 
 def latest_run_line(box: Sandbox, run: RunManifest) -> None:
     st.text(f"Latest run: {run_label(run, box)}")
+
+
+def watcher_series(box: Sandbox, model: str | None) -> None:
+    """The verdicts the watcher reached for the model (on webhooks and on its schedule), newest
+    first: the date, the verdict and a link to the run's evidence on Compare."""
+    points = box.verdict_series(model) if model else []
+    if not points:
+        return
+    st.subheader("What the watcher found")
+    st.caption("Each comparison the watcher ran by itself (python -m staging watch): a new @challenger, or its "
+               "schedule. It never promotes; the verdict is also tagged on the version.")
+    table = pd.DataFrame([{"date": p.at, "verdict": p.status, "challenger": f"v{p.challenger}",
+                           "champion": f"v{p.champion}", "why": p.trigger, "headline": p.headline,
+                           "run": f"./compare?{urlencode({'model': p.model, 'run': p.run_id})}" if p.run_id else None}
+                          for p in reversed(points)])
+    st.dataframe(table, hide_index=True, column_config={
+        "run": st.column_config.LinkColumn("run", display_text=r"run=([0-9a-z_\-]+)")})
 
 
 def registered_models(box: Sandbox) -> pd.DataFrame:
