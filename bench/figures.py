@@ -69,8 +69,9 @@ CATALOGUE: list[tuple[str, str, list[tuple[tuple[str, ...], str, str, str]]]] = 
         (("s3_read_1m_rows_s", "local_read_1m_rows_s", "s3_over_local"), "a million-row Parquet of the credit "
          "traffic read and validated through an s3:// URL (an S3-compatible server on this machine, download "
          "included) and from a local path, side by side: s3, local, their ratio", "ratio ≤ 2", ""),
-        (("webhook_to_verdict_s",), "a registry webhook to the verdict tag on the version (the watcher is not "
-         "built yet)", "", "s"),
+        (("webhook_to_verdict_s",), "the demo pair on processes: @challenger set on a new version in a real "
+         "tracking server to the verdict tag on it (MLflow's delivery, the watcher's queue, both servers started, "
+         "1,000 requests replayed, gate, report, audit record, tags)", "", "s"),
     ]),
     ("first_insight", "python bench/first_insight.py", [
         (("demo_click_to_verdict_s_process",), "click **Run the demo** to the verdict card in Chromium, fresh home, "

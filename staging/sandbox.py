@@ -166,13 +166,14 @@ class Sandbox:
                        selection: TrafficSelection = TrafficSelection(), settings: ReplaySettings = ReplaySettings(),
                        labels_path: str | None = None, reference_path: str | None = None,
                        label_column: str | None = None, validated: ValidatedTraffic | None = None,
-                       task: str | None = None) -> PreparedReplay:
+                       task: str | None = None, progress=None) -> PreparedReplay:
         """Every input of a replay checked once, before anything slow starts (see `Replays.prepare`);
-        `task` overrides what the models say they are."""
+        `task` overrides what the models say they are; `progress` hears how much of an object
+        storage URL has been read."""
         return self.replays.prepare(model_name, traffic_path, selection, settings, labels_path, reference_path,
                                     label_column, validated,
                                     canary_min_answers=lambda: self.policy_for(model_name).canary_min_answers,
-                                    task=task)
+                                    task=task, progress=progress)
 
     def begin_replay(self, prepared: PreparedReplay | str, traffic_path: str | Path | None = None,
                      selection: TrafficSelection = TrafficSelection(), settings: ReplaySettings = ReplaySettings(),

@@ -200,7 +200,8 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
     with _sandbox(args, backend=args.backend, endpoint_urls=urls, allowed_hosts=tuple(args.allow_host)) as sandbox:
         # every input is read and checked once, before any server starts: bad input costs seconds
         prepare = lambda: sandbox.prepare_replay(args.model, args.traffic, selection, settings, args.labels,
-                                                 args.reference, args.label_column, task=args.task)
+                                                 args.reference, args.label_column, task=args.task,
+                                                 progress=lambda said: log(f"object storage: {said}"))
         try:
             prepared = prepare()
         except RegistryError:

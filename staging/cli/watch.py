@@ -12,7 +12,6 @@ import argparse
 import logging
 import os
 import signal
-import sys
 from pathlib import Path
 
 from ..backends.mlserver import parse_runtimes
@@ -34,8 +33,8 @@ SECRET_VARIABLE, NOTIFY_VARIABLE = "STAGING_WEBHOOK_SECRET", "STAGING_NOTIFY_URL
 
 
 def add_watch_options(watch: argparse.ArgumentParser) -> None:
-    watch.add_argument("--model", required=True, help="the registered model to watch")
-    watch.add_argument("--traffic", required=True,
+    watch.add_argument("--model", help="the registered model to watch (leave out with --register to only register)")
+    watch.add_argument("--traffic",
                        help="what it is compared on: a file, or an s3:// (any fsspec) URL of an object or a prefix")
     watch.add_argument("--last", metavar="DURATION",
                        help="only the traffic of the last DURATION before each comparison (24h, 90m, 7d); for a "
@@ -64,14 +63,24 @@ def add_watch_options(watch: argparse.ArgumentParser) -> None:
     watch.add_argument("--concurrency", type=int, default=2, help="requests in flight during a replay (default 2)")
 
 
-def watch_settings(args: argparse.Namespace) -> WatchSettings:
-    """The options as settings; a bad one is a `ConfigurationError` (exit 2), before anything listens."""
+def shared_secret() -> str:
+    """The webhook's shared secret from the environment; one sentence when it is missing or short."""
     secret = os.environ.get(SECRET_VARIABLE, "")
     if len(secret) < 16:
         raise ConfigurationError(f"The watcher needs a shared secret of at least 16 characters in {SECRET_VARIABLE}: "
                                  "without one, anyone who can reach it could start comparisons.",
                                  hint=f"export {SECRET_VARIABLE}=$(python -c 'import secrets; "
                                       "print(secrets.token_urlsafe(32))'), the same for the watcher and --register.")
+    return secret
+
+
+def watch_settings(args: argparse.Namespace) -> WatchSettings:
+    """The options as settings; a bad one is a `ConfigurationError` (exit 2), before anything listens."""
+    secret = shared_secret()
+    if not args.model or not args.traffic:
+        raise ConfigurationError("The watcher needs --model and --traffic: which model it watches, and the traffic "
+                                 "it compares on.", hint="Add both, or give --register alone to only register the "
+                                                         "MLflow webhook.")
     if not is_remote(args.traffic) and not Path(args.traffic).is_file():
         raise ConfigurationError(f"The traffic file {args.traffic} does not exist.",
                                  hint="Give recorded traffic (CSV, Parquet or JSON Lines), or an s3:// URL.")
@@ -107,26 +116,29 @@ def _terminated(signum, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM (docker stop, systemd) stops as Ctrl-C does: the queue stays on disk
 
 
+def register(args: argparse.Namespace, secret: str, log) -> dict[str, str]:
+    """The MLflow webhook to this watcher's URL, created or updated; the server's settings printed."""
+    url = args.public_url or f"http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/webhook"
+    registered = register_webhook(Settings.from_env().tracking_uri or "", url, secret)
+    log(f"registered the MLflow webhook {registered['webhook_id']} to {url} ({registered['events']})")
+    for line in server_settings_text().splitlines():
+        log(line)
+    return registered
+
+
 def run_watch(args: argparse.Namespace, log) -> Outcome:
+    if args.register and not args.model and not args.traffic:  # only register (compose's setup does, as admin)
+        return Outcome({"registered": register(args, shared_secret(), log)})
     settings = watch_settings(args)
     home = SandboxHome.from_env(args.home)
     with Sandbox(home, backend="process") as box:  # the policy and the model, checked before anything listens
         box.policy_for(args.model, args.policy)
         if args.model not in box.model_names():
             log(f"note: '{args.model}' is not registered yet; the watcher waits for its first versions")
-    registered = None
-    if args.register:
-        url = args.public_url or f"http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/webhook"
-        tracking = Settings.from_env().tracking_uri or ""
-        registered = register_webhook(tracking, url, settings.secret)
-        log(f"registered the MLflow webhook {registered['webhook_id']} to {url} ({registered['events']})")
-        for line in server_settings_text().splitlines():
-            log(line)
+    registered = register(args, settings.secret, log) if args.register else None
     signal.signal(signal.SIGTERM, _terminated)
     _log_to_file(watch_log_path(home))
     watcher = Watcher(home, settings, lambda message: log(message))
-    print(f"watching {args.model}: python -m staging watch is listening on {args.host}:{args.port}",
-          file=sys.stderr, flush=True)
     watcher.serve()
     return Outcome({"stopped": True, "registered": registered, "jobs": len(watcher.queue.jobs())},
                    f"stopped; {len(watcher.queue.jobs())} job(s) in {home.watch_dir / 'queue.json'}")

@@ -119,12 +119,15 @@ class Replays:
                 settings: ReplaySettings = ReplaySettings(), labels_path: str | None = None,
                 reference_path: str | None = None, label_column: str | None = None,
                 validated: ValidatedTraffic | None = None,
-                canary_min_answers: Callable[[], int] | None = None, task: str | None = None) -> PreparedReplay:
+                canary_min_answers: Callable[[], int] | None = None, task: str | None = None,
+                progress: Callable[[str], None] | None = None) -> PreparedReplay:
         """Every input of a replay read and checked once, before anything slow starts: the traffic
         (unless `validated` already holds it), the selection and schedule, the labels, the reference.
-        Any of them may be a URL (`s3://…`): it is fetched into the home first (`traffic.remote`)."""
+        Any of them may be a URL (`s3://…`): it is fetched into the home first (`traffic.remote`),
+        saying how much it has read through `progress`."""
         window = _window(selection)
-        fetched = {name: self.localize(path, window if name == "traffic" else None)
+        fetched = {name: self.localize(path, window if name == "traffic" else None,
+                                       None if progress is None else lambda said, name=name: progress(f"{name}: {said}"))
                    for name, path in (("traffic", traffic_path), ("labels", labels_path),
                                       ("reference", reference_path)) if is_remote(path)}
         traffic_path = fetched["traffic"].path if "traffic" in fetched else traffic_path

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -158,7 +159,7 @@ def _kind(key: str) -> str | None:
 
 
 def _join(fs, objects: list[RemoteObject], kind: str, target: Path, progress: Callable[[str], None] | None) -> None:
-    total = sum(o.size for o in objects)
+    said = _Progress(progress, sum(o.size for o in objects), len(objects))
     done = 0
     if kind == "parquet":
         import pyarrow.parquet as pq
@@ -167,11 +168,15 @@ def _join(fs, objects: list[RemoteObject], kind: str, target: Path, progress: Ca
         try:
             for o in objects:
                 with fs.open(o.key, "rb") as handle:
-                    table = pq.read_table(handle)
-                writer = writer or pq.ParquetWriter(target, table.schema)
-                writer.write_table(table.cast(writer.schema))
+                    parquet = pq.ParquetFile(handle)
+                    groups = max(parquet.num_row_groups, 1)
+                    for group in range(parquet.num_row_groups):  # a row group at a time: memory stays flat
+                        table = parquet.read_row_group(group)
+                        writer = writer or pq.ParquetWriter(target, table.schema)
+                        writer.write_table(table.cast(writer.schema))
+                        said(done + o.size * (group + 1) // groups)
                 done += o.size
-                _say(progress, done, total, len(objects))
+                said(done, final=o is objects[-1])
         finally:
             if writer is not None:
                 writer.close()
@@ -186,23 +191,34 @@ def _join(fs, objects: list[RemoteObject], kind: str, target: Path, progress: Ca
                         if isinstance(record, dict) and "specversion" not in record else record
                     out.write(json.dumps(line).encode() + b"\n")
                 else:
-                    first, last = True, b"\n"
+                    first, last, read = True, b"\n", 0
                     while chunk := handle.read(CHUNK):
+                        read += len(chunk)
                         if kind == "csv" and index and first:  # one header: drop the next objects' first line
                             chunk = chunk.split(b"\n", 1)[1] if b"\n" in chunk else b""
                         first = False
                         if chunk:
                             out.write(chunk)
                             last = chunk[-1:]
+                        said(done + read)
                     if last != b"\n":  # each object ends its last line
                         out.write(b"\n")
             done += o.size
-            _say(progress, done, total, len(objects))
+            said(done, final=index == len(objects) - 1)
 
 
-def _say(progress: Callable[[str], None] | None, done: int, total: int, count: int) -> None:
-    if progress is not None:
-        progress(f"read {done / 2**20:,.1f} of {total / 2**20:,.1f} MB ({count:,} object(s))")
+class _Progress:
+    """How much has been read, said at most twice a second (and always at the end)."""
+
+    def __init__(self, progress: Callable[[str], None] | None, total: int, count: int) -> None:
+        self.progress, self.total, self.count, self.last = progress, total, count, 0.0
+
+    def __call__(self, done: int, final: bool = False) -> None:
+        if self.progress is None or (not final and time.monotonic() - self.last < 0.5):
+            return
+        self.last = time.monotonic()
+        self.progress(f"read {done / 2**20:,.1f} of {self.total / 2**20:,.1f} MB ({self.count:,} object(s))")
+
 
 
 def _said(url: str, exc: BaseException) -> TrafficError:

@@ -61,9 +61,13 @@ def traffic_form(box: Sandbox, model: str) -> TrafficForm | None:
         if not url.strip():
             return None
         try:
-            with st.spinner("Reading from object storage…"):
-                checked = box.fetch_remote(url.strip()).path
-                reference_path = str(box.fetch_remote(reference_url.strip()).path) if reference_url.strip() else None
+            with st.status("Reading from object storage…") as reading:
+                said = st.empty()
+                checked = box.fetch_remote(url.strip(), progress=lambda line: said.text(f"traffic: {line}")).path
+                reference_path = str(box.fetch_remote(
+                    reference_url.strip(), progress=lambda line: said.text(f"reference: {line}")).path) \
+                    if reference_url.strip() else None
+                reading.update(label="Read from object storage", state="complete", expanded=False)
         except StagingError as exc:
             show_error(exc)
             return None

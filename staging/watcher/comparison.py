@@ -86,7 +86,7 @@ def run_comparison(box: Sandbox, rule: WatchRule, job: Job, settings: ReplaySett
         policy = box.policy_for(rule.model, rule.policy)  # a bad policy is refused before anything is read
         log(f"{rule.model}: v{challenger} against v{champion}: reading and checking {rule.traffic}")
         prepared = box.prepare_replay(rule.model, rule.traffic, selection_for(rule, rule.requests), settings,
-                                      rule.labels, rule.reference)
+                                      rule.labels, rule.reference, progress=log)
         check()
         log(f"{rule.model}: starting both servers ({box.backend_notice})")
         box.start_servers(rule.model, progress=lambda role, message: log(f"{role}: {message}"), runtimes=runtimes,

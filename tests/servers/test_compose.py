@@ -1,19 +1,24 @@
 """compose.yaml on the real engine, in team mode: MLflow's tracking server with its basic-auth
 app, the app (unprivileged, no Docker socket) starting fenced model containers through the
-engine proxy, and two reviewers, one allowed to promote and one not."""
+engine proxy, two reviewers, one allowed to promote and one not, and the watcher: a training
+script that registers a challenger gets a verdict tag on its version with no one touching the app."""
 
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
+import requests
+from cryptography.fernet import Fernet
 from support import ROOT, free_port, require_engine, wait_until_up
 
 SECRETS = {"STAGING_MLFLOW_ADMIN_PASSWORD": "admin-Compose-3f7a", "STAGING_APP_PASSWORD": "app-Compose-9d21",
-           "STAGING_MLFLOW_SECRET_KEY": "key-Compose-55c0"}
+           "STAGING_MLFLOW_SECRET_KEY": "key-Compose-55c0", "STAGING_WEBHOOK_SECRET": "hook-Compose-" + uuid.uuid4().hex,
+           "STAGING_WEBHOOK_ENCRYPTION_KEY": Fernet.generate_key().decode()}
 ALICE, BOB = "alice-Compose-1e44", "bob-Compose-a0b3"
 
 
@@ -31,7 +36,8 @@ def stack():
     assert built.returncode == 0, built.stderr[-3000:]
     project = f"staging-test-{uuid.uuid4().hex[:6]}"
     ports = {"STAGING_APP_PORT": str(free_port()), "STAGING_MLFLOW_PORT": str(free_port())}
-    env = {**os.environ, **ports, **SECRETS, "STAGING_SOCKET_DIR": f"/tmp/{project}-sockets"}
+    env = {**os.environ, **ports, **SECRETS, "STAGING_SOCKET_DIR": f"/tmp/{project}-sockets",
+           "STAGING_WATCH_REQUESTS": "100"}
     compose = ["docker-compose", "-p", project, "-f", str(ROOT / "compose.yaml")]
     up = subprocess.run([*compose, "up", "-d"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert up.returncode == 0, up.stderr[-3000:]
@@ -91,3 +97,40 @@ def test_team_mode_in_compose_two_reviewers_one_may_promote(stack):
     home = _exec(stack, "app", "sh", "-c", "grep -rl -e \"$0\" -e \"$1\" -e \"$2\" /data/home || true",
                  ALICE, BOB, SECRETS["STAGING_APP_PASSWORD"])
     assert home.stdout.strip() == "", f"a password was written to {home.stdout}"
+
+
+def test_a_training_script_that_registers_a_challenger_gets_a_verdict_tag(stack):
+    """What a training pipeline does, from outside the stack: register a version and point
+    @challenger at it. MLflow's signed webhook reaches the watcher, which replays the traffic on
+    containers through the engine proxy and tags the verdict on the version. Nothing promotes."""
+    _, env, ports = stack
+    api = f"http://127.0.0.1:{ports['STAGING_MLFLOW_PORT']}/api/2.0/mlflow"
+    admin = ("admin", SECRETS["STAGING_MLFLOW_ADMIN_PASSWORD"])
+    champion = requests.get(f"{api}/registered-models/alias", params={"name": "credit-default", "alias": "champion"},
+                            auth=admin, timeout=10).json()["model_version"]
+    began = time.monotonic()
+    created = requests.post(f"{api}/model-versions/create", auth=admin, timeout=30, json={
+        "name": "credit-default", "source": champion["source"], "run_id": champion.get("run_id", ""),
+        "model_id": champion["source"].removeprefix("models:/")})
+    assert created.ok, created.text
+    version = created.json()["model_version"]["version"]
+    moved = requests.post(f"{api}/registered-models/alias", auth=admin, timeout=10,
+                          json={"name": "credit-default", "alias": "challenger", "version": version})
+    assert moved.ok, moved.text
+    tags: dict[str, str] = {}
+    while "sandbox.verdict" not in tags and time.monotonic() - began < 900:
+        time.sleep(3)
+        answer = requests.get(f"{api}/model-versions/get", params={"name": "credit-default", "version": version},
+                              auth=admin, timeout=10).json()["model_version"]
+        tags = {tag["key"]: tag["value"] for tag in answer.get("tags", [])}
+    logs = _exec(stack, "watcher", "cat", "/data/home/logs/watcher.log").stdout
+    assert tags.get("sandbox.verdict") in {"passed", "warned", "failed", "not yet"}, (tags, logs[-3000:])
+    assert tags["sandbox.run"] and tags["sandbox.report"]
+    print(f"compose: webhook to verdict in {time.monotonic() - began:.0f} s")
+    runs = _exec(stack, "app", "python", "-m", "staging", "gate", "--model", "credit-default", "--run",
+                 tags["sandbox.run"], "--json")  # the app's home holds the watcher's run
+    assert json.loads(runs.stdout.strip().splitlines()[-1])["status"] == tags["sandbox.verdict"], runs.stderr[-2000:]
+    aliases = requests.get(f"{api}/registered-models/alias", params={"name": "credit-default", "alias": "champion"},
+                           auth=admin, timeout=10).json()["model_version"]
+    assert aliases["version"] == champion["version"]  # never promotes
+    assert SECRETS["STAGING_WEBHOOK_SECRET"] not in logs

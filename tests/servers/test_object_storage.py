@@ -120,3 +120,38 @@ def test_the_pipeline_bench_in_its_quick_mode_prints_every_key():
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     keys = ["s3_read_1m_rows_s", "local_read_1m_rows_s", "webhook_to_verdict_s"]
     assert [key for key in keys if key not in figures] == [] and figures["s3_read_1m_rows_s"] > 0
+    assert figures["webhook_to_verdict_s"] > 0 and figures["webhook_timeline"]["delivered"] < figures["webhook_to_verdict_s"]
+
+
+def test_a_bucket_the_credentials_may_not_read_is_refused_in_one_sentence(tmp_path, sandbox):
+    """moto's server with IAM enforced (after its first four unauthenticated calls, which make the
+    bucket, a user with no policy and that user's key): the user's key is denied, in one line."""
+    port = free_port()
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "setup", "AWS_SECRET_ACCESS_KEY": "setup"}
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import boto3
+        from support import wait_until_up
+
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{endpoint}/moto-api/", 60)
+        setup = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "setup",
+                 "aws_secret_access_key": "setup"}
+        boto3.client("s3", **setup).create_bucket(Bucket="locked")
+        iam = boto3.client("iam", **setup)
+        iam.create_user(UserName="reader")
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        denied = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+                  "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"], "AWS_DEFAULT_REGION": "us-east-1"}
+        out = subprocess.run([sys.executable, "-m", "staging", "replay", "--home", str(sandbox.home.root), "--model",
+                              CREDIT.model_name, "--traffic", "s3://locked/captures/", "--backend", "process"],
+                             env=denied, capture_output=True, text=True, timeout=300)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert out.returncode == 2, out.stderr[-2000:]
+    [line] = [text for text in out.stderr.splitlines() if text.startswith("error:")]
+    assert "Access to s3://locked/captures/ was denied" in line and "Traceback" not in out.stderr
+    assert key["SecretAccessKey"] not in out.stdout + out.stderr

@@ -12,8 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -59,8 +61,30 @@ def tracking(tmp_path_factory):
         log.close()
 
 
+class Hook(BaseHTTPRequestHandler):
+    """A stand-in for Slack's incoming webhook on loopback: keeps each JSON body it is sent."""
+
+    received: list[dict] = []
+
+    def do_POST(self) -> None:
+        Hook.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def hook():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/services/T000/B000/{uuid.uuid4().hex}"
+    server.shutdown()
+
+
 class WatcherProcess:
-    def __init__(self, tracking: dict, home: Path, *extra: str) -> None:
+    def __init__(self, tracking: dict, home: Path, *extra: str, notify: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = home
@@ -69,6 +93,8 @@ class WatcherProcess:
                      "--traffic", TRAFFIC, "--requests", "200", "--backend", "process", "--port", str(self.port),
                      "--settle", "2s", "--register", *extra]
         self.env = {**os.environ, "STAGING_TRACKING_URI": tracking["uri"], "STAGING_WEBHOOK_SECRET": SECRET}
+        if notify:
+            self.env["STAGING_NOTIFY_URL"] = notify
         self.start()
 
     def start(self) -> None:
@@ -99,8 +125,8 @@ class WatcherProcess:
 
 
 @pytest.fixture(scope="module")
-def watcher(tracking):
-    process = WatcherProcess(tracking, tracking["home"])
+def watcher(tracking, hook):
+    process = WatcherProcess(tracking, tracking["home"], notify=hook)
     yield process
     process.stop()
 
@@ -155,7 +181,7 @@ def alias_event(version: str) -> str:
                        "data": {"name": MODEL, "alias": "challenger", "version": version}})
 
 
-def test_a_new_challenger_gets_a_verdict_tag_a_report_and_a_gated_record_with_no_human_step(tracking, watcher):
+def test_a_new_challenger_gets_a_verdict_tag_a_report_and_a_gated_record_with_no_human_step(tracking, watcher, hook):
     client = tracking["client"]
     champion_before = client.get_model_version_by_alias(MODEL, "champion").version
     began = time.monotonic()
@@ -177,6 +203,10 @@ def test_a_new_challenger_gets_a_verdict_tag_a_report_and_a_gated_record_with_no
     assert (box.store.folder(manifest.run_id) / "report.html").exists()
     [point] = [p for p in box.verdict_series(MODEL) if p.challenger == version]
     assert point.trigger == "webhook" and point.status == tags["sandbox.verdict"]
+    [posted] = [m for m in Hook.received if m["challenger"] == version]  # the outgoing hook heard it
+    assert posted["verdict"] == tags["sandbox.verdict"] and posted["run"] == manifest.run_id
+    assert version in posted["text"] and SECRET not in json.dumps(posted)
+    assert hook.rsplit("/", 1)[-1] not in watcher.text()  # the hook's URL is its secret: never logged
     print(f"webhook to verdict: {took:.1f} s")
 
 
@@ -198,6 +228,25 @@ def test_forged_stale_and_malformed_deliveries_are_refused_and_a_redelivery_runs
     text = watcher.text()
     assert "refused (401)" in text and "refused (400)" in text and "seen before" in text
     assert SECRET not in text
+
+
+def test_a_challenger_that_cannot_be_served_is_tagged_error_and_the_watcher_goes_on(tracking, watcher, tmp_path):
+    """Its own requirements name a package that does not exist: its environment cannot be made."""
+    import mlflow
+
+    client = tracking["client"]
+    mlflow.set_tracking_uri(tracking["uri"])
+    files = Path(mlflow.artifacts.download_artifacts(f"models:/{MODEL}/2", dst_path=str(tmp_path / "broken")))
+    with open(files / "requirements.txt", "a") as requirements:
+        requirements.write("\nno-such-package-staging-sandbox-test==0.0.1\n")
+    with mlflow.start_run() as run:
+        mlflow.log_artifacts(str(files), "model")
+    version = str(client.create_model_version(MODEL, f"runs:/{run.info.run_id}/model", run.info.run_id).version)
+    client.set_registered_model_alias(MODEL, "challenger", version)
+    tags = wait_for_verdict(client, version, watcher)
+    assert tags["sandbox.verdict"] == "error"
+    assert "no-such-package-staging-sandbox-test" in tags["sandbox.verdict.reason"], tags
+    assert finished_job(watcher, version)["state"] == "error"
 
 
 def test_a_burst_of_five_versions_ends_with_the_newest_compared_and_the_rest_superseded(tracking, watcher):

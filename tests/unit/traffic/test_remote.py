@@ -37,6 +37,24 @@ def test_a_prefix_is_joined_in_order_with_one_header(bucket, tmp_path):
     assert fetch(f"memory:/{root}/logs/", tmp_path).path == fetched.path  # kept: the same objects, not fetched again
 
 
+def test_reading_says_how_far_it_has_got_and_parquet_goes_a_row_group_at_a_time(bucket, tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fs, root = bucket
+    for part in range(3):
+        table = pa.Table.from_pandas(pd.DataFrame({"a": range(part * 100, part * 100 + 100)}), preserve_index=False)
+        with fs.open(f"{root}/pq/{part}.parquet", "wb") as handle:
+            pq.write_table(table, handle, row_group_size=25)  # four row groups an object
+    said: list[str] = []
+    fetched = fetch(f"memory:/{root}/pq/", tmp_path, progress=said.append)
+    assert pd.read_parquet(fetched.path)["a"].tolist() == list(range(300))
+    assert said and said[-1].startswith("read ") and "(3 object(s))" in said[-1]
+    done, _, total = said[-1].removeprefix("read ").split(" MB")[0].partition(" of ")
+    assert done == total
+
+
 def test_kserve_logger_objects_are_timed_by_the_object(bucket, tmp_path):
     fs, root = bucket
     fs.pipe(f"{root}/kserve/req-1.json", json.dumps({"instances": [[1, 2]]}).encode())
