@@ -11,8 +11,9 @@ ui.page_header("Staging sandbox", "Judge a new model on last week's real traffic
 with ui.guard():
     box = ui.sandbox()
     latest = ui.latest_run(box, ui.current_model())
-    if latest is not None and latest.finished:
+    if latest is not None and latest.status in ("finished", "aborted", "degraded"):  # every run that reached a verdict
         ui.verdict_card(box, latest.run_id)
+    if latest is not None and not latest.running:
         ui.latest_run_line(box, latest)
 
     ui.watcher_series(box, ui.current_model())

@@ -64,7 +64,8 @@ class Verification:
         if self.ok:
             where = " and against the registry's anchors" if self.anchored else ""
             legacy = f" ({self.legacy} earlier record(s) predate the chain)" if self.legacy else ""
-            return f"ok, {self.records} records: the chain verifies in the file{where}{legacy}."
+            count = f"{self.records} record" + ("" if self.records == 1 else "s")
+            return f"Verified: {count}, the chain holds in the file{where}{legacy}."
         return f"The audit log does not verify: {self.problems[0]}" + (
             f" (and {len(self.problems) - 1} more problem(s))" if len(self.problems) > 1 else "")
 

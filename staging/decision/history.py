@@ -47,11 +47,27 @@ def champion_history(records: list[AuditRecord]) -> list[ChampionPeriod]:
     return periods
 
 
+def readable_time(stamp: str | None) -> str:
+    """A record's ISO time as a person reads it: 2026-12-05 14:03 UTC."""
+    if not stamp:
+        return ""
+    try:
+        return f"{_utc(stamp):%Y-%m-%d %H:%M} UTC"
+    except (ValueError, TypeError):
+        return stamp
+
+
+def _how(period: ChampionPeriod) -> str:
+    if period.action == PROMOTE and period.override:
+        return f"promoted over a {period.verdict} gate (override)"
+    return {PROMOTE: "promoted", ROLLBACK: "rolled back"}.get(period.action, period.action)
+
+
 def history_table(periods: list[ChampionPeriod]) -> pd.DataFrame:
-    """Newest first, with the columns a reviewer reads."""
-    rows = [{"champion": f"v{p.version}", "from": p.since or "before the records", "until": p.until or "now",
-             "how": p.action, "who": p.reviewer, "why": p.reason, "gate": p.verdict,
-             "override": "yes" if p.override else "", "run": p.run_id, "record": p.record_id} for p in periods]
+    """Newest first, with the columns a reviewer reads: readable times, and an override said in words."""
+    rows = [{"champion": f"v{p.version}", "from": readable_time(p.since) or "before the records",
+             "until": readable_time(p.until) or "now", "how": _how(p), "who": p.reviewer, "why": p.reason,
+             "gate": p.verdict, "run": p.run_id, "record": p.record_id} for p in periods]
     return pd.DataFrame(rows).iloc[::-1].reset_index(drop=True)
 
 

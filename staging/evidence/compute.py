@@ -37,7 +37,7 @@ from ..analytics.paired import challenger_right_share, metric_difference_table, 
 from ..analytics.quality import confusion_matrix, own_requests_quality, per_class_table, quality_table
 from ..analytics.segments import segment_table
 from ..analytics.text import TextVocabulary, descriptor_columns
-from ..analytics.timeline import weekly_summary
+from ..analytics.timeline import weekly_story, weekly_summary
 from ..roles import CHALLENGER, CHAMPION
 from ..runs import RunManifest, RunStore
 from ..tables import read_table as read_table_file
@@ -184,7 +184,9 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
                        weekly_summary(pairs, requests, task, labels, target), replica_agreement(results, task),
                        **paired_stats, **latency_views, **classes, task_source=read.task_source,
                        classes=space.classes if space else (), positive_class=space.positive if space else None,
-                       scores_note=read.why_no_probabilities)
+                       scores_note=read.why_no_probabilities,
+                       weekly_story=weekly_story(pairs, requests, task, labels, target) if manifest.mode == "shadow"
+                       else "")
 
 
 def class_tables(labelled_rows, target: str, space) -> dict:

@@ -64,6 +64,7 @@ class RunEvidence:
     residuals: pd.DataFrame | None = None  # regressions: residual histogram per model
     per_class: pd.DataFrame | None = None  # class x (support, each model's precision, recall, F1)
     confusion: dict | None = None  # role -> true class x answered class
+    weekly_story: str = ""  # when the quality difference moved and held, in one sentence ("" when it did not)
 
     @property
     def drifted_features(self) -> list[str]:
@@ -80,6 +81,8 @@ class RunEvidence:
             return "No request was answered by both models, so there is nothing to compare yet."
         text = (f"The challenger agrees with the champion on {self.agreement.rate:.0%} of "
                 f"{self.agreement.compared:,} requests ({self.agreement.rule}).")
+        if self.kappa is not None and np.isfinite(self.kappa):  # agreement beyond chance: it belongs here
+            text += f" Cohen's kappa between the two models is {self.kappa:.2f}."
         if self.challenger_right_when_differ is not None:
             text += (f" Where they differ and the true outcome is known, the challenger is right "
                      f"{self.challenger_right_when_differ:.0%} of the time.")
@@ -107,9 +110,7 @@ class RunEvidence:
         return (f"Challenger accuracy minus champion accuracy: {self.accuracy_difference.text()}, on "
                 f"{self.labelled:,} labelled requests. McNemar's exact test gives p = {self.mcnemar_p:.3g}: "
                 + ("the difference is unlikely to be chance." if significant else
-                   "a difference this size could be chance.")
-                + (f" Cohen's kappa between the two models is {self.kappa:.2f}." if self.kappa is not None and
-                   np.isfinite(self.kappa) else ""))
+                   "a difference this size could be chance."))
 
     def segment_sentence(self) -> str | None:
         return None if self.segments is None else worst_segment_sentence(self.segments)

@@ -1,2 +1,3 @@
-"""What a run shows, drawn: every Altair chart (`charts`, for the pages and the report alike)
-and the offline HTML report and JSON evidence file of a run (`writer`)."""
+"""What a run shows, drawn: every Altair chart (`charts`, for the pages and the report alike), the
+run's evidence document and its files (`writer`), and the HTML a reviewer reads top-down, summary
+first (`html`)."""

@@ -27,8 +27,14 @@ LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
 NO_CUT = alt.Axis(labelLimit=0)
 
 
-def role_color(title: str = "model") -> alt.Color:
-    return alt.Color("model:N", scale=ROLE_SCALE, title=title, sort=ROLE_ORDER)
+def role_color(frame: pd.DataFrame | None = None, title: str = "model") -> alt.Color:
+    """The role colours, with only the roles `frame` holds in the legend (no replica listed when
+    none ran); the colours stay the same whatever is present."""
+    present = set(frame["model"].astype(str)) if frame is not None and "model" in frame else set(ROLE_ORDER)
+    roles = [role for role in ROLE_ORDER if role in present] or ROLE_ORDER
+    colours = dict(zip(ROLE_ORDER, ROLE_SCALE.range, strict=True))
+    return alt.Color("model:N", scale=alt.Scale(domain=roles, range=[colours[r] for r in roles]), title=title,
+                     sort=roles)
 
 
 def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart | alt.HConcatChart:
@@ -40,7 +46,7 @@ def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart | alt.HC
         return alt.Chart(frame).mark_bar().encode(
             x=alt.X("model:N", title=None, axis=None, sort=ROLE_ORDER),
             y=alt.Y("value:Q", title=title),
-            color=role_color(),
+            color=role_color(frame),
             column=alt.Column("metric:N", title=None, header=alt.Header(labelLimit=0)),
             tooltip=["model", "metric", alt.Tooltip("value:Q", format=".3f")],
         ).properties(width=90, height=180)
@@ -57,7 +63,7 @@ def latency_histogram(hist: pd.DataFrame) -> alt.Chart:
     return alt.Chart(hist).mark_area(opacity=0.5, interpolate="step-after").encode(
         x=alt.X("bin_start_ms:Q", title="latency of a successful answer (ms)"),
         y=alt.Y("requests:Q", title="answers", stack=None),
-        color=role_color(),
+        color=role_color(hist),
         tooltip=["model", alt.Tooltip("bin_start_ms:Q", format=".1f", title="from (ms)"),
                  alt.Tooltip("bin_end_ms:Q", format=".1f", title="to (ms)"), alt.Tooltip("requests:Q", title="answers")],
     ).properties(height=220)
@@ -83,10 +89,17 @@ def drift_bars(drift: pd.DataFrame) -> alt.LayerChart:
 def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> alt.Chart:
     long = weekly.melt(id_vars="week", value_vars=value_columns, var_name="series", value_name="value").dropna()
     long["series"] = long["series"].str.replace("_", " ")
+    series = list(dict.fromkeys(long["series"]))
+    colours = dict(zip(ROLE_ORDER, ROLE_SCALE.range, strict=True))
+    # each model's line in its role's colour; anything else (agreement) in green
+    palette = [next((colours[role] for role in ROLE_ORDER if name.startswith(role.replace("_", " ") + " ")),
+                    "#54a24b") for name in series]
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("week:T", title="week of the recorded traffic", axis=alt.Axis(format="%b %d", tickCount="week")),
-        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title="what each line is", legend=alt.Legend(labelLimit=0)),
+        x=alt.X("week:T", title="week of the recorded traffic",
+                axis=alt.Axis(format="%b %d", tickCount={"interval": "week", "step": 1}, labelLimit=0)),
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(titleLimit=0, tickCount=5)),
+        color=alt.Color("series:N", title="what each line is", scale=alt.Scale(domain=series, range=palette),
+                        legend=alt.Legend(labelLimit=0)),
         tooltip=[alt.Tooltip("week:T"), "series", alt.Tooltip("value:Q", format=".3f")],
     ).properties(height=220)
 
@@ -116,7 +129,7 @@ def interval_points(intervals: pd.DataFrame) -> alt.LayerChart:
         frame["answers"] = pd.NA
     base = alt.Chart(frame).encode(y=alt.Y("percentile:N", sort=["p50", "p90", "p95", "p99", "max"],
                                            title="percentile of latency"),
-                                   yOffset=alt.YOffset("model:N", sort=ROLE_ORDER), color=role_color())
+                                   yOffset=alt.YOffset("model:N", sort=ROLE_ORDER), color=role_color(frame))
     tooltip = ["model", "percentile", alt.Tooltip("estimate:Q", format=".1f", title="ms"),
                alt.Tooltip("low:Q", format=".1f", title="95% low (ms)"),
                alt.Tooltip("high:Q", format=".1f", title="95% high (ms)"), alt.Tooltip("answers:Q", title="answers")]
@@ -143,7 +156,7 @@ def drift_heatmap(timeline: pd.DataFrame) -> alt.LayerChart:
 def latency_lines(timeline: pd.DataFrame) -> alt.Chart:
     return alt.Chart(timeline).mark_line().encode(
         x=alt.X("second:Q", title="seconds into the replay"), y=alt.Y("p95_ms:Q", title="p95 latency (ms)"),
-        color=role_color(),
+        color=role_color(timeline),
         tooltip=["model", alt.Tooltip("second:Q", format=".0f"), alt.Tooltip("p50_ms:Q", format=".1f"),
                  alt.Tooltip("p95_ms:Q", format=".1f")],
     ).properties(height=200)
@@ -172,9 +185,9 @@ def estimate_lines(by_week: pd.DataFrame, metric: str) -> alt.LayerChart:
     x = alt.X("week:T", title="week of the recorded traffic", axis=alt.Axis(format="%b %d", tickCount="week"))
     band = alt.Chart(frame).mark_area(opacity=0.15).encode(
         x=x, y=alt.Y("band_low:Q", title=f"{metric} (estimated and realised)", scale=alt.Scale(zero=False)),
-        y2="band_high:Q", color=role_color())
+        y2="band_high:Q", color=role_color(frame))
     lines = alt.Chart(long).mark_line(point=True).encode(
-        x=x, y=alt.Y("value:Q", scale=alt.Scale(zero=False)), color=role_color(),
+        x=x, y=alt.Y("value:Q", scale=alt.Scale(zero=False)), color=role_color(long),
         strokeDash=alt.StrokeDash("kind:N", title="line", legend=alt.Legend(labelLimit=0)),
         tooltip=["model", "kind", alt.Tooltip("week:T"), alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("labelled:Q", title="labelled requests")])
@@ -209,7 +222,7 @@ def residual_bars(residuals: pd.DataFrame) -> alt.Chart:
     """Each model's residuals (prediction minus truth) on the same bins."""
     return alt.Chart(residuals).mark_bar(opacity=0.6).encode(
         x=alt.X("bin_start:Q", title="prediction − truth", bin="binned"), x2="bin_end:Q",
-        y=alt.Y("requests:Q", title="requests", stack=None), color=role_color(),
+        y=alt.Y("requests:Q", title="requests", stack=None), color=role_color(residuals),
         tooltip=["model", "bin_start", "bin_end", "requests"]).properties(height=260)
 
 
@@ -223,7 +236,7 @@ def capacity_curve(steps: pd.DataFrame, objective_ms: float, percentile: str,
     base = alt.Chart(frame).encode(
         x=alt.X("achieved:Q", title="achieved throughput (answers a second)"),
         y=alt.Y(f"{column}:Q", title=f"{percentile} latency (ms, log scale)", scale=alt.Scale(type="log")),
-        color=role_color(),
+        color=role_color(frame),
         tooltip=["model", "repeat", alt.Tooltip("offered:Q", format=",.1f", title="offered (req/s)"),
                  alt.Tooltip("achieved:Q", format=",.1f", title="achieved (answers/s)"),
                  alt.Tooltip(f"{column}:Q", format=",.1f", title=f"{percentile} (ms)"),
@@ -232,7 +245,7 @@ def capacity_curve(steps: pd.DataFrame, objective_ms: float, percentile: str,
     objective = alt.Chart(pd.DataFrame({"ms": [objective_ms], "what": [f"objective: {percentile} ≤ {objective_ms:g} ms"]})) \
         .mark_rule(strokeDash=[6, 4], color="#555").encode(y="ms:Q", tooltip=["what"])
     rules = alt.Chart(sustainable).mark_rule(strokeWidth=2, opacity=0.6).encode(
-        x=alt.X("rate:Q"), color=role_color(),
+        x=alt.X("rate:Q"), color=role_color(sustainable),
         tooltip=["model", alt.Tooltip("rate:Q", format=",.1f", title="sustainable rate (req/s)")])
     return alt.LayerChart(layer=[points, objective, rules]).properties(height=300)
 
@@ -242,7 +255,7 @@ def capacity_resources(steps: pd.DataFrame) -> alt.HConcatChart:
     def panel(column: str, title: str) -> alt.Chart:
         return alt.Chart(steps.dropna(subset=[column])).mark_point(filled=True).encode(
             x=alt.X("offered:Q", title="offered rate (requests a second)"),
-            y=alt.Y(f"{column}:Q", title=title), color=role_color(),
+            y=alt.Y(f"{column}:Q", title=title), color=role_color(steps),
             tooltip=["model", "repeat", alt.Tooltip("offered:Q", format=",.1f"),
                      alt.Tooltip(f"{column}:Q", format=",.2f", title=title)]).properties(width=300, height=220)
 
@@ -255,7 +268,7 @@ def spike_lines(spike: pd.DataFrame) -> alt.Chart:
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("second:Q", title="seconds from the spike run's start (the spike is the middle phase)"),
         y=alt.Y("p99_ms:Q", title="p99 latency in that second (ms, log scale)", scale=alt.Scale(type="log")),
-        color=role_color(),
+        color=role_color(frame),
         tooltip=["model", "second", "phase", "sent", "errors", alt.Tooltip("p99_ms:Q", format=",.1f")],
     ).properties(height=240)
 
@@ -271,7 +284,7 @@ def attribution_bars(table: pd.DataFrame) -> alt.LayerChart:
     bars = alt.Chart(long).mark_bar().encode(
         x=alt.X("mean_abs:Q", title="mean |attribution| (95% interval)"), y=y, yOffset=alt.YOffset("model:N",
                                                                                                  sort=ROLE_ORDER),
-        color=role_color(), tooltip=["feature", "model", alt.Tooltip("mean_abs:Q", format=".4f"),
+        color=role_color(long), tooltip=["feature", "model", alt.Tooltip("mean_abs:Q", format=".4f"),
                                      alt.Tooltip("low:Q", format=".4f"), alt.Tooltip("high:Q", format=".4f"),
                                      alt.Tooltip("share:Q", format=".0%", title="share of the explanation")])
     whiskers = alt.Chart(long).mark_rule(color="#333").encode(x="low:Q", x2="high:Q", y=y,
@@ -287,5 +300,5 @@ def row_attribution_bars(row: pd.DataFrame) -> alt.Chart:
     return alt.Chart(long).mark_bar().encode(
         x=alt.X("attribution:Q", title="attribution (pushes the explained output up or down)"),
         y=alt.Y("feature:N", sort=order, title=None), yOffset=alt.YOffset("model:N", sort=ROLE_ORDER),
-        color=role_color(), tooltip=["feature", "model", alt.Tooltip("attribution:Q", format="+.4f")],
+        color=role_color(long), tooltip=["feature", "model", alt.Tooltip("attribution:Q", format="+.4f")],
     ).properties(height=max(120, 26 * len(order)))

@@ -246,21 +246,41 @@ UNREADABLE = (ValueError, OSError, UnicodeError, EOFError, zlib.error, Recursion
 FORMAT_WORDS = {"csv": "CSV", "parquet": "Parquet", "jsonl": "JSON Lines"}
 
 
+MAGIC = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+         (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (an Excel workbook is one)"),
+         (b"PAR1", "a Parquet file"), (b"\xd0\xcf\x11\xe0", "an old Office document (.xls)"))
+
+
+def binary_kind(path: Path) -> str | None:
+    """What a file is by its first bytes, when it is a known binary kind (None otherwise)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in MAGIC if head.startswith(magic)), None)
+
+
 def read_error(path: Path, fmt: str, exc: BaseException) -> TrafficError:
     """What went wrong reading a file, what was expected, and what to do, in one sentence each."""
     kind = FORMAT_WORDS.get(fmt, fmt.upper())
     if isinstance(exc, EOFError) or (isinstance(exc, zlib.error) and "incomplete" in str(exc)):
         return TrafficError(f"{path.name} ends before its compressed data does: the .gz file is truncated.",
-                            hint="Copy or download it again, whole; `gzip -t FILE` checks a gzip file.")
+                            hint="Copy or download it again, whole (gzip -t FILE checks a gzip file).")
     if isinstance(exc, gzip.BadGzipFile) or isinstance(exc, zlib.error):
         return TrafficError(f"{path.name} is named .gz but is not gzip-compressed data.",
                             hint="Compress it with gzip, or remove .gz from its name if it is plain text.")
     if isinstance(exc, UnicodeError):
+        binary = binary_kind(path)
+        if binary:  # a picture or a workbook under a text file's name: not an encoding problem
+            return TrafficError(f"{path.name} is {binary}, not {kind} text: its first bytes say so.",
+                                hint=f"Choose the traffic file itself ({kind}); the file's name ends in "
+                                     f"{path.suffix or 'nothing'}, but its content is something else.")
         where = f" (byte {exc.object[exc.start]:#04x} at position {exc.start:,})" if isinstance(
             exc, UnicodeDecodeError) else ""
         return TrafficError(f"{path.name} is not UTF-8 text{where}; the sandbox reads {kind} as UTF-8.",
-                            hint="Save it as UTF-8, for example `iconv -f latin1 -t utf-8 FILE > FILE.utf8` or "
-                                 "`iconv -f utf-16 -t utf-8` for a UTF-16 export.")
+                            hint="Save it as UTF-8: in a spreadsheet, export as CSV UTF-8; on a command line, "
+                                 "iconv -f latin1 -t utf-8 FILE > FILE.utf8 (or -f utf-16 for a UTF-16 export).")
     if isinstance(exc, RecursionError):
         return TrafficError(f"{path.name} nests its data too deeply to read.",
                             hint=f"Give one flat record (or scoring body) per row; {kind} expected.")

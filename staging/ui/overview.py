@@ -1,6 +1,7 @@
 """The Overview page's widgets: the demo in one click, all the way to a verdict card; the card
-itself (the gate's verdict, agreement, quality, latency and drift, and why they differ once the
-run is explained: one sentence each, each leading to its page); the latest run; and the
+itself (the gate's verdict and the checks that decided it, with their rule and interval; the weekly
+story when the difference moved; agreement, quality, latency and drift, and why they differ once
+the run is explained: one sentence each, each leading to its page); the latest run; and the
 registered models with their aliases; and what the watcher found by itself."""
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from ..gate import FAILED, NOT_YET, GateCheck, GateVerdict
 from ..registry.scenarios import SCENARIOS
+from ..report.charts import weekly_lines
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import MODEL_KEY, PAGES, RUN_KEY
 from .display import escaped
 from .environment import start_servers_live
 from .promote import HEADLINES
-from .runs import evidence, run_label
+from .runs import canary_report, evidence, run_label
 
 DEMO_REQUESTS = 1000
 
@@ -57,6 +60,17 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
         st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
         _line(f"Under the policy '{verdict.policy.name}' ({len(verdict.checks)} checks): {verdict.headline()}",
               "promote", "Gate checks →")
+        for check in deciding_checks(verdict):  # the rule, where the interval lies, what would decide it
+            st.text(f"{check.name}: {check.sentence}")
+        if result.manifest.mode == "canary":  # its steps and how the run ended, on the card too
+            canary_report(result.manifest)
+        if result.weekly_story:
+            story, chart = st.columns([2, 3])
+            story.text(result.weekly_story)
+            metric = "mae" if result.task == "regression" else "accuracy"
+            columns = [c for c in result.weekly.columns if c.endswith(metric)]
+            if columns:
+                chart.altair_chart(weekly_lines(result.weekly, columns, f"{metric}, each week"), width="stretch")
         _line(result.agreement_sentence(), "compare", "Agreement →")
         quality = result.quality_sentence() or ("No labels for this run yet, so quality cannot be judged."
                                                 if not result.labelled else "Quality on each model's own requests.")
@@ -66,6 +80,14 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
         explanation = box.explanation(run_id)
         if explanation is not None and explanation.comparison(0) is not None:
             _line(explanation.headline(0), "compare", "Why they differ →")
+
+
+def deciding_checks(verdict: GateVerdict, most: int = 4) -> list[GateCheck]:
+    """The checks that decided the verdict, for the card: those that failed or cannot decide yet,
+    else the quality rules (which say their rule and interval)."""
+    blocking = [c for c in verdict.checks if c.status in (FAILED, NOT_YET)]
+    chosen = blocking or [c for c in verdict.checks if c.name.startswith("quality")]
+    return chosen[:most]
 
 
 def _line(sentence: str, page: str, label: str) -> None:

@@ -17,8 +17,11 @@ from .common import show_error
 from .display import escaped
 
 AUDIT_COLUMNS = ["at", "action", "from_version", "to_version", "reviewer", "reason", "run_id", "gate", "override", "id"]
-STATUS_MARKS = {PASSED: "✅ passed", WARNED: "⚠️ warned", FAILED: "❌ failed", NOT_YET: "⏳ not yet",
-                NOT_EVALUATED: "➖ not evaluated"}
+# Material icons, not emoji (which render as empty boxes without an emoji font); the same words as
+# the card, the report, History and the command line
+STATUS_MARKS = {PASSED: ":green[:material/check_circle: passed]", WARNED: ":orange[:material/warning: warned]",
+                FAILED: ":red[:material/cancel: failed]", NOT_YET: ":violet[:material/hourglass_top: not yet]",
+                NOT_EVALUATED: ":gray[:material/remove_circle_outline: not evaluated]"}
 HEADLINES = {PASSED: "Gate: :green[passed]", WARNED: "Gate: :orange[passed with warnings]",
              FAILED: "Gate: :red[failed]", NOT_YET: "Gate: :violet[not yet]"}
 
@@ -54,10 +57,12 @@ def show_verdict(verdict: GateVerdict, manifest: RunManifest) -> None:
     if manifest.split:
         st.info(escaped(f"This was a {'canary' if manifest.mode == 'canary' else 'A/B'} run: each request met one model, so "
                 "its quality checks are unpaired (each model on its own requests) and wider than a shadow run's."))
-    table = pd.DataFrame([{"check": c.name, "status": STATUS_MARKS[c.status], "what it says": c.sentence}
-                          for c in verdict.checks])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"what it says": st.column_config.TextColumn(width="large")})
+    with st.container(border=True):  # every check's sentence in full, wrapped, none cut at a column's edge
+        for check in verdict.checks:
+            status, name, sentence = st.columns([1.2, 1.8, 6])
+            status.markdown(STATUS_MARKS[check.status])
+            name.text(check.name)
+            sentence.text(check.sentence)
     with st.expander("The numbers behind each check"):
         st.json(verdict.as_dict()["checks"], expanded=False)
 

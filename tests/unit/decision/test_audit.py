@@ -34,7 +34,7 @@ def _write(chain, lines):
 def test_an_untouched_chain_verifies(tmp_path):
     chain = _chain(tmp_path)
     result = chain.verify()
-    assert result.ok and result.records == 4 and result.sentence().startswith("ok, 4 records")
+    assert result.ok and result.records == 4 and result.sentence().startswith("Verified: 4 records")
     records = chain.raw_records()
     assert records[0]["prev_hash"] == GENESIS and records[1]["prev_hash"] == records[0]["hash"]
     assert all(r["hash"] == record_hash(r) for r in records)

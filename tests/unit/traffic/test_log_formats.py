@@ -62,3 +62,16 @@ def test_each_documented_form_reads_into_the_same_two_requests(tmp_path, form):
     assert requests["age"].tolist() == [30, 40] and requests["income"].tolist() == [1.5, 2.5]
     assert requests["city"].tolist() == ["x", "y"]
     assert requests["request_id"].tolist() == ["req-1#0", "req-1#1"]  # one request of two rows
+
+
+@pytest.mark.parametrize("head, words", [(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is a PNG image, not CSV text"),
+                                         (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xff\xfe", "is a ZIP archive"),
+                                         (b"a,b\n1,\xff\xfe\n", "is not UTF-8 text")])
+def test_a_binary_file_under_a_csv_name_is_named_for_what_it_is(tmp_path, head, words):
+    from staging.errors import TrafficError
+
+    path = tmp_path / "traffic.csv"
+    path.write_bytes(head + bytes(range(128, 256)) * 4)
+    with pytest.raises(TrafficError) as refused:
+        load_and_validate(path, [FeatureSpec("a", "double"), FeatureSpec("b", "double")])
+    assert words in refused.value.message and "`" not in str(refused.value)
