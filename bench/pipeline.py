@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import publish, wait_until_up
 
 MODEL = "credit-default"
-STEPS = (("delivered", "delivery "), ("taken", "(webhook, attempt"), ("checked", "starting both servers"),
-         ("servers_up", "replaying "), ("verdict_logged", ": PASSED:|: WARNED:|: FAILED:|: NOT YET:"))
+STEPS = (("delivered", r"delivery \S+: model_version_alias"), ("taken", r"\(webhook, attempt"),
+         ("checked", r"starting both servers"), ("servers_up", r"replaying \d"),
+         ("verdict_logged", r": (PASSED|WARNED|FAILED|NOT YET):"))  # regular expressions over watcher.log
 
 
 def free_port() -> int:
