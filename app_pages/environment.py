@@ -24,7 +24,7 @@ with ui.guard():
         start, stop = st.columns(2)
         if start.button("Start both servers", type="primary"):
             ui.start_servers_live(box, model, replica, runtimes, trust)
-            ui.flash("Both servers answer.")
+            ui.flash("Both servers started and answered their health check.")
             st.rerun()
         if stop.button("Stop servers", disabled=not box.servers):
             box.stop_servers()

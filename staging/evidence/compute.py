@@ -103,7 +103,8 @@ def estimated_quality(manifest: RunManifest, read: ReadAnswers, requests: pd.Dat
     reference = read_table(manifest.reference_path)
     target = manifest.target
     if reference is None:
-        return "it needs a training reference that holds the outcome (--reference)"
+        return ("it needs a training reference that holds the outcome: replay again with one (Training "
+                "reference on the Replay page, --reference on the command line)")
     if not target:
         return ("the outcome's column is not known yet: name it with --label-column when replaying, or attach "
                 "labels")

@@ -31,7 +31,7 @@ from ..runs.settings import ReplaySettings
 from ..serving.endpoint import Endpoint
 from ..serving.predictions import PredictionFormatError, parse_prediction_columns
 from ..serving.protocols import V2, v2_predictions
-from .plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates
+from .plan import CanaryGates, ab_targets, canary_steps, canary_targets, check_gates, not_reached
 from .progress import ReplayProgress
 
 
@@ -110,9 +110,13 @@ class ReplayEngine:
                                    lambda i, s=step, t=targets: [str(t[i - s.start])])
             if self.cancel.is_set():
                 return
+            if self.aborted:  # after an abort a step is not a step: it is said so, never "passed"
+                self.canary_report.append(not_reached(step.share, step.end - step.start, "the canary was aborted"))
+                continue
             passed, facts = check_gates(pd.DataFrame(self._step_rows, columns=["target", "status", "error",
                                                                                "latency_ms"]), gates)
-            self.canary_report.append({"share": share, "requests": step.end - step.start, "passed": passed, **facts})
+            self.canary_report.append({"share": share, "requests": step.end - step.start, "passed": passed,
+                                       "reached": True, **facts})
             if not passed and not self.aborted:
                 self.aborted = (f"Canary aborted at {step.share}%: {facts['reason']}. Every later request went "
                                 f"to the champion.")

@@ -129,6 +129,23 @@ def canary_targets(request_ids, share: int) -> np.ndarray:
     return ab_targets(request_ids, share / 100)
 
 
+def p95_ratio_interval(challenger_ms: np.ndarray, champion_ms: np.ndarray, draws: int = 1000,
+                       seed: int = 0) -> tuple[float, float]:
+    """A 95% percentile-bootstrap interval of the challenger's p95 over the champion's, the two
+    arms resampled independently (in a canary step each request met one model)."""
+    rng = np.random.default_rng(seed)
+    ours = np.percentile(rng.choice(challenger_ms, (draws, len(challenger_ms))), 95, axis=1)
+    theirs = np.percentile(rng.choice(champion_ms, (draws, len(champion_ms))), 95, axis=1)
+    low, high = np.percentile(ours / theirs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def not_reached(share: int, requests: int, aborted: str) -> dict:
+    """A canary step after an abort: every request went to the champion, nothing was judged."""
+    return {"share": 0, "requests": requests, "passed": None, "judged": False, "reached": False,
+            "reason": f"not reached: every request of the {share}% step went to the champion ({aborted})"}
+
+
 def check_gates(rows: pd.DataFrame, gates: CanaryGates) -> tuple[bool, dict]:
     """A step's answers (target, status, error, latency_ms) against the gates: (passed, facts)."""
     facts: dict = {}
@@ -141,8 +158,10 @@ def check_gates(rows: pd.DataFrame, gates: CanaryGates) -> tuple[bool, dict]:
     champion_ok = champion.loc[champion["error"].fillna("").eq("") & champion["status"].eq(200), "latency_ms"]
     if len(ok_latency) and len(champion_ok.dropna()):
         facts["p95_ratio"] = float(np.percentile(ok_latency, 95) / np.percentile(champion_ok.dropna(), 95))
+        facts["p95_ratio_low"], facts["p95_ratio_high"] = p95_ratio_interval(ok_latency.to_numpy(float),
+                                                                              champion_ok.dropna().to_numpy(float))
     else:
-        facts["p95_ratio"] = float("nan")
+        facts["p95_ratio"] = facts["p95_ratio_low"] = facts["p95_ratio_high"] = float("nan")
     errors = wilson_interval(int(failed.sum()), int(len(challenger)))
     facts["challenger_error_rate_low"] = errors.low
     facts["judged"] = bool(len(challenger) >= gates.min_answers)
@@ -152,10 +171,13 @@ def check_gates(rows: pd.DataFrame, gates: CanaryGates) -> tuple[bool, dict]:
     if len(challenger) >= gates.min_answers and errors.low > gates.max_error_rate:
         reasons.append(f"the challenger failed {facts['challenger_error_rate']:.1%} of its {len(challenger)} requests "
                        f"(95% CI from {errors.low:.1%}; the gate allows {gates.max_error_rate:.1%})")
+    # latency too: only when the whole 95% interval of the p95 ratio is beyond the limit, as the
+    # gate judges it, never on a point estimate from a few dozen answers
     if (len(ok_latency) >= gates.min_answers and len(champion_ok.dropna()) >= gates.min_answers
-            and facts["p95_ratio"] > gates.max_p95_ratio):
-        reasons.append(f"the challenger's p95 latency was {facts['p95_ratio']:.2f}x the champion's "
-                       f"(the gate allows {gates.max_p95_ratio:.2f}x)")
+            and facts["p95_ratio_low"] > gates.max_p95_ratio):
+        reasons.append(f"the challenger's p95 latency was {facts['p95_ratio']:.2f}x the champion's (95% CI "
+                       f"{facts['p95_ratio_low']:.2f}x to {facts['p95_ratio_high']:.2f}x; the gate allows "
+                       f"{gates.max_p95_ratio:.2f}x)")
     if not facts["judged"]:
         facts["reason"] = (f"not judged: {len(challenger)} challenger answers, fewer than the {gates.min_answers} "
                            "a step needs")

@@ -121,7 +121,7 @@ def runtime_picker(box: Sandbox, replica: bool) -> dict[str, str]:
     return chosen
 
 
-STATUS_COLUMNS = ["role", "status", "health", "healthy", "cpu_percent", "memory_mb", "memory_limit_mb",
+STATUS_COLUMNS = ["role", "status", "healthy", "cpu_percent", "memory_mb", "memory_limit_mb",
                   "uptime_s", "model", "runtime", "protocol", "url", "image", "backend"]
 
 
@@ -132,6 +132,8 @@ def live_server_table(box: Sandbox) -> None:
     if rows.empty:
         st.write("No model server is running.")
         return
+    # one health: the sandbox's own check of each server (it answers /ping or /ready now); the
+    # engine's HEALTHCHECK lags it by its interval, so it is not shown beside it
     st.dataframe(readable(rows[[c for c in STATUS_COLUMNS if c in rows.columns]]), hide_index=True)
     usage = "; CPU is a share of one core" if "cpu_percent" in rows.columns else ""
     st.caption(escaped(f"Refreshed {time.strftime('%H:%M:%S')}{usage}."))

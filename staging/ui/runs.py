@@ -53,7 +53,12 @@ def run_label(manifest: RunManifest, box: Sandbox | None = None) -> str:
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(manifest.started_at))
     versions = " vs ".join(f"v{manifest.version(r)}" for r in ("champion", "challenger") if r in manifest.models)
     labelled = box.labelled(manifest.run_id) if box is not None else None
-    labels = f"{labelled:,} labelled" if labelled is not None else "labels not read yet"
+    if labelled is None and manifest.labels_source and manifest.labels_source.get("matched") is not None:
+        labelled = int(manifest.labels_source["matched"])  # as the labels were joined, before any evidence
+    if labelled is not None:
+        labels = f"{labelled:,} labelled"
+    else:
+        labels = "labels attached" if manifest.labels_path else "no labels"
     return (f"{started} · {versions} · {manifest.traffic.name} · {manifest.mode} · {manifest.traffic.replayed:,} "
             f"requests · {labels} · {manifest.status} · #{manifest.run_id[-6:]}")
 

@@ -43,3 +43,24 @@ def test_whole_second_captures_are_spread_evenly_across_their_second():
     assert np.array_equal(offsets, send_offsets("recorded", 5, stamps))  # seeded: the same every time
     fine = pd.Series(pd.to_datetime(["2026-10-05T10:00:00.120Z", "2026-10-05T10:00:00.480Z"]))
     assert not whole_second_ties(fine) and np.allclose(send_offsets("recorded", 2, fine), [0, 0.36])
+
+
+def test_a_canary_step_aborts_on_latency_only_when_the_whole_interval_is_beyond_the_limit():
+    """65 spiky answers whose p95 ratio is 1.68x but whose interval reaches 1.07x do not abort
+    (the gate on the same evidence would only warn); a challenger plainly 3x slower does."""
+    rng = np.random.default_rng(0)
+    champion = rng.lognormal(np.log(10), 0.6, 300)
+    spiky = rng.lognormal(np.log(10), 1.0, 65)
+    rows = lambda ours: pd.DataFrame({"target": [CHAMPION] * 300 + [CHALLENGER] * len(ours),
+                                      "status": 200, "error": "", "latency_ms": np.r_[champion, ours]})
+    passed, facts = check_gates(rows(spiky), CanaryGates())
+    assert facts["p95_ratio"] > 1.5 and facts["p95_ratio_low"] < 1.5 and passed
+    passed, facts = check_gates(rows(champion[:65] * 3), CanaryGates())
+    assert not passed and facts["p95_ratio_low"] > 1.5 and "95% CI" in facts["reason"]
+
+
+def test_steps_after_an_abort_read_not_reached():
+    from staging.replay.plan import not_reached
+
+    step = not_reached(50, 300, "the canary was aborted")
+    assert step["share"] == 0 and step["passed"] is None and not step["judged"] and "not reached" in step["reason"]
