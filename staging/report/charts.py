@@ -24,7 +24,7 @@ ROLE_ORDER = ["champion", "challenger", "champion_replica"]
 ROLE_SCALE = alt.Scale(domain=ROLE_ORDER, range=["#4c78a8", "#f58518", "#9d9d9d"])
 VERDICT_SCALE = alt.Scale(domain=["drifted", "stable"], range=["#e45756", "#9ecae9"])
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
-NO_CUT = alt.Axis(labelLimit=0)
+NO_CUT = alt.Axis(labelLimit=0, labelOverlap=False)  # every label shown, none cut or dropped
 
 
 def role_color(frame: pd.DataFrame | None = None, title: str = "model") -> alt.Color:
@@ -59,13 +59,16 @@ def metric_bars(quality: pd.DataFrame, metrics: list[str]) -> alt.Chart | alt.HC
 
 
 def latency_histogram(hist: pd.DataFrame) -> alt.Chart:
-    """Answers per latency bin, per model (the bins reach the slowest answer)."""
-    return alt.Chart(hist).mark_area(opacity=0.5, interpolate="step-after").encode(
+    """Each model's share of its own answers per latency bin (the bins reach the slowest answer):
+    shares, not counts, so a canary's few challenger answers are as visible as the champion's many."""
+    frame = hist.assign(share=hist["requests"] / hist.groupby("model")["requests"].transform("sum").clip(lower=1))
+    return alt.Chart(frame).mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=alt.X("bin_start_ms:Q", title="latency of a successful answer (ms)"),
-        y=alt.Y("requests:Q", title="answers", stack=None),
-        color=role_color(hist),
+        y=alt.Y("share:Q", title="share of the model's answers", axis=alt.Axis(format="%")),
+        color=role_color(frame),
         tooltip=["model", alt.Tooltip("bin_start_ms:Q", format=".1f", title="from (ms)"),
-                 alt.Tooltip("bin_end_ms:Q", format=".1f", title="to (ms)"), alt.Tooltip("requests:Q", title="answers")],
+                 alt.Tooltip("bin_end_ms:Q", format=".1f", title="to (ms)"), alt.Tooltip("requests:Q", title="answers"),
+                 alt.Tooltip("share:Q", format=".1%", title="share")],
     ).properties(height=220)
 
 
@@ -75,10 +78,11 @@ def drift_bars(drift: pd.DataFrame) -> alt.LayerChart:
     frame = drift.assign(verdict=drift["drifted"].map({True: "drifted", False: "stable"}))
     frame = frame.assign(strength=[drift_strength(t, s, th) for t, s, th in zip(frame["test"], frame["score"],
                                                                           frame["threshold"])])
+    cut = " (bars beyond 5 stop at 5)" if (frame["strength"] > 5).any() else ""
     bars = alt.Chart(frame).mark_bar().encode(
         y=alt.Y("feature:N", sort="-x", title=None, axis=NO_CUT),
-        x=alt.X("strength:Q", title="drift score ÷ the test's threshold (p-value tests: threshold ÷ p)",
-                scale=alt.Scale(domainMax=5, clamp=True)),
+        x=alt.X("strength:Q", title=f"drift score ÷ the test's threshold (p-value tests: threshold ÷ p){cut}",
+                scale=alt.Scale(domainMax=5, clamp=True), axis=alt.Axis(titleLimit=0)),
         color=alt.Color("verdict:N", scale=VERDICT_SCALE, title="the sandbox's verdict"),
         tooltip=["feature", "test", alt.Tooltip("score:Q", format=".4f"), "threshold", "reference", "current"],
     )
