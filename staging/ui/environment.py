@@ -52,14 +52,30 @@ def start_servers_live(box: Sandbox, model: str, replica: bool = False,
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
     lines: list[str] = []
-    shown = st.empty()
+    said = st.empty()  # one line in words for a stakeholder; the raw log for whoever opens it
+    with st.expander("The servers' log (image builds included)"):
+        shown = st.empty()
+    began = time.monotonic()
     while worker.is_alive() or not messages.empty():
         while not messages.empty():
             lines.append(messages.get())
+        said.text(_starting_words(lines, box.backend_name, time.monotonic() - began))
         shown.code("\n".join(lines[-14:]) or "starting…", language="text")
         time.sleep(0.3)
     if "error" in outcome:
         raise outcome["error"]
+
+
+def _starting_words(lines: list[str], backend: str, elapsed: float) -> str:
+    """What is happening while the servers start, in words, with an honest estimate."""
+    if any(line.startswith("image:") for line in lines):
+        return (f"Building the model images, once per model version ({elapsed:.0f} s so far; the first build on a "
+                "machine takes a few minutes, later ones reuse it)…")
+    if any("environment" in line for line in lines[-3:]):
+        return (f"Making each model's own Python environment from its requirements ({elapsed:.0f} s so far; once per "
+                "requirement set, a minute or two the first time)…")
+    where = "containers" if backend == "docker" else "local processes" if backend == "process" else backend
+    return f"Starting the two model servers as {where} ({elapsed:.0f} s so far; usually 10 to 20 s)…"
 
 
 def backend_picker(box: Sandbox) -> None:

@@ -30,20 +30,28 @@ def run_demo(box: Sandbox) -> None:
     """Register the demo models, start both servers, replay, and follow the replay to its end,
     saying each step in plain words; the page then opens on the verdict card."""
     scenario = SCENARIOS["credit"]
-    with st.status("Running the demo…", expanded=True) as status:
-        st.write("Registering champion and challenger in the MLflow registry…")
+    with st.status("Running the demo: four steps, usually under a minute…", expanded=True) as status:
+        began = time.monotonic()
+        st.write("1 of 4: training the two demo models and registering them as champion and challenger in the MLflow "
+                 "registry (about 10 s the first time)…")
         box.load_demo()
-        st.write(escaped(f"Starting both model servers (MLflow's scoring server). {box.backend_notice}"))
+        st.write(escaped(f"2 of 4: starting both model servers, MLflow's scoring server ({time.monotonic() - began:.0f} "
+                         f"s so far). {box.backend_notice}"))
         start_servers_live(box, scenario.model_name)
+        st.write(f"3 of 4: replaying {DEMO_REQUESTS:,} recorded loan applications against both models…")
         handle = box.begin_demo_replay(scenario.key, DEMO_REQUESTS)
         bar = st.progress(0.0, text="Replaying recorded requests against both models…")
         while not handle.done:
             progress = handle.progress
+            rate = progress.completed / max(time.monotonic() - progress.started_at, 1e-6)  # requests a second
+            left = (f"; about {max(1, round((progress.total - progress.completed) / rate)):,} s left"
+                    if progress.completed else "")
             bar.progress(progress.fraction, text=f"Replaying: {progress.completed:,} of {progress.total:,} requests "
-                                                 f"answered by both models…")
+                                                 f"answered by both models{left}…")
             time.sleep(0.5)
         progress = handle.wait()
-        bar.progress(1.0, text=f"Replayed {progress.completed:,} requests. Reading the evidence…")
+        bar.progress(1.0, text=f"Replayed {progress.completed:,} requests.")
+        st.write("4 of 4: reading the evidence and judging it under the policy…")
         if handle.error is not None:
             raise handle.error
         status.update(label="Demo done: the verdict is below", state="complete", expanded=False)
