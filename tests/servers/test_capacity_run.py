@@ -70,7 +70,8 @@ def test_the_demo_pair_is_measured_one_at_a_time_and_read_by_the_gate_and_the_re
     assert "capacity: sustainable rate" in names and "capacity: spike errors" in names
     assert verdict["capacity"]["capacity_id"] == result["capacity_id"]
     html = (tmp_path / "report" / "report.html").read_text()
-    assert "<h2>Capacity</h2>" in html and "Capacity: throughput against tail latency" in html
+    assert "<h2>Capacity</h2>" in html and "Throughput against tail latency" in html
+    assert html.index("<h2>Capacity</h2>") < html.index("Throughput against tail latency")  # its chart in its section
     assert "could not be drawn" not in html
 
 
