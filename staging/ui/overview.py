@@ -38,7 +38,7 @@ def run_demo(box: Sandbox) -> None:
         st.write(escaped(f"2 of 4: starting both model servers, MLflow's scoring server ({time.monotonic() - began:.0f} "
                          f"s so far). {box.backend_notice}"))
         start_servers_live(box, scenario.model_name)
-        st.write(f"3 of 4: replaying {DEMO_REQUESTS:,} recorded loan applications against both models…")
+        st.write(escaped(f"3 of 4: replaying {DEMO_REQUESTS:,} recorded loan applications against both models…"))
         handle = box.begin_demo_replay(scenario.key, DEMO_REQUESTS)
         bar = st.progress(0.0, text="Replaying recorded requests against both models…")
         while not handle.done:

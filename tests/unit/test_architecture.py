@@ -280,3 +280,14 @@ def test_importing_the_run_record_loads_no_statistics():
            "m.startswith('staging.analytics')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_entry_names_the_pages_ui_pages_names_and_declares_them_before_the_sandbox_loads():
+    """streamlit_app.py names each page file as a literal (so the navigation exists before the
+    heavy import: a deep link never meets a blank page); they are exactly `staging.ui.PAGES`."""
+    from staging.ui import PAGES as UI_PAGES
+
+    source = (ROOT / "streamlit_app.py").read_text()
+    named = re.findall(r'st\.Page\("([^"]+)"', source)
+    assert sorted(named) == sorted(UI_PAGES.values())
+    assert source.index("st.navigation(") < source.index("from staging import ui")
