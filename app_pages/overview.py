@@ -21,8 +21,10 @@ with ui.guard():
     st.subheader("The demo")
     st.write(ui.escaped(SCENARIOS["credit"].story))
     left, right = st.columns(2)
-    if left.button("▶ Run the demo", type="primary", help="Registers the demo models, starts both servers, "
-                   f"replays {ui.DEMO_REQUESTS:,} recorded requests and shows the verdict. About half a minute."):
+    if left.button("Run the demo", icon=":material/play_arrow:", type="primary",
+                   help=f"Registers the demo models, starts both servers, replays {ui.DEMO_REQUESTS:,} recorded requests "
+                        "and shows the verdict. About half a minute on an idle machine; a few minutes the first time "
+                        "on containers or on a busy one. Each step is said as it happens."):
         ui.run_demo(box)
     if right.button("Load the demo models only", help="Train and register the models; start nothing."):
         loaded = box.load_demo()

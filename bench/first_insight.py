@@ -51,7 +51,7 @@ def click_to_verdict(backend: str, home: Path) -> float:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 2000})
             page.goto(url)
-            button = page.get_by_role("button", name="▶ Run the demo")
+            button = page.get_by_role("button", name="Run the demo")
             button.wait_for(timeout=90_000)
             began = time.monotonic()
             button.click()

@@ -74,10 +74,10 @@ def test_a_new_user_runs_the_demo_compares_promotes_and_rolls_back(app_url):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 2600})
         page.goto(app_url)
-        page.get_by_role("button", name="▶ Run the demo").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Run the demo").wait_for(timeout=60_000)
         page.screenshot(path=SHOTS / "1-overview.png", full_page=True)
         started = time.monotonic()
-        page.get_by_role("button", name="▶ Run the demo").click()
+        page.get_by_role("button", name="Run the demo").click()
         page.get_by_text("Replaying:").first.wait_for(timeout=150_000)  # progress in plain words
         page.get_by_text("The verdict:").wait_for(timeout=240_000)  # one click, no second button
         elapsed = time.monotonic() - started

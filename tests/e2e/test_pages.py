@@ -28,7 +28,7 @@ def _no_failure(at):
 def test_overview_lists_models_and_the_demo_button(app):
     _no_failure(app)
     assert app.title[0].value == "Staging sandbox"
-    assert "▶ Run the demo" in [b.label for b in app.button]
+    assert "Run the demo" in [b.label for b in app.button]
     models = app.dataframe[0].value
     assert set(models["model"]) == {"credit-default", "delivery-time"}
 
