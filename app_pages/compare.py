@@ -4,7 +4,8 @@ import streamlit as st
 
 from staging import ui
 
-ui.page_header("Compare", "The same recorded requests, answered by both models.")
+ui.page_header("Compare", "Champion and challenger side by side on the recorded requests: in shadow mode each request "
+                          "answered by both, in canary and A/B mode each by one.")
 
 with ui.guard():
     box = ui.sandbox()
@@ -12,8 +13,13 @@ with ui.guard():
     if result:
         manifest = result.manifest
         a, b, c = st.columns(3)
-        a.metric("Agreement", ui.percent(result.agreement.rate), help=result.agreement.rule)
-        b.metric("Requests compared", f"{result.agreement.compared:,}")
+        if manifest.mode == "shadow":
+            a.metric("Agreement", ui.percent(result.agreement.rate), help=result.agreement.rule)
+            b.metric("Requests compared", f"{result.agreement.compared:,}")
+        else:  # no request met both models: no agreement to show, only how the traffic was split
+            answered = result.latency["requests"]
+            a.metric("Requests to the champion", f"{int(answered.get('champion', 0)):,}")
+            b.metric("Requests to the challenger", f"{int(answered.get('challenger', 0)):,}")
         c.metric("With a label so far", f"{result.labelled:,}")
         st.write(ui.escaped(result.agreement_sentence()))
         st.caption(ui.escaped(result.task_sentence()))
@@ -139,3 +145,4 @@ with ui.guard():
             st.dataframe(ui.readable(result.disagreements.head(100)), hide_index=True)
 
         ui.why_they_differ(box, result)
+        ui.versions_side_by_side(box, manifest)

@@ -36,7 +36,7 @@ from .explain.settings import ExplainSettings
 from .gate import GatePolicy, GateVerdict
 from .home import SandboxHome
 from .refs import ModelRef
-from .registry.client import Registry
+from .registry.client import Registry, side_by_side
 from .registry.demo import DemoModels, bootstrap_demo
 from .registry.scan import ArtifactScan, ScanCache
 from .registry.scenarios import SCENARIOS, SCENARIOS_BY_MODEL, Scenario
@@ -122,6 +122,13 @@ class Sandbox:
     def pin_versions(self, model_name: str, versions: dict[str, str] | None) -> None:
         """Compare these versions (role -> version) in place of the aliases' (None: the aliases again)."""
         self.pool.pin(model_name, versions)
+
+    def versions_side_by_side(self, manifest: RunManifest) -> list[dict[str, str]]:
+        """A run's two versions as the registry and their training runs describe them: created,
+        training run, description, parameters, metrics and tags, the differences first."""
+        facts = [self.registry.version_facts(ModelRef(m.name, m.version)) for m in (manifest.champion,
+                                                                                    manifest.challenger)]
+        return side_by_side(*facts)
 
     def scan_models(self, refs: dict[str, ModelRef]) -> dict[str, ArtifactScan]:
         return self.pool.scans.scan(self.home, refs)

@@ -20,6 +20,24 @@ from ..refs import ModelRef
 from ..serving.signatures import InputSpec
 
 
+def _when(milliseconds: int | None) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(milliseconds / 1000)) if milliseconds else "—"
+
+
+def side_by_side(champion: dict[str, dict[str, str]], challenger: dict[str, dict[str, str]]) -> list[dict[str, str]]:
+    """Both versions' facts as rows (kind, name, champion, challenger, differs), the differences first."""
+    rows = []
+    for kind in ("version", "param", "metric", "tag"):
+        names = sorted(set(champion.get(kind, {})) | set(challenger.get(kind, {})))
+        for name in names:
+            ours, theirs = champion.get(kind, {}).get(name, "—"), challenger.get(kind, {}).get(name, "—")
+            rows.append({"kind": kind, "name": name, "champion": ours, "challenger": theirs,
+                         "differs": "yes" if ours != theirs else ""})
+    return sorted(rows, key=lambda row: (row["kind"] != "version", row["differs"] != "yes"))
+
+
 def configure_mlflow(home: SandboxHome) -> None:
     """Point this process's MLflow at the sandbox home's store, explicitly."""
     home.ensure()
@@ -117,6 +135,25 @@ class Registry:
             outputs = tuple(getattr(col.type, "name", None) or f"tensor:{getattr(col, 'type', col)}"
                             for col in signature.outputs.inputs)
         return inputs, outputs
+
+    def version_facts(self, ref: ModelRef) -> dict[str, dict[str, str]]:
+        """What the registry and the version's training run say of it, by kind: `version` (created,
+        source run, description, status), `tag`, `param` and `metric`; {} for a kind it lacks."""
+        with map_exceptions(MLFLOW_ERRORS, f"Could not read {ref.uri} from the registry"):
+            version = self.client.get_model_version(ref.name, ref.version)
+            facts: dict[str, dict[str, str]] = {
+                "version": {"created": _when(version.creation_timestamp), "training run": version.run_id or "—",
+                            "description": version.description or "—"},
+                "tag": {k: str(v) for k, v in (version.tags or {}).items() if not k.startswith("sandbox.audit.")},
+                "param": {}, "metric": {}}
+            if version.run_id:
+                try:
+                    run = self.client.get_run(version.run_id)
+                except MlflowException:  # the run was deleted: the version's own facts still stand
+                    return facts
+                facts["param"] = {k: str(v) for k, v in run.data.params.items()}
+                facts["metric"] = {k: f"{v:.4g}" for k, v in run.data.metrics.items()}
+            return facts
 
     def audit_anchors(self, prefix: str = "sandbox.audit.") -> dict[str, tuple[str, str, str]]:
         """record id -> (model, version, hash) for every audit anchor tag on every model version."""

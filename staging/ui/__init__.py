@@ -5,7 +5,7 @@
     overview.py     the demo in one click, the registered models, what the watcher found
     environment.py  backend picker, starting servers, the live server table
     replay.py       traffic form, replay settings, live progress
-    compare.py      the Compare page's metric lists and number formats
+    compare.py      the Compare page's metric lists and number formats, the two versions side by side
     estimate.py     the Compare page's section on quality estimated before the labels land
     drift.py        the drift table's columns and the test/threshold editor
     promote.py      the policy, the gate's checks, the report downloads, the chain's state, the audit table
@@ -31,7 +31,7 @@ from .common import (
                      sandbox,
                      show_error,
 )
-from .compare import LATENCY_FORMAT, metric_names_sentence, quality_metrics
+from .compare import LATENCY_FORMAT, metric_names_sentence, quality_metrics, versions_side_by_side
 from .display import escaped, number, readable
 from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence, verdicts_differ
 from .environment import (
@@ -130,6 +130,7 @@ __all__ = [
     "trust_picker",
     "traffic_form",
     "verdict_card",
+    "versions_side_by_side",
     "watcher_series",
     "verdicts_differ",
 ]

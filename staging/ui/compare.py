@@ -1,7 +1,15 @@
-"""The Compare page's conventions: which quality metrics a task shows, and how the latency
-table's numbers are written."""
+"""The Compare page's conventions (which quality metrics a task shows, how the latency table's
+numbers are written) and its section on the two versions as the registry describes them."""
 
 from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ..errors import StagingError
+from ..runs import RunManifest
+from ..sandbox import Sandbox
+from .display import escaped
 
 QUALITY_METRICS = {"regression": ["mae", "rmse", "r2"],
                    "binary": ["accuracy", "precision", "recall", "f1", "f1_macro", "roc_auc", "log_loss"],
@@ -28,3 +36,18 @@ def metric_names_sentence(task: str, classes: tuple[str, ...], positive: str | N
     else:
         text += "ROC AUC: each class against the rest, averaged. "
     return text + "ROC AUC and log loss come only from the models' class probabilities."
+
+
+def versions_side_by_side(box: Sandbox, manifest: RunManifest) -> None:
+    """Both versions as the registry and their training runs describe them (parameters, metrics,
+    tags), the differences first: what changed between them, before asking why they answer apart."""
+    st.subheader("The two versions")
+    try:
+        rows = box.versions_side_by_side(manifest)
+    except StagingError as exc:
+        st.caption(escaped(f"The registry's facts about these versions cannot be read: {exc.message}"))
+        return
+    differ = sum(row["differs"] == "yes" for row in rows if row["kind"] != "version")
+    st.caption(escaped(f"From the registry and each version's training run: {differ} of "
+                       f"{sum(row['kind'] != 'version' for row in rows)} parameters, metrics and tags differ."))
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")

@@ -73,6 +73,11 @@ def test_compare_shows_agreement_quality_and_latency(app):
     text = " ".join(m.value for m in app.markdown)
     assert "The challenger agrees with the champion on" in text
     assert any("95% of the challenger's answers" in c.value for c in app.caption)
+    assert "The two versions" in [h.value for h in app.subheader]  # as the registry and training runs say
+    versions = next(f.value for f in app.dataframe if {"kind", "champion", "challenger", "differs"} <= set(f.value))
+    algorithm = versions[(versions["kind"] == "param") & (versions["name"] == "algorithm")].iloc[0]
+    assert algorithm["differs"] == "yes" and algorithm["champion"] != algorithm["challenger"]
+    assert "train_accuracy" in set(versions.loc[versions["kind"] == "metric", "name"])
 
 
 def test_drift_names_drifted_features(app):
