@@ -41,6 +41,7 @@ with ui.guard():
                        "(the adjusted p), or its effect is too small to matter at this many rows, or a distance on "
                        "few rows is within what random splits of the training data and the traffic pooled show (the "
                        "noise column).")
+            ui.drifted_distributions(box, run_id, drift)
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
             st.altair_chart(ui.charts.score_distributions(result.score_histograms))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .analytics.distributions import feature_distributions
 from .analytics.drift import feature_drift
 from .backends.pool import ServerPool
 from .capacity.result import CapacityResult
@@ -235,6 +236,15 @@ class Sandbox:
         if reference is None:
             raise RunError("This run names no training reference, so drift cannot be measured.")
         return feature_drift(reference, self.store.requests(run_id), manifest.numeric, manifest.categorical, choices)
+
+    def drift_distributions(self, run_id: str, features: list[str]) -> dict[str, pd.DataFrame]:
+        """Each named input's shares in the training reference and in the run's traffic."""
+        manifest = self.store.manifest(run_id)
+        reference = reference_for(manifest)
+        if reference is None:
+            return {}
+        requests = self.store.requests(run_id)
+        return feature_distributions(reference, requests, features, manifest.numeric)
 
     # -- why they differ (see Explanations) ------------------------------------------------
     def check_explanation(self, run_id: str, settings: ExplainSettings | None = None) -> PreparedExplanation:

@@ -170,9 +170,7 @@ def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
     return alt.Chart(histograms).mark_line(interpolate="step-after").encode(
         x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)"),
         y=alt.Y("share:Q", title="share of answers", axis=alt.Axis(format="%")),
-        color=alt.Color("source:N", title="answers on", scale=alt.Scale(domain=["training reference",
-                                                                               "replayed traffic"],
-                                                                       range=["#7f7f7f", "#e45756"])),
+        color=alt.Color("source:N", title="answers on", scale=SOURCE_SCALE),
         column=alt.Column("model:N", title=None, sort=ROLE_ORDER),
         tooltip=["model", "source", alt.Tooltip("bin_start:Q", format=".3f"), alt.Tooltip("share:Q", format=".1%")],
     ).properties(width=300, height=180)
@@ -306,3 +304,24 @@ def row_attribution_bars(row: pd.DataFrame) -> alt.Chart:
         y=alt.Y("feature:N", sort=order, title=None), yOffset=alt.YOffset("model:N", sort=ROLE_ORDER),
         color=role_color(long), tooltip=["feature", "model", alt.Tooltip("attribution:Q", format="+.4f")],
     ).properties(height=max(120, 26 * len(order)))
+
+
+SOURCE_SCALE = alt.Scale(domain=["training reference", "replayed traffic"], range=["#7f7f7f", "#e45756"])
+
+
+def feature_distribution(frame: pd.DataFrame, feature: str) -> alt.Chart:
+    """One input in the training reference and in the replayed traffic, as shares of each: step
+    lines over shared bins for a number, side-by-side bars for a category."""
+    color = alt.Color("source:N", title=None, scale=SOURCE_SCALE, legend=alt.Legend(orient="bottom", labelLimit=0))
+    share = alt.Y("share:Q", title="share of rows", axis=alt.Axis(format="%", tickCount=4))
+    if "bin_start" in frame.columns:
+        return alt.Chart(frame, title=feature).mark_line(interpolate="step-after", strokeWidth=2).encode(
+            x=alt.X("bin_start:Q", title=f"{feature} (value)", axis=alt.Axis(titleLimit=0)), y=share, color=color,
+            tooltip=["source", alt.Tooltip("bin_start:Q", format=".4g", title="from"),
+                     alt.Tooltip("bin_end:Q", format=".4g", title="to"), alt.Tooltip("share:Q", format=".1%")],
+        ).properties(height=180)
+    return alt.Chart(frame, title=feature).mark_bar().encode(
+        x=alt.X("value:N", title=None, sort="-y", axis=alt.Axis(labelLimit=0, labelAngle=-30)),
+        xOffset=alt.XOffset("source:N"), y=share, color=color,
+        tooltip=["source", "value", alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=180)

@@ -7,7 +7,7 @@
     replay.py       traffic form, replay settings, live progress
     compare.py      the Compare page's metric lists and number formats, the two versions side by side
     estimate.py     the Compare page's section on quality estimated before the labels land
-    drift.py        the drift table's columns and the test/threshold editor
+    drift.py        the drift table's columns, the test/threshold editor, the drifted inputs' distributions
     promote.py      the policy, the gate's checks, the report downloads, the chain's state, the audit table
     history.py      the champion's periods, "champion as of", each entry's run and report
 
@@ -33,7 +33,7 @@ from .common import (
 )
 from .compare import LATENCY_FORMAT, metric_names_sentence, quality_metrics, versions_side_by_side
 from .display import escaped, number, readable
-from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence, verdicts_differ
+from .drift import DRIFT_COLUMNS, dataset_drift, drift_choices, drift_sentence, drifted_distributions, verdicts_differ
 from .environment import (
                      backend_picker,
                      live_server_table,
@@ -89,6 +89,7 @@ __all__ = [
     "dataset_drift",
     "drift_choices",
     "drift_sentence",
+    "drifted_distributions",
     "entry_links",
     "escaped",
     "estimated_quality_section",

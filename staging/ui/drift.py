@@ -6,7 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ..analytics.drift import STAT_TESTS, dataset_drift, drift_sentence
+from ..analytics.drift import STAT_TESTS, dataset_drift, drift_sentence, drift_strength
+from ..report.charts import feature_distribution
+from ..sandbox import Sandbox
 from .display import escaped
 
 DEFAULT_TEST = "default (Evidently's choice)"
@@ -72,3 +74,23 @@ def verdicts_differ(drift: pd.DataFrame) -> str:
 
 
 __all__ = ["DEFAULT_TEST", "DRIFT_COLUMNS", "dataset_drift", "drift_choices", "drift_sentence", "verdicts_differ"]
+
+
+def drifted_distributions(box: Sandbox, run_id: str, drift: pd.DataFrame, most: int = 6) -> None:
+    """The reference and current distributions of the inputs, drifted first (then by strength):
+    what moved, not only that it did."""
+    order = drift.assign(strength=[drift_strength(t, s, th) for t, s, th in
+                                   zip(drift["test"], drift["score"], drift["threshold"], strict=True)])
+    order = order.sort_values(["drifted", "strength"], ascending=[False, False])
+    features = order["feature"].head(most).tolist()
+    shown = box.drift_distributions(run_id, features)
+    if not shown:
+        return
+    st.subheader("Training reference and replayed traffic, drifted inputs first")
+    columns = st.columns(2)
+    for index, feature in enumerate(f for f in features if f in shown):
+        columns[index % 2].altair_chart(feature_distribution(shown[feature], feature), width="stretch")
+    st.caption(escaped(f"Each input's share of rows per value range (numbers, on bins shared by both) or per value "
+                       f"(categories, the 12 most frequent, the rest as other), in the training data and in the "
+                       f"replayed traffic; the {len(shown)} inputs shown are the drifted ones first, then the next "
+                       "strongest."))

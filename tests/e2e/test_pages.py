@@ -86,6 +86,7 @@ def test_drift_names_drifted_features(app):
     assert "features look different from the training data" in " ".join(m.value for m in app.markdown)
     assert any("Where the sandbox's verdict and Evidently's differ, and why" in _as_shown(i.value) for i in app.info)
     assert "Prediction drift" in [s.value for s in app.subheader]
+    assert "Training reference and replayed traffic, drifted inputs first" in [s.value for s in app.subheader]
     assert {"champion", "challenger"} <= set(app.dataframe[-1].value["model"])
 
 
