@@ -135,6 +135,13 @@ with ui.guard():
             else:
                 st.caption("Failed answers by kind, with the server's own message.")
 
+        if result.resources is not None:
+            st.altair_chart(ui.charts.resource_lines(result.resources), width="stretch")
+            st.caption("Each model server's CPU (in cores) and memory, second by second over the replay, recorded "
+                       "with the run.")
+        elif result.resources_note:
+            st.caption(ui.escaped(f"CPU and memory over the replay: {result.resources_note}."))
+
         if result.noise_floor_sentence():
             st.info(ui.escaped(result.noise_floor_sentence()))
 

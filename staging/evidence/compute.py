@@ -179,6 +179,7 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
                                  drift.loc[drift["drifted"], "feature"].tolist() if drift is not None else [])
     paired_stats["estimated"] = None if isinstance(estimate, str) else estimate
     paired_stats["estimate_note"] = estimate if isinstance(estimate, str) else ""
+    usage, usage_note = store.resources(run_id)
     return RunEvidence(manifest, task, agreement(pairs, task), quality, labelled, latency_table(results),
                        drift, dataset_drift(drift) if drift is not None else False,
                        with_outcomes(disagreements(pairs, requests, task), labels, target, task), right_share,
@@ -187,7 +188,7 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
                        classes=space.classes if space else (), positive_class=space.positive if space else None,
                        scores_note=read.why_no_probabilities,
                        weekly_story=weekly_story(pairs, requests, task, labels, target) if manifest.mode == "shadow"
-                       else "")
+                       else "", resources=usage if not usage.empty else None, resources_note=usage_note)
 
 
 def class_tables(labelled_rows, target: str, space) -> dict:

@@ -65,6 +65,8 @@ class RunEvidence:
     per_class: pd.DataFrame | None = None  # class x (support, each model's precision, recall, F1)
     confusion: dict | None = None  # role -> true class x answered class
     weekly_story: str = ""  # when the quality difference moved and held, in one sentence ("" when it did not)
+    resources: pd.DataFrame | None = None  # each server's CPU (cores) and memory (MB) over the replay, per second
+    resources_note: str = ""  # why there is no resource series ("" when there is one)
 
     @property
     def drifted_features(self) -> list[str]:

@@ -7,6 +7,7 @@
     progress.py  live counters shared by the engine and the handle
     worker.py    the worker process: one prepared run replayed and closed with its status
     handle.py    the app's side: start the worker, follow its progress, cancel, wait
+    resources.py each server's CPU and memory read every second while a replay runs, kept with it
 
 The app and the command line call `start_replay` (in `handle`); the worker runs as
 `python -m staging.replay.worker RUN_FOLDER`. This module imports only the light parts, so

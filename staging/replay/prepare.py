@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,7 @@ from ..registry.task import TAG as TASK_TAG
 from ..registry.task import TaskReading, model_task, pair_task, read_mlmodel
 from ..roles import CHAMPION, REPLICA
 from ..runs import ModelEntry, RunManifest, RunStore, SelectionRecord, TrafficRecord
-from ..runs.folder import LABELS
+from ..runs.folder import LABELS, RESOURCES
 from ..runs.settings import ReplaySettings
 from ..tables import sha256_of
 from ..traffic import NUMERIC_KINDS, ValidatedTraffic, load_and_validate, out_of_range, specs_from_signature
@@ -41,6 +42,7 @@ from ..traffic.selection import TrafficSelection, select_requests
 from ..traffic.validation import UNREADABLE, integer_gap_warnings, load_traffic, read_error, specs_from_frame
 from .handle import ReplayHandle, start_replay
 from .plan import SPREAD_NOTE, send_offsets, whole_second_ties
+from .resources import record_resources
 
 KEPT_COLUMNS = ("_event_id",)  # not sent to the model, but kept: SageMaker ground truth joins on it
 
@@ -208,6 +210,8 @@ class Replays:
             self._keep_labels(folder.name, prepared.labels, prepared.requests)
         targets = len(self.pool.servers) if prepared.settings.mode == "shadow" else 1  # canary and A/B: one model each
         self.current = start_replay(folder, total=len(prepared.requests), targets=targets)
+        record_resources({role: partial(self.pool.backend.usage, server) for role, server in self.pool.servers.items()},
+                         folder / RESOURCES, self.current.process)
         return self.current
 
     def keep(self, source: str | Path | bytes, name: str | None = None) -> Path:

@@ -325,3 +325,15 @@ def feature_distribution(frame: pd.DataFrame, feature: str) -> alt.Chart:
         xOffset=alt.XOffset("source:N"), y=share, color=color,
         tooltip=["source", "value", alt.Tooltip("share:Q", format=".1%")],
     ).properties(height=180)
+
+
+def resource_lines(usage: pd.DataFrame) -> alt.VConcatChart:
+    """Each model server's CPU (cores) and memory (MB) second by second over the replay."""
+    base = alt.Chart(usage).encode(x=alt.X("t_s:Q", title="seconds into the replay"), color=role_color(usage),
+                                   tooltip=["model", alt.Tooltip("t_s:Q", format=".0f", title="second"),
+                                            alt.Tooltip("cpu_cores:Q", format=".2f", title="CPU (cores)"),
+                                            alt.Tooltip("memory_mb:Q", format=".0f", title="memory (MB)")])
+    cpu = base.mark_line().encode(y=alt.Y("cpu_cores:Q", title="CPU (cores)")).properties(height=150)
+    memory = base.mark_line().encode(y=alt.Y("memory_mb:Q", title="memory (MB)", scale=alt.Scale(zero=False))
+                                     ).properties(height=150)
+    return alt.vconcat(cpu, memory)

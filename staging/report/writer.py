@@ -172,6 +172,9 @@ def _figures(evidence: RunEvidence, capacity: dict | None = None,
                        lambda: charts.interval_points(evidence.latency_intervals)))
     if evidence.latency_bins is not None and not evidence.latency_bins.empty:
         wanted.append(("latency", "Latency of successful answers", lambda: charts.latency_histogram(evidence.latency_bins)))
+    if evidence.resources is not None and not evidence.resources.empty:
+        wanted.append(("latency", "Each server's CPU and memory over the replay",
+                       lambda: charts.resource_lines(evidence.resources)))
     if evidence.drift is not None and not evidence.drift.empty:
         wanted.append(("drift", "Data drift per feature", lambda: charts.drift_bars(evidence.drift)))
     wanted += _capacity_charts(capacity)

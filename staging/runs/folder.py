@@ -10,6 +10,7 @@
                   evidence.pkl             the computed evidence (a cache)
                   reference_scores_error.txt  why the models could not score the reference
                   replay.log               the worker's output
+                  resources.json           each model server's CPU and memory over the replay
                   explanation/             why the models differ (`staging.explain`): explanation.json,
                                            attributions.parquet, background.parquet,
                                            progress.json, explain.log
@@ -29,6 +30,7 @@ REFERENCE_SCORES_ERROR = "reference_scores_error.txt"  # why scoring the referen
 EVIDENCE = "evidence.pkl"
 EVIDENCE_SUMMARY = "evidence-summary.json"  # a few counts for run lists, readable without unpickling
 REPLAY_LOG = "replay.log"
+RESOURCES = "resources.json"
 DECISIONS = "decisions"
 
 EXPLANATION = "explanation"

@@ -31,7 +31,16 @@ from ..errors import RunError
 from ..files import atomic_write, process_alive
 from ..home import SandboxHome
 from ..tables import read_parquet_lean
-from .folder import JOURNAL, MANIFEST, QUARANTINE, REFERENCE_SCORES, REFERENCE_SCORES_ERROR, REQUESTS, RESULTS
+from .folder import (
+    JOURNAL,
+    MANIFEST,
+    QUARANTINE,
+    REFERENCE_SCORES,
+    REFERENCE_SCORES_ERROR,
+    REQUESTS,
+    RESOURCES,
+    RESULTS,
+)
 from .journal import JournalWriter, compact_journal, read_journal
 from .manifest import STATUSES, RunManifest, RunSummary
 
@@ -182,6 +191,16 @@ class RunStore:
         """Why the models could not score the training reference ("" when they could, or did not try)."""
         path = self.folder(run_id) / REFERENCE_SCORES_ERROR
         return path.read_text() if path.exists() else ""
+
+    def resources(self, run_id: str) -> tuple[pd.DataFrame, str]:
+        """Each model server's CPU (cores) and memory (MB) over the replay, second by second, and
+        why there is none when the table is empty."""
+        try:
+            data = json.loads((self.folder(run_id) / RESOURCES).read_text())
+        except (OSError, ValueError):
+            return pd.DataFrame(columns=["t_s", "model", "cpu_cores", "memory_mb"]), "not recorded for this run"
+        rows = pd.DataFrame(data.get("rows") or [], columns=["t_s", "model", "cpu_cores", "memory_mb"])
+        return rows, str(data.get("note") or "")
 
     def reference_scores_cache(self) -> Path:
         """Where answers on a reference are kept across runs, per model version and file."""

@@ -73,6 +73,7 @@ def test_compare_shows_agreement_quality_and_latency(app):
     text = " ".join(m.value for m in app.markdown)
     assert "The challenger agrees with the champion on" in text
     assert any("95% of the challenger's answers" in c.value for c in app.caption)
+    assert any("CPU (in cores) and memory, second by second" in c.value for c in app.caption)  # recorded with the run
     assert "The two versions" in [h.value for h in app.subheader]  # as the registry and training runs say
     versions = next(f.value for f in app.dataframe if {"kind", "champion", "challenger", "differs"} <= set(f.value))
     algorithm = versions[(versions["kind"] == "param") & (versions["name"] == "algorithm")].iloc[0]
