@@ -78,6 +78,9 @@ CATALOGUE: list[tuple[str, str, list[tuple[tuple[str, ...], str, str, str]]]] = 
          "models as processes", "≤ 30", "s"),
         (("demo_click_to_verdict_s_docker",), "the same on containers, base image cached", "≤ 45", "s"),
         (("analysis_1k_s",), "the evidence of that 1,000-request run, computed from its files", "≤ 1", "s"),
+        (("demo_click_to_verdict_s_process_loaded", "load_1m_during_loaded_run"), "the process measurement again "
+         "with two busy processes beside it (one per core): seconds, and the 1-minute load average it ended at",
+         "", ""),
     ]),
     ("fence", "python bench/fence.py", [
         (("socket_bridge_overhead_p50_ms", "direct_p50_ms", "bridged_p50_ms"), "what fencing a container adds to a "

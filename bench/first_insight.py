@@ -13,6 +13,10 @@ Prints one JSON object:
   run here is null, with the reason beside it.
 - `analysis_1k_s` (goal <= 1 s): computing the evidence of that 1,000-request demo run once
   more from its files (the stored copy removed), the median of three.
+- `demo_click_to_verdict_s_process_loaded`: the process measurement again, on a fresh home, with
+  `--load` (default 2) busy processes spinning beside it, one per core on this machine, and
+  `load_1m_during_loaded_run`, the 1-minute load average when it ended: how the first minute
+  feels on a busy machine, stated, not guessed. `--load 0` skips it.
 """
 
 from __future__ import annotations
@@ -80,6 +84,11 @@ def analysis_seconds(home: Path) -> float:
     return statistics.median(times)
 
 
+def loaded(processes: int):
+    """`processes` busy loops, started now and stopped by the caller (a list of Popen)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+
+
 def docker_ready() -> tuple[bool, str, bool]:
     try:
         from staging.backends.docker.backend import docker_client
@@ -95,6 +104,7 @@ def docker_ready() -> tuple[bool, str, bool]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="process,docker")
+    parser.add_argument("--load", type=int, default=2, help="busy processes beside a second process run (0: none)")
     args = parser.parse_args()
     result: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-first-insight-") as folder:
@@ -110,6 +120,17 @@ def main() -> None:
             result[key] = round(click_to_verdict(backend, home), 1)
             if backend == "process":
                 result["analysis_1k_s"] = round(analysis_seconds(home), 3)
+        if args.load and "process" in args.backends.split(","):
+            spinners = loaded(args.load)
+            try:
+                time.sleep(5)  # the load takes hold before the click
+                result["demo_click_to_verdict_s_process_loaded"] = round(
+                    click_to_verdict("process", Path(folder) / "home-loaded"), 1)
+                result["load_1m_during_loaded_run"] = round(os.getloadavg()[0], 2)
+                result["background_processes"] = args.load
+            finally:
+                for spinner in spinners:
+                    spinner.kill()
     publish("first_insight", result)
 
 
