@@ -168,7 +168,8 @@ def latency_lines(timeline: pd.DataFrame) -> alt.Chart:
 
 def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
     return alt.Chart(histograms).mark_line(interpolate="step-after").encode(
-        x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)"),
+        x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)",
+                axis=alt.Axis(titleLimit=0)),
         y=alt.Y("share:Q", title="share of answers", axis=alt.Axis(format="%")),
         color=alt.Color("source:N", title="answers on", scale=SOURCE_SCALE),
         column=alt.Column("model:N", title=None, sort=ROLE_ORDER),

@@ -142,10 +142,9 @@ def _explanation_charts(explanation: dict | None) -> Wanted:
     return wanted
 
 
-def _figures(evidence: RunEvidence, capacity: dict | None = None,
-             explanation: dict | None = None) -> list[Figure]:
-    """Each chart the evidence (and the capacity run, the explanation) can draw, as inline SVG,
-    with the section of the report it belongs to."""
+def report_charts(evidence: RunEvidence, capacity: dict | None = None, explanation: dict | None = None) -> Wanted:
+    """Each chart the evidence (and the capacity run, the explanation) can draw: (section, title,
+    how to draw it)."""
     wanted: Wanted = []
     if evidence.quality is not None:
         metrics = (["mae", "rmse"] if evidence.task == "regression" else
@@ -177,10 +176,14 @@ def _figures(evidence: RunEvidence, capacity: dict | None = None,
                        lambda: charts.resource_lines(evidence.resources)))
     if evidence.drift is not None and not evidence.drift.empty:
         wanted.append(("drift", "Data drift per feature", lambda: charts.drift_bars(evidence.drift)))
-    wanted += _capacity_charts(capacity)
-    wanted += _explanation_charts(explanation)
+    return wanted + _capacity_charts(capacity) + _explanation_charts(explanation)
+
+
+def _figures(evidence: RunEvidence, capacity: dict | None = None,
+             explanation: dict | None = None) -> list[Figure]:
+    """Each chart as inline SVG, with the section of the report it belongs to."""
     figures = []
-    for section, title, make in wanted:
+    for section, title, make in report_charts(evidence, capacity, explanation):
         try:
             figures.append(Figure(section, title, _svg(make())))
         except Exception as exc:  # noqa: BLE001 - a chart that cannot be drawn is named, the report goes on

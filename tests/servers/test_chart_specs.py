@@ -1,0 +1,101 @@
+"""Every chart of a run (the report's, and the pages' own) rendered as a Vega-Lite spec and read
+back: no legend lists a series the chart's data does not hold (no champion_replica when no
+replica ran), and no axis title is longer than its axis can show unless the axis lets it run on
+(titleLimit 0). Checked on the demo's shadow run, with its explanation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from staging.report import charts
+from staging.report.writer import report_charts
+
+pytestmark = pytest.mark.servers
+CHAR_PX = 6.5  # Vega's default axis title font, about this wide a character
+
+
+def _values(spec: dict, data: dict | None) -> list[dict]:
+    name = (data or {}).get("name")
+    return spec.get("datasets", {}).get(name, (data or {}).get("values", [])) if name else (data or {}).get("values", [])
+
+
+def _walk(node: Any, root: dict, data: dict | None, width: Any, height: Any, problems: list[str], where: str) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, root, data, width, height, problems, where)
+        return
+    if not isinstance(node, dict):
+        return
+    data = node.get("data", data)
+    width, height = node.get("width", width), node.get("height", height)
+    encoding = node.get("encoding") or {}
+    color = encoding.get("color") or {}
+    domain = (color.get("scale") or {}).get("domain")
+    field = color.get("field")
+    rows = _values(root, data)
+    if domain and field and rows and all(field in row for row in rows):
+        present = {str(row[field]) for row in rows}
+        missing = [value for value in domain if str(value) not in present]
+        if missing and field in ("model", "series"):
+            problems.append(f"{where}: the legend lists {missing}, which the data does not hold")
+    for channel, length in (("x", width), ("y", height)):
+        spec = encoding.get(channel) or {}
+        title, axis = spec.get("title"), spec.get("axis", {})
+        if isinstance(title, str) and isinstance(length, (int, float)) and axis is not None:  # None: no axis drawn
+            fits = len(title) * CHAR_PX <= length or (isinstance(axis, dict) and axis.get("titleLimit") == 0)
+            if not fits:
+                problems.append(f"{where}: the {channel} title {title!r} is cut at {length} px")
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        _walk(node.get(key), root, data, width, height, problems, where)
+    if "spec" in node:
+        _walk(node["spec"], root, data, width, height, problems, where)
+
+
+def problems_of(chart, where: str) -> list[str]:
+    spec = chart.to_dict()
+    found: list[str] = []
+    _walk(spec, spec, spec.get("data"), spec.get("width"), spec.get("height"), found, where)
+    return found
+
+
+def test_every_chart_of_a_run_has_a_true_legend_and_whole_axis_titles(sandbox, explained_run):
+    evidence = sandbox.evidence(explained_run)
+    explanation = sandbox.explanation(explained_run)
+    made = [(title, make()) for _, title, make in report_charts(evidence, None, explanation.as_dict())]
+    pages = {"flips": lambda: charts.flip_heatmap(evidence.flips),
+             "score gaps": lambda: charts.delta_histogram(evidence.score_gaps, "challenger score − champion score"),
+             "drift over time": lambda: charts.drift_heatmap(evidence.drift_timeline),
+             "latency over the replay": lambda: charts.latency_lines(evidence.latency_timeline),
+             "prediction drift": lambda: charts.score_distributions(evidence.score_histograms)}
+    made += [(title, make()) for title, make in pages.items()]
+    distributions = sandbox.drift_distributions(explained_run, list(evidence.drift["feature"].head(3)))
+    made += [(f"distribution of {feature}", charts.feature_distribution(frame, feature))
+             for feature, frame in distributions.items()]
+    titles = [title for title, _ in made]
+    assert len(made) >= 12 and any("week by week" in t for t in titles), titles
+    problems = [problem for title, chart in made for problem in problems_of(chart, title)]
+    assert problems == []
+    assert "champion_replica" not in str(charts.latency_histogram(evidence.latency_bins).to_dict()["encoding"])
+
+
+@pytest.mark.parametrize("settings", [{"mode": "canary", "canary_steps": (20, 100), "canary_max_p95_ratio": 50.0,
+                                       "canary_max_error_rate": 0.5},
+                                      {"mode": "ab", "challenger_share": 0.3}], ids=["canary", "ab"])
+def test_the_charts_of_canary_and_ab_runs_too(sandbox, finished_run, settings):
+    from staging import TrafficSelection
+    from staging.registry.scenarios import CREDIT
+    from staging.replay import ReplaySettings
+
+    if not sandbox.servers_match(CREDIT.model_name):
+        sandbox.start_servers(CREDIT.model_name)
+    handle = sandbox.begin_replay(CREDIT.model_name, CREDIT.file("traffic"), TrafficSelection(sample_size=200),
+                                  ReplaySettings(**settings))
+    handle.wait()
+    assert handle.error is None, handle.error
+    evidence = sandbox.evidence(handle.run_id)
+    made = [(title, make()) for _, title, make in report_charts(evidence)]
+    assert made and [p for title, chart in made for p in problems_of(chart, title)] == []
+    shares = charts.latency_histogram(evidence.latency_bins).to_dict()
+    assert shares["encoding"]["y"]["field"] == "share"  # arms of different sizes compared as shares
