@@ -338,3 +338,30 @@ def resource_lines(usage: pd.DataFrame) -> alt.VConcatChart:
     memory = base.mark_line().encode(y=alt.Y("memory_mb:Q", title="memory (MB)", scale=alt.Scale(zero=False))
                                      ).properties(height=150)
     return alt.vconcat(cpu, memory)
+
+
+def canary_timeline(steps: pd.DataFrame, max_ratio: float | None = None) -> alt.LayerChart:
+    """A canary's steps in order: the challenger's p95 latency over the champion's with its 95%
+    interval, and each step's outcome (passed, failed, not judged, not reached) as its colour."""
+    frame = steps.reset_index(drop=True).assign(step=lambda f: [f"{i + 1}: {share}%" for i, share in
+                                                                 enumerate(f["share"])])
+    frame["outcome"] = [("not reached" if r.get("reached") is False else "failed" if r.get("passed") is False
+                         else "passed" if r.get("judged") else "not judged") for r in frame.to_dict("records")]
+    for column in ("p95_ratio", "p95_ratio_low", "p95_ratio_high"):
+        frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
+    order = list(frame["step"])
+    colour = alt.Color("outcome:N", title="step", scale=alt.Scale(
+        domain=[o for o in ("passed", "failed", "not judged", "not reached") if o in set(frame["outcome"])],
+        range=[c for o, c in (("passed", "#54a24b"), ("failed", "#e45756"), ("not judged", "#bab0ac"),
+                              ("not reached", "#d8d8d8")) if o in set(frame["outcome"])]))
+    x = alt.X("step:N", sort=order, title="canary step (share of requests to the challenger)",
+              axis=alt.Axis(labelAngle=0, titleLimit=0))
+    points = alt.Chart(frame).mark_point(filled=True, size=90).encode(
+        x=x, y=alt.Y("p95_ratio:Q", title="challenger p95 ÷ champion p95"), color=colour,
+        tooltip=["step", "outcome", alt.Tooltip("p95_ratio:Q", format=".2f"), "reason"])
+    bars = alt.Chart(frame).mark_rule().encode(x=x, y="p95_ratio_low:Q", y2="p95_ratio_high:Q", color=colour)
+    layers = [bars, points]
+    if max_ratio is not None:
+        layers.append(alt.Chart(pd.DataFrame({"limit": [max_ratio]})).mark_rule(strokeDash=[4, 3], color="black")
+                      .encode(y="limit:Q"))
+    return alt.layer(*layers).properties(height=200)  # type: ignore[return-value]

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from ..evidence import RunEvidence
+from ..report.charts import canary_timeline
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import RUN_KEY, current_model, keep_link, linked
@@ -91,4 +92,10 @@ def canary_report(manifest: RunManifest) -> None:
         return
     (st.error if manifest.status == "aborted" else st.success)(
         escaped(manifest.end_reason or f"The canary went through all {len(steps)} steps; every gate passed."))
-    st.dataframe(readable(pd.DataFrame([dict(step) for step in steps])), hide_index=True)
+    table = pd.DataFrame([dict(step) for step in steps])
+    if "p95_ratio" in table.columns:  # runs from before the intervals have no timeline to draw
+        st.altair_chart(canary_timeline(table, manifest.settings.canary_max_p95_ratio), width="stretch")
+        st.caption("Each step of the canary in order: the challenger's p95 latency over the champion's with its 95% "
+                   "interval (a step aborts only when the whole interval is above the dashed limit), coloured by what "
+                   "the step's gates decided.")
+    st.dataframe(readable(table), hide_index=True)

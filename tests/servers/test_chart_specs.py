@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from staging.report import charts
@@ -97,5 +98,8 @@ def test_the_charts_of_canary_and_ab_runs_too(sandbox, finished_run, settings):
     evidence = sandbox.evidence(handle.run_id)
     made = [(title, make()) for _, title, make in report_charts(evidence)]
     assert made and [p for title, chart in made for p in problems_of(chart, title)] == []
+    if settings["mode"] == "canary":
+        steps = pd.DataFrame([dict(step) for step in evidence.manifest.summary.canary])
+        assert problems_of(charts.canary_timeline(steps, 50.0), "canary timeline") == []
     shares = charts.latency_histogram(evidence.latency_bins).to_dict()
     assert shares["encoding"]["y"]["field"] == "share"  # arms of different sizes compared as shares
