@@ -11,10 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from chart_rules import problems_of
 from sklearn import metrics
 from streamlit.testing.v1 import AppTest
 from support import ROOT
 
+from staging.evidence import stored_evidence
+from staging.report.writer import report_charts
+from staging.runs import RunStore
 from staging.ui import PAGES, RUN_KEY
 
 REQUESTS = "300"
@@ -169,6 +173,8 @@ def test_a_pair_goes_from_replay_to_gate_report_and_pages(zoo, name, tmp_path, m
     if pair.task == "regression":
         assert checks["quality: mae"]["status"] == "passed"  # the challenger's MAE is better
     shown = pages_render(home, pair, summary["run_id"], monkeypatch, verdict)
+    evidence = stored_evidence(RunStore(home), summary["run_id"])  # and every chart of the run keeps the rules
+    assert [p for _, title, make in report_charts(evidence) for p in problems_of(make(), title)] == []
     if pair.label_only:
         assert "not available: the model answers labels only" in shown["compare"]
     if name == "nosignature":
