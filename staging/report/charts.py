@@ -90,6 +90,12 @@ def drift_bars(drift: pd.DataFrame) -> alt.LayerChart:
     return (bars + ticks).properties(height=28 * len(frame) + 20)
 
 
+def week_ticks(weeks: pd.Series) -> list[alt.DateTime]:
+    """One axis tick per week the data holds (Vega's own week ticks fall on Sundays and can skip
+    the first week, which starts on a Monday)."""
+    return [alt.DateTime(year=w.year, month=w.month, date=w.day) for w in sorted(pd.to_datetime(weeks).unique())]
+
+
 def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> alt.Chart:
     long = weekly.melt(id_vars="week", value_vars=value_columns, var_name="series", value_name="value").dropna()
     long["series"] = long["series"].str.replace("_", " ")
@@ -99,8 +105,8 @@ def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> 
     palette = [next((colours[role] for role in ROLE_ORDER if name.startswith(role.replace("_", " ") + " ")),
                     "#54a24b") for name in series]
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("week:T", title="week of the recorded traffic",
-                axis=alt.Axis(format="%b %d", tickCount={"interval": "week", "step": 1}, labelLimit=0)),
+        x=alt.X("week:T", title="week of the recorded traffic",  # a tick on each week of the data, the first too
+                axis=alt.Axis(format="%b %d", values=week_ticks(long["week"]), labelLimit=0)),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(titleLimit=0, tickCount=5)),
         color=alt.Color("series:N", title="what each line is", scale=alt.Scale(domain=series, range=palette),
                         legend=alt.Legend(labelLimit=0)),
@@ -191,7 +197,10 @@ def estimate_lines(by_week: pd.DataFrame, metric: str) -> alt.LayerChart:
         y2="band_high:Q", color=role_color(frame))
     lines = alt.Chart(long).mark_line(point=True).encode(
         x=x, y=alt.Y("value:Q", scale=alt.Scale(zero=False)), color=role_color(long),
-        strokeDash=alt.StrokeDash("kind:N", title="line", legend=alt.Legend(labelLimit=0)),
+        # the legend draws each kind as its own stroke (solid, dashed), not as the points both lines carry
+        strokeDash=alt.StrokeDash("kind:N", title="line", scale=alt.Scale(
+            domain=["estimated, all requests", "realised, labelled requests"], range=[[1, 0], [6, 4]]),
+            legend=alt.Legend(labelLimit=0, symbolType="stroke", symbolStrokeWidth=2, symbolSize=400)),
         tooltip=["model", "kind", alt.Tooltip("week:T"), alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("labelled:Q", title="labelled requests")])
     return (band + lines).properties(height=240)
