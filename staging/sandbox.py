@@ -34,7 +34,7 @@ from .errors import RunError
 from .evidence import RunEvidence, evidence_summary, reference_for, stored_evidence
 from .explain.result import Explanation
 from .explain.settings import ExplainSettings
-from .gate import GatePolicy, GateVerdict
+from .gate import GatePolicy, GateVerdict, parse_policy
 from .home import SandboxHome
 from .refs import ModelRef
 from .registry.client import Registry, side_by_side
@@ -53,7 +53,7 @@ from .serving.destinations import check_endpoint_url, destination
 from .settings import Settings
 from .settings import allowed_hosts as host_list
 from .traffic import ValidatedTraffic
-from .traffic.remote import Fetched
+from .traffic.remote import Fetched, is_remote, read_text
 from .traffic.selection import TrafficSelection
 from .watch import SeriesPoint, VerdictSeries
 
@@ -302,6 +302,9 @@ class Sandbox:
 
     # -- decisions (see DecisionDesk) -------------------------------------------------------
     def policy_for(self, model_name: str, path: str | Path | None = None) -> GatePolicy:
+        """The model's policy, or the TOML file at `path`, which may be an object-storage URL."""
+        if path is not None and is_remote(str(path)):
+            return parse_policy(read_text(str(path)), str(path))
         return self.desk.policy_for(model_name, path)
 
     def gate(self, evidence: RunEvidence, policy: GatePolicy | None = None) -> GateVerdict:

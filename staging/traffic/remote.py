@@ -66,6 +66,24 @@ class Fetched:
         return {"url": self.url, "objects": [o.as_record() for o in self.objects], "note": self.note}
 
 
+def read_text(url: str, limit: int = 1 << 20) -> str:
+    """A small text object (a policy file) read whole; one sentence when it cannot be."""
+    import fsspec
+
+    try:
+        with fsspec.open(url, "rb") as handle:
+            data = handle.read(limit + 1)
+    except Exception as exc:  # every failure becomes one sentence naming the URL
+        raise _said(url, exc) from exc
+    if len(data) > limit:
+        raise TrafficError(f"{url} is larger than {limit // 1024} KB, too large for a policy file.",
+                           hint="Point at the policy's TOML file itself.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TrafficError(f"{url} is not UTF-8 text.", hint="Save the policy as UTF-8 TOML.") from None
+
+
 def fetch(url: str, folder: Path, window: tuple[datetime, datetime] | None = None,
           progress: Callable[[str], None] | None = None) -> Fetched:
     """The object or prefix at `url` as one local file under `folder` (kept by the objects' ETags)."""

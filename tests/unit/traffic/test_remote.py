@@ -84,3 +84,13 @@ def test_bad_urls_are_refused_in_one_sentence(bucket, tmp_path, setup, url, word
     with pytest.raises(TrafficError) as refused:
         fetch(url.format(root=root), tmp_path)
     assert words in str(refused.value) and refused.value.hint
+
+
+def test_a_policy_may_live_in_object_storage(bucket, tmp_path):
+    from staging import Sandbox, SandboxHome
+
+    fs, root = bucket
+    fs.pipe(f"{root}/policies/strict.toml", b'name = "strict from the bucket"\nmin_labelled = 500\n')
+    box = Sandbox(SandboxHome(tmp_path / "home"), backend="process")
+    policy = box.policy_for("credit-default", f"memory:/{root}/policies/strict.toml")
+    assert policy.name == "strict from the bucket" and policy.min_labelled == 500
