@@ -28,10 +28,13 @@ import time
 
 from ..errors import ModelEnvironmentError, PromotionError, ServerStartError, StagingError
 from ..home import SandboxHome
-from .commands import COMMANDS
+from . import commands
 from .parser import build_parser
 from .render import as_json
 from .watch import run_watch
+
+# `watch` lives in its own module, which imports `commands`: the whole table is put together here
+COMMANDS = {**commands.COMMANDS, "watch": run_watch}
 
 
 def cli_log_path(home_option: str | None) -> str:
@@ -66,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.1f}s] {message}", file=sys.stderr, flush=True)
 
     try:
-        outcome = {**COMMANDS, "watch": run_watch}[args.command](args, log)
+        outcome = COMMANDS[args.command](args, log)
     except PromotionError as exc:  # refused, not bad input: a failed gate, a conflict, a broken chain
         print(f"refused: {exc}", file=sys.stderr)
         return 1

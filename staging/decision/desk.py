@@ -118,11 +118,10 @@ class DecisionDesk:
             files.html.unlink(missing_ok=True)
             files.json.unlink(missing_ok=True)
             raise
-        challenger = ModelRef(manifest.challenger.name, manifest.challenger.version)
         try:
-            uri = self.registry.log_report(challenger, [files.html, files.json], f"sandbox-reports/{manifest.run_id}")
+            uri = self._log_report(evidence, files)
             if uri:
-                self.registry.tag_version(challenger, f"sandbox.report.{manifest.run_id}", uri)
+                self.registry.tag_version(_challenger(evidence), f"sandbox.report.{manifest.run_id}", uri)
             return record.replace(report_uri=uri or "")
         except RegistryError as exc:
             return record.replace(report_error=exc.message)
@@ -141,13 +140,17 @@ class DecisionDesk:
     def publish_report(self, evidence: RunEvidence, files: ReportFiles) -> str:
         """Where the registry's readers find a run's report: an artifact of the challenger version's
         own MLflow run when it has one (and the registry takes it), else the file in the run folder."""
-        challenger = ModelRef(evidence.manifest.challenger.name, evidence.manifest.challenger.version)
         try:
-            uri = self.registry.log_report(challenger, [files.html, files.json],
-                                           f"sandbox-reports/{evidence.manifest.run_id}")
+            uri = self._log_report(evidence, files)
         except RegistryError:
             uri = None
         return f"{uri}/{files.html.name}" if uri else str(files.html)
+
+    def _log_report(self, evidence: RunEvidence, files: ReportFiles) -> str | None:
+        """A run's report logged as an artifact of the challenger version's MLflow run (its URI, or
+        None when the version names no run); a `RegistryError` when the registry refuses."""
+        return self.registry.log_report(_challenger(evidence), [files.html, files.json],
+                                        f"sandbox-reports/{evidence.manifest.run_id}")
 
     def tag_verdict(self, ref: ModelRef, status: str, reason: str, run_id: str = "", report: str = "") -> None:
         gated.tag_verdict(self.registry, ref, status, reason, run_id, report)
@@ -167,3 +170,7 @@ class DecisionDesk:
 
     def last_promotion(self, model_name: str) -> AuditRecord | None:
         return promotion.last_promotion(self.home, model_name)
+
+
+def _challenger(evidence: RunEvidence) -> ModelRef:
+    return ModelRef(evidence.manifest.challenger.name, evidence.manifest.challenger.version)

@@ -76,6 +76,12 @@ class GateVerdict:
         """The requests at which the undecided errors rule would decide (None when it decided)."""
         return self._most("requests_needed")
 
+    def deciding_checks(self, most: int = 5) -> list[GateCheck]:
+        """The checks that decided the verdict, for a summary: those that failed or cannot decide
+        yet, else the quality rules (which say their rule and interval)."""
+        blocking = [c for c in self.checks if c.status in (FAILED, NOT_YET)]
+        return (blocking or [c for c in self.checks if c.name.startswith("quality")])[:most]
+
     def reasons(self) -> list[str]:
         return [c.sentence for c in self.checks if c.status in BLOCKING]
 
@@ -107,5 +113,6 @@ class GateVerdict:
                 "labels_needed": self.labels_needed, "labelled": self.labelled,
                 "requests_needed": self.requests_needed, "requests": self.requests,
                 "policy": {"name": self.policy.name, "source": self.policy.source, "sha256": self.policy.sha256},
-                "checks": [plain(asdict(c)) for c in self.checks], "capacity": plain(self.capacity),
+                "checks": [plain(asdict(c)) for c in self.checks],
+                "deciding": [c.name for c in self.deciding_checks()], "capacity": plain(self.capacity),
                 "explanation": plain(self.explanation)}

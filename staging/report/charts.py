@@ -21,7 +21,8 @@ import pandas as pd
 from ..analytics.drift import drift_strength
 
 ROLE_ORDER = ["champion", "challenger", "champion_replica"]
-ROLE_SCALE = alt.Scale(domain=ROLE_ORDER, range=["#4c78a8", "#f58518", "#9d9d9d"])
+ROLE_COLOURS = {"champion": "#4c78a8", "challenger": "#f58518", "champion_replica": "#9d9d9d"}
+ROLE_SCALE = alt.Scale(domain=ROLE_ORDER, range=[ROLE_COLOURS[role] for role in ROLE_ORDER])
 VERDICT_SCALE = alt.Scale(domain=["drifted", "stable"], range=["#e45756", "#9ecae9"])
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse"}
 NO_CUT = alt.Axis(labelLimit=0, labelOverlap=False)  # every label shown, none cut or dropped
@@ -32,8 +33,7 @@ def role_color(frame: pd.DataFrame | None = None, title: str = "model") -> alt.C
     none ran); the colours stay the same whatever is present."""
     present = set(frame["model"].astype(str)) if frame is not None and "model" in frame else set(ROLE_ORDER)
     roles = [role for role in ROLE_ORDER if role in present] or ROLE_ORDER
-    colours = dict(zip(ROLE_ORDER, ROLE_SCALE.range, strict=True))
-    return alt.Color("model:N", scale=alt.Scale(domain=roles, range=[colours[r] for r in roles]), title=title,
+    return alt.Color("model:N", scale=alt.Scale(domain=roles, range=[ROLE_COLOURS[r] for r in roles]), title=title,
                      sort=roles)
 
 
@@ -100,9 +100,8 @@ def weekly_lines(weekly: pd.DataFrame, value_columns: list[str], title: str) -> 
     long = weekly.melt(id_vars="week", value_vars=value_columns, var_name="series", value_name="value").dropna()
     long["series"] = long["series"].str.replace("_", " ")
     series = list(dict.fromkeys(long["series"]))
-    colours = dict(zip(ROLE_ORDER, ROLE_SCALE.range, strict=True))
     # each model's line in its role's colour; anything else (agreement) in green
-    palette = [next((colours[role] for role in ROLE_ORDER if name.startswith(role.replace("_", " ") + " ")),
+    palette = [next((ROLE_COLOURS[role] for role in ROLE_ORDER if name.startswith(role.replace("_", " ") + " ")),
                     "#54a24b") for name in series]
     return alt.Chart(long).mark_line(point=True).encode(
         x=alt.X("week:T", title="week of the recorded traffic",  # a tick on each week of the data, the first too

@@ -90,14 +90,13 @@ def _summary(document: dict[str, Any]) -> list[str]:
     e = html.escape
     gate = document["gate"]
     status = gate["status"]
-    deciding = [c for c in gate["checks"] if c["status"] in ("failed", "not yet")] or \
-        [c for c in gate["checks"] if c["name"].startswith("quality")]
+    deciding = [c for c in gate["checks"] if c["name"] in set(gate.get("deciding", []))]  # GateVerdict.deciding_checks
     parts = ["<div class='summary'><h2>Summary</h2>",
              f"<p>The verdict: <b class='{_status_class(status)}'>{e(STATUS_WORDS.get(status, status))}</b> under "
              f"the policy <b>{e(document['policy']['name'])}</b>. {e(gate.get('headline', ''))}</p>"]
     if deciding:
         parts.append("<p>What decided it:</p><ul>" + "".join(
-            f"<li><b>{e(c['name'])}</b>: {e(c['sentence'])}</li>" for c in deciding[:5]) + "</ul>")
+            f"<li><b>{e(c['name'])}</b>: {e(c['sentence'])}</li>" for c in deciding) + "</ul>")
     if gate.get("labels_needed"):
         parts.append(f"<p>About {gate['labels_needed']:,} labelled requests would decide it (this run has "
                      f"{gate.get('labelled', 0):,}).</p>")

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from ..gate import FAILED, NOT_YET, GateCheck, GateVerdict
 from ..registry.scenarios import SCENARIOS
 from ..report.charts import weekly_lines
 from ..runs import RunManifest
@@ -68,7 +67,7 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
         st.subheader(HEADLINES[verdict.status].replace("Gate:", "The verdict:"))
         _line(f"Under the policy '{verdict.policy.name}' ({len(verdict.checks)} checks): {verdict.headline()}",
               "promote", "Gate checks →")
-        for check in deciding_checks(verdict):  # the rule, where the interval lies, what would decide it
+        for check in verdict.deciding_checks(4):  # the rule, where the interval lies, what would decide it
             st.text(f"{check.name}: {check.sentence}")
         if result.manifest.mode == "canary":  # its steps and how the run ended, on the card too
             canary_report(result.manifest)
@@ -88,14 +87,6 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
         explanation = box.explanation(run_id)
         if explanation is not None and explanation.comparison(0) is not None:
             _line(explanation.headline(0), "compare", "Why they differ →")
-
-
-def deciding_checks(verdict: GateVerdict, most: int = 4) -> list[GateCheck]:
-    """The checks that decided the verdict, for the card: those that failed or cannot decide yet,
-    else the quality rules (which say their rule and interval)."""
-    blocking = [c for c in verdict.checks if c.status in (FAILED, NOT_YET)]
-    chosen = blocking or [c for c in verdict.checks if c.name.startswith("quality")]
-    return chosen[:most]
 
 
 def _line(sentence: str, page: str, label: str) -> None:

@@ -63,12 +63,12 @@ def versions_for(box: Sandbox, rule: WatchRule, job: Job) -> tuple[str, str]:
     return champion, challenger
 
 
-def selection_for(rule: WatchRule, requests: int | None) -> TrafficSelection:
+def selection_for(rule: WatchRule) -> TrafficSelection:
     """The rule's window (the last N hours up to now, in UTC) and sample."""
     if rule.window_hours is None:
-        return TrafficSelection(sample_size=requests)
+        return TrafficSelection(sample_size=rule.requests)
     now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-    return TrafficSelection(sample_size=requests, start=now - pd.Timedelta(hours=rule.window_hours), end=now)
+    return TrafficSelection(sample_size=rule.requests, start=now - pd.Timedelta(hours=rule.window_hours), end=now)
 
 
 def run_comparison(box: Sandbox, rule: WatchRule, job: Job, settings: ReplaySettings, cancelled: threading.Event,
@@ -85,7 +85,7 @@ def run_comparison(box: Sandbox, rule: WatchRule, job: Job, settings: ReplaySett
     try:
         policy = box.policy_for(rule.model, rule.policy)  # a bad policy is refused before anything is read
         log(f"{rule.model}: v{challenger} against v{champion}: reading and checking {rule.traffic}")
-        prepared = box.prepare_replay(rule.model, rule.traffic, selection_for(rule, rule.requests), settings,
+        prepared = box.prepare_replay(rule.model, rule.traffic, selection_for(rule), settings,
                                       rule.labels, rule.reference, progress=log)
         check()
         log(f"{rule.model}: starting both servers ({box.backend_notice})")

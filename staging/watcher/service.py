@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -119,7 +119,7 @@ class Watcher:
                                   "running": sum(j.state == "running" for j in jobs)})
 
     async def _jobs(self, request: web.Request) -> web.Response:
-        return web.json_response([job.__dict__ for job in self.queue.jobs()])
+        return web.json_response([asdict(job) for job in self.queue.jobs()])
 
     # -- the schedule -----------------------------------------------------------------------
     def _last_scheduled(self) -> dict[str, float]:
@@ -195,17 +195,18 @@ class Watcher:
 
     def _failed(self, box: Sandbox, job: Job, reason: str) -> None:
         """A job that could not reach a verdict: logged, tagged `error` on its version, and recorded."""
-        self.queue.update(job.id, state=ERROR, reason=reason[:2000])
+        ended = self.queue.update(job.id, state=ERROR, reason=reason[:2000])
+        run_id = ended.run_id if ended is not None else ""
         self.log(f"job {job.id}: error: {reason}")
-        version = job.version or box.aliases(job.model).get("challenger", "")
-        run_id = next((j.run_id for j in self.queue.jobs(job.model) if j.id == job.id), "")
+        aliases = box.aliases(job.model)
+        version = job.version or aliases.get("challenger", "")
         if version:
             try:
                 box.tag_verdict(ModelRef(job.model, version), ERROR_STATUS, reason, run_id)
             except StagingError as exc:
                 self.log(f"job {job.id}: the error could not be tagged on v{version}: {exc}")
-        champion = box.aliases(job.model).get("champion", "")
-        self._record(SeriesPoint(_now(), job.model, champion, version, job.trigger, ERROR_STATUS, reason, run_id))
+        self._record(SeriesPoint(_now(), job.model, aliases.get("champion", ""), version, job.trigger, ERROR_STATUS,
+                                 reason, run_id))
 
     def _record(self, point: SeriesPoint) -> None:
         self.series.append(point)
