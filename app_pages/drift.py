@@ -44,7 +44,8 @@ with ui.guard():
             ui.drifted_distributions(box, run_id, drift)
         if result.prediction_drift is not None:
             st.subheader("Prediction drift")
-            st.altair_chart(ui.charts.score_distributions(result.score_histograms))
+            st.altair_chart(ui.charts.score_distributions(result.score_histograms, ui.charts.score_axis_title(
+                result.task, result.manifest.target, result.positive_class)))
             st.dataframe(ui.readable(result.prediction_drift), hide_index=True)
             st.caption("Each model's answers on a sample of its training data against its answers on the replayed "
                        "traffic: a model whose scores move is seeing a different world, even before labels arrive.")

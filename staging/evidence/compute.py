@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..analytics.arms import arm_windows
 from ..analytics.classes import label_text
 from ..analytics.compare import (
     agreement,
@@ -131,7 +132,8 @@ def compute_evidence(store: RunStore, run_id: str) -> RunEvidence:
                      "latency_timeline": latency_over_time(results), "latency_ratio": paired_latency_ratio(results),
                      "latency_ratios": percentile_ratios(results),
                      "errors": error_types(results),
-                     "error_pairs": None if manifest.split else shared_errors(pairs)}
+                     "error_pairs": None if manifest.split else shared_errors(pairs),
+                     "arm_windows": arm_windows(results) if manifest.mode == "ab" else None}
     requests = store.requests(run_id)
     latency_views["score_gaps"] = score_deltas(pairs)
     classes: dict = {}

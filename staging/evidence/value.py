@@ -67,6 +67,7 @@ class RunEvidence:
     weekly_story: str = ""  # when the quality difference moved and held, in one sentence ("" when it did not)
     resources: pd.DataFrame | None = None  # each server's CPU (cores) and memory (MB) over the replay, per second
     resources_note: str = ""  # why there is no resource series ("" when there is one)
+    arm_windows: pd.DataFrame | None = None  # A/B runs: each arm per window of the replay (requests, errors, p95)
 
     @property
     def drifted_features(self) -> list[str]:

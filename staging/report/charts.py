@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -171,10 +173,17 @@ def latency_lines(timeline: pd.DataFrame) -> alt.Chart:
     ).properties(height=200)
 
 
-def score_distributions(histograms: pd.DataFrame) -> alt.Chart:
+def score_axis_title(task: str, target: str | None, positive_class: str | None) -> str:
+    """What a prediction-drift chart's x axis holds, with its unit: a regression's predicted
+    value is in its target's own unit; a classifier's score is a probability."""
+    if task == "regression":
+        return f"predicted {target or 'value'} (in the target's own unit)"
+    return f"score: probability of class {positive_class}" if positive_class else "score (probability, 0 to 1)"
+
+
+def score_distributions(histograms: pd.DataFrame, axis_title: str = "score (probability, 0 to 1)") -> alt.Chart:
     return alt.Chart(histograms).mark_line(interpolate="step-after").encode(
-        x=alt.X("bin_start:Q", title="score (positive-class probability, or predicted value)",
-                axis=alt.Axis(titleLimit=0)),
+        x=alt.X("bin_start:Q", title=axis_title, axis=alt.Axis(titleLimit=0)),
         y=alt.Y("share:Q", title="share of answers", axis=alt.Axis(format="%")),
         color=alt.Color("source:N", title="answers on", scale=SOURCE_SCALE),
         column=alt.Column("model:N", title=None, sort=ROLE_ORDER),
@@ -373,3 +382,28 @@ def canary_timeline(steps: pd.DataFrame, max_ratio: float | None = None) -> alt.
         layers.append(alt.Chart(pd.DataFrame({"limit": [max_ratio]})).mark_rule(strokeDash=[4, 3], color="black")
                       .encode(y="limit:Q"))
     return alt.layer(*layers).properties(height=200)  # type: ignore[return-value]
+
+
+def arm_timeline(windows: pd.DataFrame) -> alt.VConcatChart:
+    """An A/B run's two arms window by window: p95 latency and the error rate, each with its 95%
+    interval, side by side in the role colours (each arm on its own requests)."""
+    frame = windows.assign(window_label=lambda f: [f"{w}: {a:.0f}–{b:.0f} s" for w, a, b in
+                                                    zip(f["window"], f["from_s"], f["to_s"])])
+    order = list(dict.fromkeys(frame["window_label"]))
+    x = alt.X("window_label:N", sort=order, title="window of the replay (seconds into it)",
+              axis=alt.Axis(labelAngle=0, titleLimit=0, labelLimit=0))
+    offset = alt.XOffset("model:N", sort=ROLE_ORDER)
+    tooltip: list[Any] = ["model", "window_label", "requests", "answers", "errors",
+               alt.Tooltip("error_rate:Q", format=".2%"), alt.Tooltip("p95_ms:Q", format=".1f"),
+               alt.Tooltip("p95_low:Q", format=".1f"), alt.Tooltip("p95_high:Q", format=".1f")]
+
+    def panel(value: str, low: str, high: str, title: str, axis: alt.Axis | None = None) -> alt.LayerChart:
+        base = alt.Chart(frame).encode(x=x, xOffset=offset, color=role_color(frame), tooltip=tooltip)
+        y = alt.Y(f"{low}:Q", title=title, axis=axis or alt.Axis())
+        layer = alt.layer(base.mark_rule().encode(y=y, y2=f"{high}:Q"),
+                          base.mark_point(filled=True, size=70).encode(y=f"{value}:Q"))
+        return layer.properties(height=170)  # type: ignore[return-value]
+
+    return alt.vconcat(panel("p95_ms", "p95_low", "p95_high", "p95 latency (ms)"),
+                       panel("error_rate", "error_rate_low", "error_rate_high", "failed answers",
+                             alt.Axis(format="%")))

@@ -187,7 +187,9 @@ def report_html(document: dict[str, Any], figures: list[Figure]) -> str:
                   "<p>Assumptions, checked on this run:</p>", table(estimate["assumptions"])]
     else:
         parts.append(f'<p class="note">No estimate: {e(document.get("estimate_note") or "none was made")}.</p>')
-    parts += ["<h2>Latency and errors</h2>", f"<p>{e(document['latency_sentence'])}</p>", table(document["latency"]),
+    split = document.get("split") or {}
+    parts += ["<h2>Latency and errors</h2>", f"<p>{e(document['latency_sentence'])}</p>",
+              *([f"<p>{e(split['sentence'])}</p>", table(split["steps"])] if split else []), table(document["latency"]),
               table(document["latency_ratios"]), *_figures_of(figures, "latency")]
     if document.get("errors"):
         parts += ["<p>Failed answers by kind, with the server's own message:</p>", table(document["errors"])]

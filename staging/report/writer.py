@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..analytics.arms import split_sentence
 from ..capacity.result import CapacityResult
 from ..evidence import RunEvidence
 from ..files import atomic_write
@@ -92,6 +93,7 @@ def evidence_document(evidence: RunEvidence, verdict: GateVerdict, signatures: S
         "errors": evidence.errors, "error_pairs": evidence.error_pairs, "estimate_note": evidence.estimate_note,
         "latency": evidence.latency, "latency_ratios": evidence.latency_ratios,
         "latency_sentence": evidence.latency_sentence(),
+        "split": _split(evidence),
         "drift": evidence.drift, "dataset_drift": evidence.dataset_drift, "drift_sentence": evidence.drift_sentence(),
         "prediction_drift": evidence.prediction_drift, "segments": segments,
         "segment_sentence": evidence.segment_sentence(),
@@ -99,6 +101,18 @@ def evidence_document(evidence: RunEvidence, verdict: GateVerdict, signatures: S
         "weekly": evidence.weekly, "weekly_story": evidence.weekly_story,
         "decision": decision,
     })
+
+
+def _split(evidence: RunEvidence) -> dict[str, Any] | None:
+    """A canary's steps or an A/B run's arms over time, with their sentence (None for shadow)."""
+    manifest = evidence.manifest
+    if manifest.mode == "canary":
+        return {"sentence": manifest.end_reason or "The canary went through all its steps; every gate passed.",
+                "steps": pd.DataFrame([dict(step) for step in manifest.summary.canary])}
+    if manifest.mode == "ab" and evidence.arm_windows is not None:
+        return {"sentence": split_sentence(evidence.arm_windows, manifest.settings.challenger_share),
+                "steps": evidence.arm_windows}
+    return None
 
 
 def _svg(chart) -> str:
@@ -171,6 +185,13 @@ def report_charts(evidence: RunEvidence, capacity: dict | None = None, explanati
                        lambda: charts.interval_points(evidence.latency_intervals)))
     if evidence.latency_bins is not None and not evidence.latency_bins.empty:
         wanted.append(("latency", "Latency of successful answers", lambda: charts.latency_histogram(evidence.latency_bins)))
+    steps = pd.DataFrame([dict(step) for step in evidence.manifest.summary.canary])
+    if "p95_ratio" in steps.columns:
+        wanted.append(("latency", "The canary's steps: p95 ratio with its 95% interval",
+                       lambda: charts.canary_timeline(steps, evidence.manifest.settings.canary_max_p95_ratio)))
+    if evidence.arm_windows is not None and not evidence.arm_windows.empty:
+        wanted.append(("latency", "The A/B arms window by window, each on its own requests",
+                       lambda: charts.arm_timeline(evidence.arm_windows)))
     if evidence.resources is not None and not evidence.resources.empty:
         wanted.append(("latency", "Each server's CPU and memory over the replay",
                        lambda: charts.resource_lines(evidence.resources)))

@@ -20,7 +20,7 @@ from .common import MODEL_KEY, PAGES, RUN_KEY
 from .display import escaped
 from .environment import start_servers_live
 from .promote import HEADLINES
-from .runs import canary_report, evidence, run_label
+from .runs import evidence, run_label, split_report
 
 DEMO_REQUESTS = 1000
 
@@ -69,8 +69,7 @@ def verdict_card(box: Sandbox, run_id: str) -> None:
               "promote", "Gate checks →")
         for check in verdict.deciding_checks(4):  # the rule, where the interval lies, what would decide it
             st.text(f"{check.name}: {check.sentence}")
-        if result.manifest.mode == "canary":  # its steps and how the run ended, on the card too
-            canary_report(result.manifest)
+        split_report(result)  # a canary's steps, an A/B run's arms over time; on the card too
         if result.weekly_story:
             story, chart = st.columns([2, 3])
             story.text(result.weekly_story)

@@ -1,6 +1,6 @@
 """The run picker and a run's evidence, as the Compare, Drift and Promote pages read them:
 runs told apart in the picker, the evidence cached per run, and the note on an unfinished
-or canary run."""
+run, a canary's steps and an A/B run's arms over time."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 import pandas as pd
 import streamlit as st
 
+from ..analytics.arms import split_sentence
 from ..evidence import RunEvidence
-from ..report.charts import canary_timeline
+from ..report.charts import arm_timeline, canary_timeline
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import RUN_KEY, current_model, keep_link, linked
@@ -79,10 +80,32 @@ def evidence(box: Sandbox, run_id: str) -> RunEvidence:
 
 def run_status_note(result: RunEvidence) -> None:
     manifest = result.manifest
-    canary_report(manifest)
+    split_report(result)
     if not manifest.finished:
         st.warning(escaped(f"This run is {manifest.status}. {manifest.end_reason} "
                    "The numbers cover the requests answered so far."))
+
+
+def split_report(result: RunEvidence) -> None:
+    """A canary's steps or an A/B run's arms over time; nothing for a shadow run."""
+    if result.manifest.mode == "canary":
+        canary_report(result.manifest)
+    elif result.manifest.mode == "ab" and result.arm_windows is not None and not result.arm_windows.empty:
+        ab_report(result)
+
+
+def ab_report(result: RunEvidence) -> None:
+    """An A/B run's split and its two arms window by window, each on its own requests."""
+    settings = result.manifest.settings
+    key = settings.split_key or "the request id"
+    st.info(escaped(f"A/B run split by {key}: the same key always met the same model. "
+                    + split_sentence(result.arm_windows, settings.challenger_share)))
+    st.altair_chart(arm_timeline(result.arm_windows), width="stretch")
+    st.caption("The replay cut into five equal windows of its own clock. In each, each arm's p95 latency and share of "
+               "failed answers with their 95% intervals, on that arm's own requests (the arms never answered the same "
+               "request, so nothing here is paired).")
+    with st.expander("The arms window by window, as numbers"):
+        st.dataframe(readable(result.arm_windows), hide_index=True)
 
 
 def canary_report(manifest: RunManifest) -> None:

@@ -172,7 +172,7 @@ def _all_text(at) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def four_runs(sandbox, finished_run):
+def runs_of_each_kind(sandbox, finished_run):
     from staging import ReplaySettings, TrafficSelection
     from staging.registry.scenarios import CREDIT
 
@@ -184,21 +184,25 @@ def four_runs(sandbox, finished_run):
 
     return {"normal": finished_run,
             "canary": replay(ReplaySettings(mode="canary", canary_steps=(20, 100), canary_min_answers=5), 80),
+            "ab": replay(ReplaySettings(mode="ab", challenger_share=0.3), 80),
             "all errors": all_errors_run(sandbox, finished_run),
             "30 requests": replay(ReplaySettings(), 30)}
 
 
-@pytest.mark.parametrize("kind", ["normal", "canary", "all errors", "30 requests"])
-def test_no_page_shows_a_raw_nan_none_or_inf(four_runs, kind, monkeypatch):
+@pytest.mark.parametrize("kind", ["normal", "canary", "ab", "all errors", "30 requests"])
+def test_no_page_shows_a_raw_nan_none_or_inf(runs_of_each_kind, kind, monkeypatch):
     """What a stakeholder reads has words and units: never nan, None, NaN or inf."""
     monkeypatch.chdir(ROOT)
     for page in ("overview", "compare", "drift", "promote", "history", "replay"):
         at = AppTest.from_file(APP, default_timeout=300)
         at.session_state["staging.model_name"] = "credit-default"
-        at.session_state[RUN_KEY] = four_runs[kind]
+        at.session_state[RUN_KEY] = runs_of_each_kind[kind]
         at.run()
         if page != "overview":
             at.switch_page(PAGES[page]).run()
         assert not at.exception, (kind, page, [e.value for e in at.exception])
-        raw = [t for t in _all_text(at) if RAW.search(t)]
+        texts = _all_text(at)
+        raw = [t for t in texts if RAW.search(t)]
         assert not raw, (kind, page, raw[:5])
+        if kind == "ab" and page in ("overview", "compare"):  # its own card: the split and the arms over time
+            assert any("A/B run split by the request id" in t and "30% was asked for" in t for t in texts), page

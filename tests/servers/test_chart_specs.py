@@ -53,5 +53,9 @@ def test_the_charts_of_canary_and_ab_runs_too(sandbox, finished_run, settings):
     if settings["mode"] == "canary":
         steps = pd.DataFrame([dict(step) for step in evidence.manifest.summary.canary])
         assert problems_of(charts.canary_timeline(steps, 50.0), "canary timeline") == []
+        assert any("canary's steps" in title for title, _ in made)
+    else:  # the A/B run's own timeline: both arms in every window, drawn in the report too
+        assert set(evidence.arm_windows["model"]) == {"champion", "challenger"}
+        assert any("A/B arms" in title for title, _ in made)
     shares = charts.latency_histogram(evidence.latency_bins).to_dict()
     assert shares["encoding"]["y"]["field"] == "share"  # arms of different sizes compared as shares
