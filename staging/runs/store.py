@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import uuid
@@ -27,6 +28,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ..cells import cell_text
 from ..errors import RunError
 from ..files import atomic_write, process_alive
 from ..home import SandboxHome
@@ -132,9 +134,14 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=False)
         manifest = manifest.replace(run_id=run_id, status="running", started_at=time.time(), owner_pid=os.getpid(),
                                     code_version=code_version())
-        requests.to_parquet(folder / REQUESTS, index=False)
-        quarantine.astype(str).to_parquet(folder / QUARANTINE, index=False)
-        write_manifest(folder, manifest)
+        try:
+            requests.to_parquet(folder / REQUESTS, index=False)
+            # as text that never raises: a refused row may hold bytes, huge integers or records
+            quarantine.map(cell_text).rename(columns=str).to_parquet(folder / QUARANTINE, index=False)
+            write_manifest(folder, manifest)
+        except BaseException:  # no half-made run left behind: a folder without a manifest is no run
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return folder
 
     def update_manifest(self, run_id: str, **fields: Any) -> RunManifest:

@@ -21,8 +21,12 @@ the registry `LOG_FORMATS` that recognises it:
 
 Every reader streams: lines are parsed in chunks of `CHUNK_LINES` into small frames, so a
 large log needs about the memory of its table, not of its text and Python objects.
-A row that cannot be read becomes a row with `_malformed_line` set, which validation
-quarantines. Rows of one multi-row request share `_request`, its position in the log.
+A row that cannot be read becomes a row with `MALFORMED_LINE` set, which validation
+quarantines. Rows of one multi-row request share `REQUEST_GROUP`, its position in the log.
+These marker columns begin with U+001F, a control character no user's column may begin with
+(a record that has one is itself malformed), so a user's column can never be taken for one.
+A request id must be plain text or a whole number: an object, a list or an array as an id
+makes its line malformed, never an id spelled from it.
 """
 
 from __future__ import annotations
@@ -31,14 +35,19 @@ import base64
 import gzip
 import io
 import json
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from ..cells import cell_text
+from ..errors import TrafficError
+from .times import parse_times
 
 CHUNK_LINES = 20_000
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -46,6 +55,37 @@ WRAPPER_KEYS = ("body", "request", "payload")
 
 
 MAX_LINE_CHARS = 16 * 2**20  # a JSON Lines record longer than this is quarantined unread
+RESERVED = "\x1f"  # marker columns begin with it; a user's column may not
+MALFORMED_LINE, MALFORMED_REASON, REQUEST_GROUP = (f"{RESERVED}malformed_line", f"{RESERVED}malformed_reason",
+                                                   f"{RESERVED}request")
+EXACT_FLOAT_INTEGERS = 2**53  # past this a float no longer holds every whole number
+
+
+def plain_id(value: Any) -> str | None:
+    """A request id as text: text itself, or a whole number written out exactly. None for a
+    missing or empty one, or one that is not a plain value (an object, a list, an array, a
+    boolean, bytes that are not UTF-8, a number with a fraction or not finite)."""
+    if value is None or value is pd.NA or isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return str(int(number)) if np.isfinite(number) and number.is_integer() else None
+    if isinstance(value, Decimal):
+        return str(int(value)) if value.is_finite() and value == value.to_integral_value() else None
+    if isinstance(value, bytes):
+        try:
+            return plain_id(value.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _malformed(number: int, reason: str) -> list[dict]:
+    return [{MALFORMED_LINE: number, MALFORMED_REASON: reason[:200]}]
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -305,31 +345,38 @@ FORMAT_NAMES = {fmt.key: fmt.title for fmt in LOG_FORMATS}
 def _records_from(number: int, line: str, fmt: str, columns: list[str] | None) -> Rows:
     """One log line as table rows (empty for lines that hold no request, such as responses)."""
     if line is TOO_LONG:
-        return [{"_malformed_line": number, "_malformed_reason": f"line longer than {MAX_LINE_CHARS // 2**20} MB "
-                                                                 "(the limit for one record)"}]
+        return _malformed(number, f"line longer than {MAX_LINE_CHARS // 2**20} MB "
+                                                                 "(the limit for one record)")
     try:
         record = json.loads(line)
     except json.JSONDecodeError:
-        return [{"_malformed_line": number, "_malformed_reason": "line is not valid JSON"}]
+        return _malformed(number, "line is not valid JSON")
     except RecursionError:
-        return [{"_malformed_line": number, "_malformed_reason": "line nests JSON too deeply to read"}]
+        return _malformed(number, "line nests JSON too deeply to read")
     if not isinstance(record, dict):
-        return [{"_malformed_line": number, "_malformed_reason": "line is not a JSON object"}]
+        return _malformed(number, "line is not a JSON object")
     if fmt != RECORDS.key and not FORMATS[fmt].matches(record):
-        return [{"_malformed_line": number, "_malformed_reason": f"line is not in the file's format "
-                                                                 f"({FORMAT_NAMES[fmt]}, from its first record)"}]
+        return _malformed(number, f"line is not in the file's format "
+                                                                 f"({FORMAT_NAMES[fmt]}, from its first record)")
     try:
         rows, request_id, extra = FORMATS[fmt].read(number, record, columns)
     except RecordShapeError as exc:
-        return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: {exc}"[:200]}]
+        return _malformed(number, f"request unreadable: {exc}"[:200])
     except KeyError as exc:
-        return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: no {exc} in the record"[:200]}]
+        return _malformed(number, f"request unreadable: no {exc} in the record"[:200])
     except (ValueError, TypeError, IndexError, AttributeError, RecursionError) as exc:
-        return [{"_malformed_line": number, "_malformed_reason": f"request unreadable: {exc}"[:200]}]
-    if fmt == RECORDS.key:
+        return _malformed(number, f"request unreadable: {exc}"[:200])
+    if any(isinstance(key, str) and key.startswith(RESERVED) for row in rows for key in row):
+        return _malformed(number, "a field's name begins with the control character U+001F, which the sandbox "
+                                  "reserves for its own markers")
+    if fmt == RECORDS.key or not rows:  # a plain record is its own row; a response holds no request
         return rows
+    plain = plain_id(request_id)
+    if plain is None:
+        return _malformed(number, f"request id {cell_text(request_id)[:60]!r} is not plain text or a whole number "
+                                  "(an object, a list or an array is not an id)")
     many = len(rows) > 1
-    return [{**row, **extra, "request_id": f"{request_id}#{k}" if many else str(request_id), "_request": number}
+    return [{**row, **extra, "request_id": f"{plain}#{k}" if many else plain, REQUEST_GROUP: number}
             for k, row in enumerate(rows)]
 
 
@@ -342,10 +389,28 @@ def request_log_chunks(path: str | Path, columns: list[str] | None = None,
     for number, line in _lines(path):
         rows.extend(_records_from(number, line, fmt, columns))
         if len(rows) >= CHUNK_LINES:
-            yield _timestamped(pd.DataFrame(rows))
+            yield _timestamped(_frame(rows))
             rows, produced = [], True
     if rows or not produced:
-        yield _timestamped(pd.DataFrame(rows))
+        yield _timestamped(_frame(rows))
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    """The rows as a frame, with every integer as it was written: pandas reads a column that
+    mixes whole numbers and fractions as floats, which rounds integers past 2**53, so those
+    cells keep the exact integer the line held (the column becomes one of objects)."""
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        values = frame[column]
+        if not pd.api.types.is_float_dtype(values):
+            continue
+        large = np.flatnonzero(values.abs().to_numpy() > EXACT_FLOAT_INTEGERS)
+        if len(large):
+            exact = values.astype(object)
+            for position in large:
+                exact.iat[position] = rows[position].get(column)
+            frame[column] = exact
+    return frame
 
 
 def _timestamped(frame: pd.DataFrame) -> pd.DataFrame:
@@ -353,11 +418,14 @@ def _timestamped(frame: pd.DataFrame) -> pd.DataFrame:
     validation quarantines its row with a reason instead of the row losing its time in silence."""
     if "timestamp" in frame.columns:
         raw = frame["timestamp"]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "could not infer format": each value is parsed on its own
-            parsed = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
+        if pd.api.types.is_numeric_dtype(raw) and raw.notna().any():  # epoch numbers: validation reads them
+            return frame
+        try:
+            parsed, _ = parse_times(raw)
+        except TrafficError:  # durations: validation refuses the column by name
+            return frame
         unreadable = raw.notna() & parsed.isna()
-        frame["timestamp"] = parsed.astype(object).where(~unreadable, raw.astype(str)) if unreadable.any() else parsed
+        frame["timestamp"] = parsed.astype(object).where(~unreadable, raw.map(cell_text)) if unreadable.any() else parsed
     return frame
 
 

@@ -11,8 +11,10 @@ while the rest is replayed.
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +22,34 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..cells import cell_text
 from ..errors import SignatureMismatchError, TrafficError
-from .formats import FORMAT_NAMES, compact, concatenated, detect_log_format, read_request_log, request_log_chunks
+from .formats import (
+    FORMAT_NAMES,
+    MALFORMED_LINE,
+    MALFORMED_REASON,
+    REQUEST_GROUP,
+    RESERVED,
+    compact,
+    concatenated,
+    detect_log_format,
+    plain_id,
+    read_request_log,
+    request_log_chunks,
+)
+from .times import EARLIEST, LATEST, parse_times
 
 READERS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".json": "jsonl",
            ".ndjson": "jsonl"}
 ID_CANDIDATES = ("request_id", "requestId", "id", "event_id", "inference_id")
 TIME_CANDIDATES = ("timestamp", "time", "ts", "event_time", "created_at")
 NUMERIC_KINDS = {"double", "float", "long", "integer"}
-INT64_EDGE = 2.0 ** 63
-EARLIEST, LATEST = pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC")  # plausible request times
+INTEGER_RANGES = {"long": (-(2**63), 2**63), "integer": (-(2**31), 2**31)}  # [low, high) of int64, int32
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+NOT_VALID = {"long": "not a whole number inside a 64-bit integer (long); kept as written, never rounded",
+             "integer": "not a whole number inside a 32-bit integer (integer); kept as written, never rounded",
+             "float": "not a finite number inside a 32-bit float (float)",
+             "double": "not a finite number (double)"}
 MOSTLY_WRONG = 0.5  # a column whose values fail more often than this is mistyped, not dirty
 
 
@@ -132,10 +152,13 @@ def specs_from_signature(signature) -> list[FeatureSpec]:
     return specs
 
 
-def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+def load_traffic(path: str | Path, columns: list[str] | None = None,
+                 text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read a traffic file; the format follows its extension, and for JSON Lines the first
     record (see `formats`). `columns`, the signature's inputs in order, name the values
-    of inputs that carry no names. The format read is in `frame.attrs["format"]`."""
+    of inputs that carry no names. A CSV's `text_columns` (integer inputs and ids) are read as
+    the text they hold, so that no integer is rounded through a float and no id loses its
+    leading zeros. The format read is in `frame.attrs["format"]`."""
     path = Path(path)
     fmt = _reader_for(path)
     if not path.exists():
@@ -146,9 +169,11 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
                            hint="Use CSV, Parquet or JSON Lines (.csv, .parquet, .jsonl).")
     try:
         if fmt == "csv":
-            frame, name = pd.read_csv(path, skipinitialspace=True), "CSV"
+            frame, name = pd.read_csv(path, skipinitialspace=True, dtype=dict.fromkeys(text_columns, str)), "CSV"
+            check_column_names(frame, path)
         elif fmt == "parquet":
-            frame, name = pd.read_parquet(path), "Parquet"
+            frame, name = decoded(pq.read_table(path)).to_pandas(), "Parquet"
+            check_column_names(frame, path)
         else:
             frame, log_format = read_request_log(path, columns)
             name = FORMAT_NAMES[log_format]
@@ -158,6 +183,25 @@ def load_traffic(path: str | Path, columns: list[str] | None = None) -> pd.DataF
         raise TrafficError(f"{path.name} holds no rows.", hint="Choose a file with recorded requests.")
     frame.attrs["format"] = name
     return frame
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded (categorical) columns as their plain values, so each column is judged
+    by the type of what it holds."""
+    for index, column in enumerate(table.columns):
+        if pa.types.is_dictionary(column.type):
+            plain = pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks], type=column.type.value_type)
+            table = table.set_column(index, table.field(index).name, plain)
+    return table
+
+
+def check_column_names(frame: pd.DataFrame, path: Path) -> None:
+    """A column whose name begins with the sandbox's reserved marker character is refused."""
+    reserved = [cell_text(c) for c in frame.columns if str(c).startswith(RESERVED)]
+    if reserved:
+        raise TrafficError(f"{path.name} has a column whose name begins with the control character U+001F "
+                           f"({reserved[0]!r}), which the sandbox reserves for its own markers.",
+                           hint="Rename the column; nothing was replayed.")
 
 
 def load_and_validate(path: str | Path, specs: list[FeatureSpec], sample_rows: int | None = None, seed: int = 0,
@@ -180,7 +224,9 @@ def load_and_validate(path: str | Path, specs: list[FeatureSpec], sample_rows: i
             result = validate_traffic(frame, specs, **options)
             return replace(result, report=replace(result.report, rows_in_file=total))
     if _reader_for(path) != "jsonl" or not path.exists():
-        return validate_traffic(load_traffic(path, names), specs, **options)
+        text = tuple(s.name for s in specs if s.kind in INTEGER_RANGES) + ID_CANDIDATES + tuple(
+            c for c in (options.get("id_column"),) if c)
+        return validate_traffic(load_traffic(path, names, text), specs, **options)
     requests, quarantines, reports, features = [], [], [], tuple(names)
     seen: set[str] = set()
     try:
@@ -233,9 +279,10 @@ def _sampled_parquet(path: Path, sample_rows: int, seed: int) -> tuple[pd.DataFr
             rows = handle.metadata.row_group(group).num_rows
             inside = picked[(picked >= start) & (picked < start + rows)] - start
             if len(inside):
-                parts.append(handle.read_row_group(group).take(pa.array(inside)))
+                parts.append(decoded(handle.read_row_group(group)).take(pa.array(inside)))
             start += rows
         frame = pa.concat_tables(parts).to_pandas()
+        check_column_names(frame, path)
     except UNREADABLE as exc:
         raise read_error(path, "parquet", exc) from exc
     frame.attrs["format"] = "Parquet"
@@ -348,17 +395,18 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
     names = [s.name for s in specs]
     missing = [s.name for s in specs if s.required and s.name not in frame.columns]
     missing_optional = [s.name for s in specs if not s.required and s.name not in frame.columns]
-    extra = [c for c in frame.columns if c not in names and c not in (id_col, time_col) and not c.startswith("_")]
+    extra = [c for c in frame.columns if c not in names and c not in (id_col, time_col)
+             and not str(c).startswith(("_", RESERVED))]
     bad = pd.Series("", index=frame.index, dtype=object)
     converted, mistyped, columns = [], [], {}
-    if "_malformed_line" in frame.columns:
-        reason = (frame["_malformed_reason"].fillna("line is not a JSON object")
-                  if "_malformed_reason" in frame.columns else "line is not a JSON object")
-        bad = bad.mask(frame["_malformed_line"].notna(), reason)
+    if MALFORMED_LINE in frame.columns:  # a request log's unreadable lines (a user's column cannot be this marker)
+        reason = (frame[MALFORMED_REASON].fillna("line is not a JSON object")
+                  if MALFORMED_REASON in frame.columns else "line is not a JSON object")
+        bad = bad.mask(frame[MALFORMED_LINE].notna(), reason)
     for spec in specs:
         if spec.name not in frame.columns:
-            columns[spec.name] = pd.Series(np.nan if spec.kind in NUMERIC_KINDS else None,
-                                           index=frame.index, dtype=float if spec.kind in NUMERIC_KINDS else object)
+            columns[spec.name] = pd.Series(None, index=frame.index, dtype=(
+                "Int64" if spec.kind in INTEGER_RANGES else float if spec.kind in NUMERIC_KINDS else object))
             continue
         values, failed, was_converted = _coerce(frame[spec.name], spec)
         present = frame[spec.name].notna()
@@ -367,7 +415,7 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
             continue
         if was_converted:
             converted.append(spec.name)
-        bad = bad.mask(failed & (bad == ""), f"{spec.name}: not a valid {spec.kind}")
+        bad = bad.mask(failed & (bad == ""), f"{spec.name}: {NOT_VALID.get(spec.kind, f'not a valid {spec.kind}')}")
         if spec.required:
             bad = bad.mask(values.isna() & ~failed & (bad == ""), f"{spec.name}: required but empty")
         columns[spec.name] = values
@@ -376,16 +424,19 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
                                      missing=missing, extra=extra, mistyped=mistyped,
                                      hint="Choose a traffic file recorded for this model, or rename the columns to "
                                           "match its signature. Nothing was replayed and nothing was changed.")
-    ids = (frame[id_col].map(_id_text) if id_col else
+    ids = (frame[id_col].map(plain_id) if id_col else
            pd.Series([f"req-{i:07d}" for i in range(len(frame))], index=frame.index))
     if id_col:
-        bad = bad.mask(ids.isna() & (bad == ""), f"{id_col}: empty, or not text or a whole number")
+        bad = bad.mask(ids.isna() & (bad == ""), f"{id_col}: empty, or not plain text or a whole number (an object, a "
+                                                 "list or an array is not an id)")
     if time_col:
-        times = _timestamps(frame[time_col])
+        times, epoch_note = parse_times(frame[time_col], time_col)
         unreadable = frame[time_col].notna() & times.isna()
         bad = bad.mask(unreadable & (bad == ""), f"{time_col}: not a time between {EARLIEST.year} and {LATEST.year}")
+        if epoch_note:
+            converted.append(epoch_note)
     else:
-        times = pd.NaT
+        times = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
     duplicate = ids.duplicated() & (bad == "")
     if seen_ids is not None:  # a file validated in chunks: ids seen in earlier chunks count too
         # a set lookup per id: Series.isin(set) copies the whole set every chunk (quadratic on large logs)
@@ -395,11 +446,14 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
     bad = bad.mask(duplicate, "request_id: the same id as an earlier request (ids must be unique to pair answers "
                               "and labels)")
     clean = pd.DataFrame({"request_id": ids, "timestamp": times, **columns})
-    if "_request" in frame.columns:  # rows of one multi-row request in a request log
-        clean["_request"] = frame["_request"]
+    if REQUEST_GROUP in frame.columns:  # rows of one multi-row request in a request log
+        clean["_request"] = frame[REQUEST_GROUP]
     for column in keep_columns:  # not sent to the model, but needed by the replay (an A/B split key)
         if column in frame.columns and column not in clean.columns:
-            clean[column] = frame[column]
+            kept = frame[column].map(plain_key)  # a plain value as text: never a record, a list or bytes
+            bad = bad.mask(frame[column].notna() & kept.isna() & (bad == ""),
+                           f"{column}: not a plain value (an object, a list or an array)")
+            clean[column] = kept
     keep = bad == ""
     quarantine = frame[~keep].copy()
     quarantine.insert(0, "quarantine_reason", bad[~keep])
@@ -407,14 +461,16 @@ def validate_traffic(frame: pd.DataFrame, specs: list[FeatureSpec], *, id_column
     report = ValidationReport(len(frame), int(keep.sum()), int((~keep).sum()), extra, converted, missing_optional,
                               {str(k): int(v) for k, v in reasons.items()}, frame.attrs.get("format", ""))
     requests = clean[keep].reset_index(drop=True)
-    for spec in specs:
-        if spec.kind in ("long", "integer") and requests[spec.name].notna().all():
+    for spec in specs:  # exact integers: int64 without gaps, else nullable (never floats, which round)
+        if spec.kind in INTEGER_RANGES and requests[spec.name].notna().all():
             requests[spec.name] = requests[spec.name].astype("int64")
     return ValidatedTraffic(requests, quarantine.reset_index(drop=True), report, tuple(names))
 
 
 def _coerce(column: pd.Series, spec: FeatureSpec) -> tuple[pd.Series, pd.Series, bool]:
     """(values in the spec's type, rows whose value could not be converted, whether it was converted)."""
+    if spec.kind in INTEGER_RANGES:
+        return _exact_integers(column, *INTEGER_RANGES[spec.kind])
     if spec.kind in NUMERIC_KINDS:
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             values = column.astype(float)
@@ -424,68 +480,125 @@ def _coerce(column: pd.Series, spec: FeatureSpec) -> tuple[pd.Series, pd.Series,
             converted = True
         failed = column.notna() & values.isna()
         failed |= np.isinf(values)  # ±inf is not a number a model can be sent (JSON has no Infinity)
-        if spec.kind in ("long", "integer"):
-            failed |= values.notna() & (values != values.round())
-            # beyond a 64-bit integer (2**63 and up would wrap to negative on the way to the model);
-            # a float cannot hold 2**63 - 1 exactly, so the edge itself is refused too
-            failed |= values.notna() & ((values >= INT64_EDGE) | (values < -INT64_EDGE))
-            if not pd.api.types.is_float_dtype(column):  # exact integers (JSON, text) past the edge a float rounds to
-                failed |= column.map(_beyond_int64).astype(bool)
+        if spec.kind == "float":  # past float32's range, the model would read infinity
+            failed |= values.abs() > FLOAT32_MAX
         return values.where(~failed), failed, converted
     if spec.kind == "boolean":
-        mapped = column.map(lambda v: v if isinstance(v, bool) else {"true": True, "false": False}.get(str(v).lower()))
+        mapped = column.map(lambda v: v if isinstance(v, bool) else {"true": True, "false": False}.get(
+            cell_text(v).lower()))
         return mapped, column.notna() & mapped.isna(), not pd.api.types.is_bool_dtype(column)
     nested = column.map(lambda v: isinstance(v, (list, dict, tuple, set, np.ndarray))).astype(bool)
-    values = column.map(lambda v: None if _is_missing(v) else str(v)).astype(object).where(~nested, None)
-    return values, nested, not pd.api.types.is_string_dtype(column)  # a list or record is not one text value
+    undecodable = column.map(lambda v: isinstance(v, bytes) and _utf8(v) is None).astype(bool)
+    values = column.map(lambda v: None if _is_missing(v) else _utf8(v) if isinstance(v, bytes) else str(v))
+    failed = nested | undecodable  # a list or record is not one text value; bytes must be UTF-8 text
+    return values.astype(object).where(~failed, None), failed, not pd.api.types.is_string_dtype(column)
 
 
-def _beyond_int64(value) -> bool:
-    """Whether an integer, or text spelling one, lies outside a signed 64-bit integer."""
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:  # not a whole number spelled out ("1.5", "x", "¹"): judged as a number elsewhere
-            return False
-    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63
+def _exact_integers(column: pd.Series, low: int, high: int) -> tuple[pd.Series, pd.Series, bool]:
+    """Whole numbers exactly as the file held them, in a nullable 64-bit integer column; a value
+    that is not a whole number, or lies outside [low, high), fails (it is never rounded)."""
+    present = column.notna()
+    if pd.api.types.is_integer_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        failed = present & ((column < low) | (column >= high))
+        if not failed.any():
+            return column.astype("Int64"), failed, False
+        return pd.Series(pd.array([None if bad else int(v) for v, bad in zip(column.tolist(), failed)],
+                                  dtype="Int64"), index=column.index), failed, False
+    if pd.api.types.is_float_dtype(column):  # the float is the value the file holds: whole and in range, exact
+        numbers = column.to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (numbers >= low) & (numbers < high)
+        failed = present & ~whole
+        return column.where(whole).astype("Int64"), failed, False
+    exact = [_exact_integer(v) for v in column.tolist()]
+    failed = pd.Series([v is _NOT_AN_INTEGER or (v is not None and not low <= v < high) for v in exact],
+                       index=column.index, dtype=bool)
+    values = pd.array([None if bad or v is _NOT_AN_INTEGER else v for v, bad in zip(exact, failed)], dtype="Int64")
+    return pd.Series(values, index=column.index), failed, not pd.api.types.is_string_dtype(column)  # CSV text is no change
 
 
-def _id_text(value) -> str | None:
-    """A request id as text; None for a missing one or one that is not a scalar (an object, a list)."""
-    if _is_missing(value) or isinstance(value, (dict, list, tuple, set)):
+_NOT_AN_INTEGER = object()
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,40}")
+_LONGEST_INTEGER_TEXT = 60  # characters: anything longer is past 64 bits, whatever it spells
+
+
+def _exact_integer(value):
+    """A whole number exactly (text, an int, an integral float or Decimal), None for a missing
+    value, `_NOT_AN_INTEGER` for anything else (a fraction, a word, a list, a boolean)."""
+    if _is_missing(value):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if isinstance(value, bool | np.bool_):
+        return _NOT_AN_INTEGER
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return int(value) if np.isfinite(value) and float(value).is_integer() else _NOT_AN_INTEGER
+    if isinstance(value, bytes):
+        value = _utf8(value)
+    if isinstance(value, Decimal):
+        return int(value) if value.is_finite() and value == value.to_integral_value() else _NOT_AN_INTEGER
+    if not isinstance(value, str):
+        return _NOT_AN_INTEGER
+    text = value.strip()
+    if len(text) > _LONGEST_INTEGER_TEXT:
+        return 2**64  # past any integer type the sandbox sends: refused by the range check
+    if _INTEGER_TEXT.fullmatch(text):
+        return int(text)
+    try:
+        number = Decimal(text)  # "36.0", "1e3": whole numbers written another way
+    except InvalidOperation:
+        return _NOT_AN_INTEGER
+    if not number.is_finite() or abs(number.adjusted()) > 40:
+        return _NOT_AN_INTEGER if not number.is_finite() else 2**64
+    return int(number) if number == number.to_integral_value() else _NOT_AN_INTEGER
 
 
-def _timestamps(values: pd.Series) -> pd.Series:
-    """Times as UTC timestamps; NaT for a value that is not a time or lies outside 1970–2100."""
-    import warnings
+def _utf8(value: bytes) -> str | None:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "could not infer format" and casts: each value is judged below
-        try:
-            times = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-        except (ValueError, TypeError, OverflowError):
-            times = pd.to_datetime(values.map(_text_or_none), errors="coerce", utc=True, format="mixed")
-    return times.where((times >= EARLIEST) & (times < LATEST))
+
+def plain_key(value) -> str | None:
+    """A value kept beside a request (an A/B split key, an event id) as text; None for a missing
+    one or one that is not a plain value."""
+    if isinstance(value, (list, dict, tuple, set, np.ndarray)) or _is_missing(value):
+        return None
+    if isinstance(value, bytes):
+        return _utf8(value)
+    return plain_id(value) if isinstance(value, int | np.integer | float | np.floating | Decimal) else cell_text(value)
 
 
 def _text_or_none(value):
     if _is_missing(value):
         return None
+    if isinstance(value, bytes):
+        value = _utf8(value)
+        if value is None:
+            return "not-a-number"
     text = str(value).strip()
     return text if text else "not-a-number"
 
 
 def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and bool(np.isnan(value))
 
 
 def _describe(column: pd.Series) -> str:
-    sample = column.dropna().astype(str).head(2).tolist()
-    return f"{column.dtype} such as {', '.join(repr(s) for s in sample)}" if sample else str(column.dtype)
+    """What a mistyped column holds, in words that never fail to print (bytes, records, lists)."""
+    sample = column.dropna().head(2).tolist()
+    if not sample:
+        return str(column.dtype)
+    if all(isinstance(v, bytes) for v in sample):
+        return "binary data, not UTF-8 text, such as bytes " + ", ".join(v[:8].hex(" ") for v in sample)
+    if all(isinstance(v, (list, tuple, np.ndarray)) for v in sample):
+        return "lists such as " + ", ".join(repr(cell_text(v)[:40]) for v in sample)
+    if all(isinstance(v, dict) for v in sample):
+        return "records such as " + ", ".join(repr(cell_text(v)[:40]) for v in sample)
+    return f"{column.dtype} such as {', '.join(repr(cell_text(v)[:40]) for v in sample)}"
 
 
 def _mismatch_message(source: str, missing: list, extra: list, mistyped: list) -> str:

@@ -11,7 +11,10 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from ..cells import cell_text
 
 MISSING = "—"
 WORDS = {
@@ -36,10 +39,12 @@ def number(value: Any, digits: int = 3, percent: bool = False) -> str:
     """A number for a sentence or a cell: "—" when it is missing or not finite."""
     if value is None or isinstance(value, str):
         return MISSING if value in (None, "", "nan", "None") else str(value)
+    if isinstance(value, int | np.integer) and not isinstance(value, bool) and abs(int(value)) >= 10**15:
+        return cell_text(value)  # exactly: a float would round it
     try:
         x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
+    except (TypeError, ValueError, OverflowError):  # an integer past a float's range is shown exactly
+        return cell_text(value) or MISSING
     if not math.isfinite(x):
         return MISSING
     if percent:
@@ -61,8 +66,8 @@ def _cell(value: Any, column: str) -> Any:
             return MISSING
     except (TypeError, ValueError):
         pass
-    text = str(value)
-    return MISSING if text in ("nan", "NaN", "None", "inf", "-inf", "<NA>") else text
+    text = cell_text(value)
+    return MISSING if text in ("", "nan", "NaN", "None", "inf", "-inf", "<NA>") else text
 
 
 def readable(frame: pd.DataFrame | None, index_name: str | None = None) -> pd.DataFrame:

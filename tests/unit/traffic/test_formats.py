@@ -10,7 +10,14 @@ from support import capture, write_lines
 
 from staging.traffic import FeatureSpec, load_traffic, validate_traffic
 from staging.traffic import formats as request_logs
-from staging.traffic.formats import detect_log_format, merge_ground_truth, read_ground_truth, read_request_log
+from staging.traffic.formats import (
+    MALFORMED_LINE,
+    REQUEST_GROUP,
+    detect_log_format,
+    merge_ground_truth,
+    read_ground_truth,
+    read_request_log,
+)
 
 COLUMNS = ["age", "income", "city"]
 SPECS = [FeatureSpec("age", "long"), FeatureSpec("income", "double"), FeatureSpec("city", "string")]
@@ -30,7 +37,7 @@ def test_mlflow_payloads_in_every_shape_one_or_many_rows(tmp_path):
     assert fmt == "mlflow-payload"
     assert frame["request_id"].tolist() == ["a#0", "a#1", "b", "c", "d", "e"]
     assert frame["age"].tolist() == [30, 40, 50, 60, 70, 80]
-    assert frame.loc[0, "_request"] == frame.loc[1, "_request"] != frame.loc[2, "_request"]
+    assert frame.loc[0, REQUEST_GROUP] == frame.loc[1, REQUEST_GROUP] != frame.loc[2, REQUEST_GROUP]
     assert str(frame.loc[0, "timestamp"]) == "2026-10-05 10:00:00+00:00"
 
 
@@ -45,7 +52,7 @@ def test_sagemaker_capture_csv_json_and_base64_with_ground_truth(tmp_path):
     ])
     assert detect_log_format(path) == "sagemaker-capture"
     frame, _ = read_request_log(path, COLUMNS)
-    good = frame[frame["_malformed_line"].isna()] if "_malformed_line" in frame else frame
+    good = frame[frame[MALFORMED_LINE].isna()] if MALFORMED_LINE in frame else frame
     assert good["request_id"].tolist() == ["i1", "e2#0", "e2#1", "i3", "i4"]
     assert good["city"].tolist() == ["x", "y", "y", "z", "x"]
     result = validate_traffic(load_traffic(path, COLUMNS), SPECS)
@@ -93,7 +100,7 @@ def test_logs_are_read_in_chunks_with_the_same_result(tmp_path, monkeypatch):
     monkeypatch.setattr(request_logs, "CHUNK_LINES", 7)
     chunked, _ = read_request_log(path, COLUMNS)
     pd.testing.assert_frame_equal(whole, chunked)
-    assert chunked["_malformed_line"].notna().sum() == 1
+    assert chunked[MALFORMED_LINE].notna().sum() == 1
 
 
 @pytest.mark.parametrize("record, expected", [
