@@ -19,6 +19,7 @@ import pandas as pd
 from ..errors import TrafficError
 from ..tables import sha256_of
 from . import merge_ground_truth, read_ground_truth
+from .formats import plain_id
 from .validation import ID_CANDIDATES, TIME_CANDIDATES, UNREADABLE, read_error
 
 LABEL_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json", ".gz")
@@ -56,7 +57,8 @@ def check_labels(path: str | Path, target: str | None, label_column: str | None 
     out = table.rename(columns={id_column: "request_id", chosen: target or chosen})
     keep = ["request_id", target or chosen] + (["_event_id"] if "_event_id" in out.columns else [])
     out = out[keep].dropna(subset=[target or chosen])
-    out["request_id"] = out["request_id"].astype(str)
+    out["request_id"] = out["request_id"].map(plain_id)  # an id that is a list or a record matches no request
+    out = out.dropna(subset=["request_id"])
     return CheckedLabels(out, target or chosen, str(path.resolve()), str(chosen), sha256_of(path),
                          int(table.attrs.get("unreadable_lines", 0)))
 

@@ -3,11 +3,16 @@ server starts; late labels attached to a finished run with `python -m staging la
 outcome column mapped when it is not named after the model's target."""
 
 import gzip
+import io
 import json
 import subprocess
 import sys
+import time
 
 import pandas as pd
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from staging.registry.scenarios import CREDIT
@@ -37,6 +42,89 @@ def test_bad_traffic_is_refused_in_one_line_before_any_server_starts(demo_home, 
     assert out.returncode == 2, out.stderr[-2000:]
     assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
     assert "starting" not in out.stderr and "Traceback" not in out.stderr
+
+
+def watched(*args, home) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """The command run to its end, and every model server process it started meanwhile (each of
+    its descendants, listed every 20 ms, whose command line serves a model)."""
+    process = subprocess.Popen([sys.executable, "-m", "staging", *args, "--home", str(home.root)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    servers: set[str] = set()
+    parent = psutil.Process(process.pid)
+    while process.poll() is None:
+        try:
+            for child in parent.children(recursive=True):
+                line = " ".join(child.cmdline())
+                if any(word in line for word in ("models serve", "mlserver", "uvicorn", "gunicorn", "docker run")):
+                    servers.add(line[:200])
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err), sorted(servers)
+
+
+def _traffic(**change) -> pd.DataFrame:
+    frame = pd.read_parquet(CREDIT.file("traffic")).head(40)
+    for column, value in change.items():
+        if value is None:
+            frame = frame.drop(columns=column)
+        else:
+            frame[column] = value
+    return frame
+
+
+def _durations() -> bytes:
+    table = pa.Table.from_pandas(_traffic(timestamp=None), preserve_index=False)
+    table = table.append_column("timestamp", pa.array(range(table.num_rows), pa.duration("s")))
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+REFUSALS = {  # what is wrong -> (file name, its bytes, the command's other arguments, words the refusal says)
+    "every row quarantined": ("no-ids.csv", _traffic(request_id="").to_csv(index=False).encode(), [],
+                              "was quarantined"),
+    "unparseable times": ("bad-times.csv", _traffic(timestamp="not a time").to_csv(index=False).encode(), [],
+                          "was quarantined"),
+    "timed as recorded without times": ("no-times.csv", _traffic(timestamp=None).to_csv(index=False).encode(),
+                                        ["--timing", "recorded"], "no timestamps"),
+    "durations for times": ("durations.parquet", _durations(), [], "durations"),
+    "an integer past 64 bits everywhere": ("huge.csv", _traffic(loan_term_months="9" * 30).to_csv(index=False)
+                                           .encode(), [], "loan_term_months"),
+    "labels without ids": ("ok.csv", _traffic().to_csv(index=False).encode(), ["--labels", "LABELS"],
+                           "no request id column"),
+    "a reference without the inputs": ("ok.csv", _traffic().to_csv(index=False).encode(), ["--reference", "REFERENCE"],
+                                       "lacks the model's inputs"),
+    "an A/B key that is no column": ("ok.csv", _traffic().to_csv(index=False).encode(),
+                                     ["--mode", "ab", "--split-key", "customer"], "split key"),
+}
+
+
+@pytest.mark.parametrize("what", sorted(REFUSALS))
+def test_every_refusal_comes_before_any_server_process_exists(demo_home, tmp_path, what):
+    name, data, extra, words = REFUSALS[what]
+    path = tmp_path / name
+    path.write_bytes(data)
+    (tmp_path / "labels.csv").write_text("outcome\n1\n0\n")
+    (tmp_path / "reference.csv").write_text("a,b\n1,2\n")
+    extra = [str(tmp_path / "labels.csv") if a == "LABELS" else str(tmp_path / "reference.csv") if a == "REFERENCE"
+             else a for a in extra]
+    out, servers = watched("replay", "--model", CREDIT.model_name, "--traffic", str(path), "--backend", "process",
+                           *extra, home=demo_home)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
+    assert servers == [], servers
+
+
+def test_the_process_list_sees_the_servers_a_good_replay_starts(demo_home, tmp_path):
+    """The control for the test above: the same listing catches both servers of a replay that runs."""
+    path = tmp_path / "ok.csv"
+    _traffic().to_csv(path, index=False)
+    out, servers = watched("replay", "--model", CREDIT.model_name, "--traffic", str(path), "--backend", "process",
+                           "--requests", "5", home=demo_home)
+    assert out.returncode in (0, 1), out.stderr[-2000:]
+    assert len(servers) >= 2, servers
 
 
 def test_late_labels_attach_to_a_finished_run_with_the_outcome_column_named(demo_home, finished_run, tmp_path):
