@@ -46,8 +46,8 @@ TIME_CANDIDATES = ("timestamp", "time", "ts", "event_time", "created_at")
 NUMERIC_KINDS = {"double", "float", "long", "integer"}
 INTEGER_RANGES = {"long": (-(2**63), 2**63), "integer": (-(2**31), 2**31)}  # [low, high) of int64, int32
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-NOT_VALID = {"long": "not a whole number inside a 64-bit integer (long); kept as written, never rounded",
-             "integer": "not a whole number inside a 32-bit integer (integer); kept as written, never rounded",
+NOT_VALID = {"long": "not a whole number inside a 64-bit integer (long)",
+             "integer": "not a whole number inside a 32-bit integer (integer)",
              "float": "not a finite number inside a 32-bit float (float)",
              "double": "not a finite number (double)"}
 MOSTLY_WRONG = 0.5  # a column whose values fail more often than this is mistyped, not dirty
