@@ -126,13 +126,13 @@ def test_a_harness_limited_champion_leaves_the_ratio_open_above():
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("[capacity]\nmin_rate_ratio = -1\n", "must not be negative"),
-    ("[capacity]\nmax_spike_error_rate = 2\n", "between 0 and 1"),
-    ("[capacity]\nmin_ratio = 0.5\n", "unknown setting"),
+    ("[capacity]\nmin_rate_ratio = -1\n", "min_rate_ratio = -1 is out of bounds"),
+    ("[capacity]\nmax_spike_error_rate = 2\n", "must be from 0 to 1"),
+    ("[capacity]\nmin_ratio = 0.5\n", "unknown key 'min_ratio'"),
     ("[capacity]\naction = 'explode'\n", "not one of"),
     ("capacity = 3\n", "must be a table"),
     ("[capacity]\nprice_vcpu_hour = 0.05\n", "no default currency"),
-    ("[capacity]\nprice_vcpu_hour = -1\ncurrency = 'USD'\n", "must not be negative"),
+    ("[capacity]\nprice_vcpu_hour = -1\ncurrency = 'USD'\n", "price_vcpu_hour = -1 is out of bounds"),
 ])
 def test_a_wrong_capacity_section_is_refused_in_one_sentence(text, fragment):
     with pytest.raises(ConfigurationError, match=fragment):
