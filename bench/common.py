@@ -48,3 +48,15 @@ def wait_until_up(url: str, timeout_s: float = 60.0) -> None:
             pass
         time.sleep(0.2)
     raise SystemExit(f"{url} did not answer within {timeout_s:.0f} s")
+
+
+def parse_with_quick(parser, **small) -> object:
+    """The bench's arguments; with `--quick` (CI), the sizes in `small` instead of the measured
+    ones: the same keys are printed, nothing is kept in bench/results."""
+    parser.add_argument("--quick", action="store_true", help="small sizes, nothing kept: checks the keys print (CI)")
+    args = parser.parse_args()
+    if args.quick:
+        os.environ["BENCH_QUICK"] = "1"
+        for name, value in small.items():
+            setattr(args, name, value)
+    return args

@@ -18,7 +18,7 @@ import tempfile
 import time
 
 import requests
-from common import publish
+from common import parse_with_quick, publish
 
 from staging import SandboxHome
 from staging.backends import ProcessBackend, start_pair
@@ -46,7 +46,7 @@ def latencies(url: str, bodies: list[bytes]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
-    args = parser.parse_args()
+    args = parse_with_quick(parser, requests=50)
     client = docker_client()
     with tempfile.TemporaryDirectory(prefix="bench-containers-") as tmp:
         home = SandboxHome(tmp)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import publish
+from common import parse_with_quick, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENTLY_PYTHON = Path(os.environ.get("STAGING_EVIDENTLY_PYTHON", ROOT / ".venv-evidently" / "bin" / "python"))
@@ -127,7 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_with_quick(parser, rows=5000)
     if args.child:
         kind, *paths = args.child
         if kind == "drift":

@@ -18,18 +18,19 @@ Prints one JSON object:
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import publish
+from common import parse_with_quick, publish
 from compare_page import build_run  # a sibling: the script's folder is on the path
 
 from staging import ReplaySettings, Sandbox, SandboxHome, TrafficSelection
-from staging.analytics.compare import paired
-from staging.evidence.compute import estimated_quality, read_table
+from staging.evidence.answers import reread_reference_scores
+from staging.evidence.compute import estimated_quality, read_table, run_answers
 from staging.registry.demo import bootstrap_demo
 from staging.registry.scenarios import CREDIT
 from staging.roles import CHALLENGER, CHAMPION
@@ -71,15 +72,17 @@ def million_seconds(folder: Path, rows: int) -> float:
     frames = []
     for role, noise in ((CHAMPION, 1.3), (CHALLENGER, 1.1)):  # the same answer model as build_run's
         score = 1 / (1 + np.exp(-(1.6 * signal + rng.normal(0, np.hypot(0.8, noise), len(signal)) - 1.0)))
-        frames.append(pd.DataFrame({"prediction": np.where(score >= 0.5, "1", "0"), "score": score, "target": role}))
+        frames.append(pd.DataFrame({"prediction": np.where(score >= 0.5, "1", "0"), "score": score, "target": role,
+                                    "probabilities": [json.dumps({"0": 1 - s, "1": s}) for s in score]}))
     reference_scores = pd.concat(frames, ignore_index=True)
     reference_scores.to_parquet(store.folder(run_id) / "reference_scores.parquet", index=False)
-    pairs, requests = paired(store.results(run_id)), store.requests(run_id)
     labels = read_table(manifest.labels_path)
+    read, requests = run_answers(store, manifest, labels), store.requests(run_id)  # as the evidence reads them
+    scores = reread_reference_scores(store.reference_scores(run_id), read.space)
     began = time.perf_counter()
-    estimated = estimated_quality(manifest, pairs, requests, labels, store.reference_scores(run_id), [])
+    estimated = estimated_quality(manifest, read, requests, labels, scores, store.reference_scores_error(run_id), [])
     seconds = time.perf_counter() - began
-    assert estimated is not None and estimated.unlabelled > 0
+    assert not isinstance(estimated, str) and estimated.unlabelled > 0, estimated
     return seconds
 
 
@@ -87,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+    args = parse_with_quick(parser, requests=600, rows=20000)
     with tempfile.TemporaryDirectory(prefix="bench-estimate-") as folder:
         result = demo_backtest(Path(folder), args.requests)
         result["estimate_1m_s"] = round(million_seconds(Path(folder), args.rows), 2)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from common import publish, wait_until_up
+from common import parse_with_quick, publish, wait_until_up
 
 from staging.backends.process import free_port
 
@@ -34,7 +34,7 @@ BODY = b'{"dataframe_split": {"columns": ["x"], "data": [[1.0]]}}'
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
-    args = parser.parse_args()
+    args = parse_with_quick(parser, requests=100)
     folder = Path(tempfile.mkdtemp(prefix="fence-"))
     sock = folder / "server.sock"
     port = free_port()

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import publish, wait_until_up
+from common import parse_with_quick, publish, wait_until_up
 
 from staging.backends.process import free_port
 
@@ -105,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="process,docker")
     parser.add_argument("--load", type=int, default=2, help="busy processes beside a second process run (0: none)")
-    args = parser.parse_args()
+    args = parse_with_quick(parser, backends="process", load=0)
     result: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-first-insight-") as folder:
         for backend in args.backends.split(","):

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import requests
-from common import publish
+from common import parse_with_quick, publish
 
 from staging import Sandbox, SandboxHome, TrafficSelection
 from staging.backends.process import free_port
@@ -168,8 +168,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000_000, help="requests for the memory figure")
     parser.add_argument("--seconds", type=int, default=8, help="each wrk run")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"some of {','.join(PARTS)} (default: all)")
-    args = parser.parse_args()
+    args = parse_with_quick(parser, rows=2000, requests=2000, seconds=1)
     parts = set(args.parts.split(","))
+    small = 0.05 if args.quick else 1.0  # the fixed request counts below, scaled down in the quick mode
     ensure_wrk()
     result: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
@@ -186,7 +187,7 @@ def main() -> None:
         slow, slow_url = start_stub(sleep_ms=5)
         try:
             if "stub" in parts:
-                wrk_rps, engine_rps = throughput_pair(home, stub_url, body, 32, args.seconds, folder, 40_000)
+                wrk_rps, engine_rps = throughput_pair(home, stub_url, body, 32, args.seconds, folder, int(40_000 * small))
                 result.update(stub_wrk_rps=round(wrk_rps), stub_engine_rps=round(engine_rps),
                               stub_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
 
@@ -194,11 +195,12 @@ def main() -> None:
             one = sample[features].astype(object).where(sample[features].notna(), None)
             v2_body = V2Encoder.for_frame(sample, features).body([tuple(one.iloc[0])])
             # interleaved rounds; this machine is shared, so the median of three
-            for _ in range(3 if "overhead" in parts else 0):
+            for _ in range((1 if args.quick else 3) if "overhead" in parts else 0):
                 theirs.append(run_wrk(slow_url, body, 1, args.seconds, folder)["p50_ms"] - 5.0)
-                _, results = engine_run(home, {"champion": slow_url}, [body] * 1500, ReplaySettings(concurrency=1))
+                _, results = engine_run(home, {"champion": slow_url}, [body] * int(1500 * small),
+                                        ReplaySettings(concurrency=1))
                 ours.append(float(results["latency_ms"].median()) - 5.0)
-                _, results = engine_run(home, {"champion": f"{slow_url}/v2/models/stub"}, [v2_body] * 1500,
+                _, results = engine_run(home, {"champion": f"{slow_url}/v2/models/stub"}, [v2_body] * int(1500 * small),
                                         ReplaySettings(concurrency=1))
                 assert (results["status"] == 200).all() and (results["prediction"] == "0").all()
                 v2.append(float(results["latency_ms"].median()) - 5.0)
@@ -211,8 +213,9 @@ def main() -> None:
 
             if "schedule" in parts:
                 rate = ReplaySettings(timing="rate", rate_per_s=200, warmup_requests=0)
-                _, results = engine_run(home, {"champion": stub_url}, [body] * 3000, rate,
-                                        send_offsets("rate", 3000, rate_per_s=200))
+                count = int(3000 * small)
+                _, results = engine_run(home, {"champion": stub_url}, [body] * count, rate,
+                                        send_offsets("rate", count, rate_per_s=200))
                 late_ms = (results["actual_send"] - results["intended_send"]) * 1000
                 result["schedule_p99_ms"] = round(float(np.percentile(late_ms, 99)), 3)
             if "memory" in parts:
@@ -229,7 +232,7 @@ def main() -> None:
         try:
             url = box.servers["champion"].endpoint.url
             if "mlflow" in parts:
-                wrk_rps, engine_rps = throughput_pair(home, url, body, 8, args.seconds, folder, 800)
+                wrk_rps, engine_rps = throughput_pair(home, url, body, 8, args.seconds, folder, int(800 * small) or 40)
                 result.update(mlflow_wrk_rps=round(wrk_rps, 1), mlflow_engine_rps=round(engine_rps, 1),
                               mlflow_throughput_ratio_vs_wrk=round(engine_rps / wrk_rps, 3))
             if "batch" not in parts:

@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import publish, wait_until_up
+from common import parse_with_quick, publish, wait_until_up
 from traffic_read import write_log
 
 from staging.backends.process import free_port
@@ -68,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--before", help="a checkout of the commit to compare with (git worktree add DIR 4d7140b)")
-    args = parser.parse_args()
+    args = parse_with_quick(parser, megabytes=4)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         log = work / "requests.jsonl"

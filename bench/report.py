@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import publish
+from common import parse_with_quick, publish
 from compare_page import build_run  # a sibling: the script's folder is on the path
 
 from staging import Sandbox, SandboxHome
@@ -25,7 +25,7 @@ from staging import Sandbox, SandboxHome
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
+    args = parse_with_quick(parser, rows=2000)
     with tempfile.TemporaryDirectory() as folder:
         home = SandboxHome(Path(folder) / "home")
         run_id = build_run(home, args.rows)

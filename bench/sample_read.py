@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import publish
+from common import parse_with_quick, publish
 
 from staging import SandboxHome
 from staging.registry.demo import bootstrap_demo
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--no-full", action="store_true", help="skip reading the whole file")
-    args = parser.parse_args()
+    args = parse_with_quick(parser, rows=50000, requests=100)
     with tempfile.TemporaryDirectory(prefix="bench-sample-") as folder:
         home = SandboxHome(Path(folder) / "home")
         bootstrap_demo(home, ("credit",))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import publish
+from common import parse_with_quick, publish
 
 from staging.registry.scenarios import CREDIT
 
@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--megabytes", type=int, default=1024)
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parse_with_quick(parser, megabytes=4)
     if args.child:
         print(json.dumps(measure(args.child)))
         return

@@ -139,8 +139,10 @@ class Sandbox:
 
     # -- servers ----------------------------------------------------------------------------
     def start_servers(self, model_name: str, progress=None, timeout: float = 120.0, replica: bool = False,
-                      runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()):
-        return self.pool.start(model_name, progress, timeout, replica, runtimes, trust)
+                      runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = (), unchecked: str = ""):
+        """Both servers started (on a cluster's endpoints: checked to serve the versions named,
+        unless `unchecked` gives the reason to skip that, which the run keeps)."""
+        return self.pool.start(model_name, progress, timeout, replica, runtimes, trust, unchecked)
 
     def stop_servers(self) -> None:
         self.pool.stop_all()

@@ -22,9 +22,16 @@ import requests
 from staging.backends.process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# the benches whose quick mode needs model servers, a Docker engine or a browser: run by
+# tests/servers/test_bench_quick.py (the others by tests/unit/test_benches.py)
+BENCHES_ON_SERVERS = {"replay": set(), "replay_start": {"before_first_request_s", "ratio_before_over_now"},
+                      "estimate": set(), "containers": set(),
+                      "first_insight": {"demo_click_to_verdict_s_docker", "demo_click_to_verdict_s_process_loaded",
+                                        "load_1m_during_loaded_run", "background_processes",
+                                        "docker_runtime_image_cached"}}  # bench -> kept keys its quick mode skips
 
-__all__ = ["ROOT", "capture", "free_port", "oracle_python", "require_engine", "streamlit_app", "wait_until_up",
-           "write_lines"]
+__all__ = ["BENCHES_ON_SERVERS", "ROOT", "capture", "free_port", "oracle_python", "require_engine", "streamlit_app",
+           "wait_until_up", "write_lines"]
 
 
 def wait_until_up(url: str, timeout_s: float = 60.0, log: Path | None = None) -> None:

@@ -41,6 +41,7 @@ class ManagedServer:
     pid: int | None = None  # a local process's id
     container: ContainerRef | None = None  # a container's identity on the engine
     runtime: str = "mlflow"  # what serves it: mlflow (`mlflow models serve`), mlserver, or "" (someone else's)
+    checked: str = ""  # an endpoint elsewhere: how it was found to serve this model (or the user's reason to skip)
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines)

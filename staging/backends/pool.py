@@ -4,15 +4,17 @@ and what each serves.
 `ServerPool` owns the servers' lifecycle under one lock: switching backend stops them first;
 starting a model's pair scans both versions' files before any backend loads them (the scan is
 made once per version); a replica champion can join as the noise floor. It also answers what
-the running servers publish: V2 metadata, as the inputs to check traffic against.
+the running servers publish: V2 metadata, as the inputs to check traffic against. On a
+cluster's endpoints it checks that each URL serves the version named (`served`).
 """
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
-from ..errors import TrafficError
+from ..errors import RegistryError, TrafficError
 from ..home import SandboxHome
 from ..refs import ModelRef
 from ..registry.client import Registry
@@ -20,9 +22,10 @@ from ..registry.scan import ScanCache, refuse_dangerous, trusted_models
 from ..roles import CHAMPION, REPLICA, ROLES
 from ..serving.protocols import metadata_inputs, metadata_mismatch, mlflow_type
 from ..settings import Settings
-from ..traffic import FeatureSpec
+from ..traffic import FeatureSpec, specs_from_signature
 from . import ProcessBackend, choose_backend
 from .base import ManagedServer, start_pair
+from .served import check_served
 
 
 class ServerPool:
@@ -65,12 +68,15 @@ class ServerPool:
                 if role in pinned else self.registry.resolve(model_name, role) for role in ROLES}
 
     def start(self, model_name: str, progress=None, timeout: float = 120.0, replica: bool = False,
-              runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = ()) -> dict[str, ManagedServer]:
+              runtimes: dict[str, str] | None = None, trust: tuple[str, ...] = (),
+              unchecked: str = "") -> dict[str, ManagedServer]:
         """Champion and challenger started in parallel, replacing any servers already running;
         with `replica`, a second champion too, whose differences from the first are the noise floor
         (on another runtime, say MLServer, that floor is the runtime's own effect). `runtimes`:
         role -> `mlflow` or `mlserver` ("*" for every role). `trust`: the roles or NAME/VERSION
-        whose own code (a cloudpickled PythonModel) the user trusts, for these servers."""
+        whose own code (a cloudpickled PythonModel) the user trusts, for these servers. On a cluster's
+        endpoints, each URL is checked to serve the version named before anything is sent
+        (`served`), unless `unchecked` gives the user's reason to skip it (kept on the run)."""
         refs = self.resolve_pair(model_name)
         trusted = trusted_models(trust, refs)
         if progress is not None:
@@ -84,8 +90,22 @@ class ServerPool:
             self._stop_all()
             if progress is not None:
                 self.backend.set_build_log(lambda line: progress("image", line))
-            self.servers = start_pair(self.backend, refs, progress, timeout, runtimes)
+            started = start_pair(self.backend, refs, progress, timeout, runtimes)
+            if self.backend.name == "endpoint":
+                started = {role: replace(server, checked=self._served(server, unchecked))
+                           for role, server in started.items()}
+            self.servers = started
         return self.servers
+
+    def _served(self, server: ManagedServer, unchecked: str) -> str:
+        """How an endpoint elsewhere was found to serve its model (refused when it serves another)."""
+        if unchecked.strip():
+            return f"not checked, by the user's choice: {unchecked.strip()}"
+        try:
+            specs = specs_from_signature(self.registry.signature(server.model))
+        except RegistryError:  # no signature (or none readable here): the check says it cannot compare
+            specs = None
+        return check_served(server.endpoint, server.model, specs, self.home.servers_dir)
 
     def stop_all(self) -> None:
         with self._lock:

@@ -168,9 +168,10 @@ def endpoint_urls(args: argparse.Namespace) -> dict[str, str] | None:
                                      hint="Give each model's base URL: http://HOST:PORT for MLflow's scoring server, "
                                           "http://HOST/v2/models/NAME for a V2 server (KServe, MLServer, Triton).")
         return urls
-    if urls:
-        raise ConfigurationError("--champion-url and --challenger-url are for --backend endpoint.",
-                                 hint="Add --backend endpoint, or leave the URLs out to start the models here.")
+    unchecked: str = getattr(args, "unchecked_endpoints", "") or ""
+    if urls or unchecked:
+        raise ConfigurationError("--champion-url, --challenger-url and --unchecked-endpoints are for --backend "
+                                 "endpoint.", hint="Add --backend endpoint, or leave them out to start the models here.")
     return None
 
 
@@ -215,7 +216,7 @@ def run_replay(args: argparse.Namespace, log) -> Outcome:
         log(f"task: {prepared.task.task} ({prepared.task.source})" if prepared else "task: read once the endpoint answers")
         log(f"backend: {sandbox.backend_notice}")
         sandbox.start_servers(args.model, progress=lambda role, msg: log(f"{role}: {msg}"), runtimes=runtimes,
-                              trust=tuple(args.trust_code))
+                              trust=tuple(args.trust_code), unchecked=args.unchecked_endpoints)
         handle = sandbox.begin_replay(prepared or prepare())
         follow(handle, show)
         if interactive:

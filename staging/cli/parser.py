@@ -35,6 +35,9 @@ def _where_models_run() -> argparse.ArgumentParser:
     shared.add_argument("--allow-host", action="append", default=[], metavar="HOST",
                         help="endpoint backend: a host traffic may be sent to besides loopback (repeatable; "
                              "also STAGING_ALLOWED_HOSTS)")
+    shared.add_argument("--unchecked-endpoints", metavar="WHY", default="",
+                        help="endpoint backend: skip the check that each URL serves the version named (for a model "
+                             "logged without a signature); the reason is recorded on the run")
     return shared
 
 

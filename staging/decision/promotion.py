@@ -94,6 +94,13 @@ def promote(home: SandboxHome, verdict: GateVerdict, evidence: RunEvidence, revi
     manifest = evidence.manifest
     champion, challenger = manifest.champion, manifest.challenger
     name = champion.name
+    for entry in (champion, challenger):  # a version deleted since the run: say so, not "the aliases moved"
+        try:
+            registry.require_version(name, entry.version)
+        except RegistryError as exc:
+            raise PromotionError(f"Version {entry.version} of {name} is no longer in the registry, so it cannot be "
+                                 "promoted.", hint="Register the version again (or replay the versions the registry "
+                                                   "holds now); the run's evidence still stands.") from exc
     with chain.locked():
         _verified(chain, registry)
         aliases = registry.aliases(name)

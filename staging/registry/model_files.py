@@ -13,10 +13,12 @@ from pathlib import Path
 
 import mlflow
 
-from ..errors import map_exceptions
+from ..errors import RegistryError, map_exceptions
 from ..home import SandboxHome
 from ..refs import ModelRef
 from .client import MLFLOW_ERRORS, configure_mlflow
+
+MLFLOW_EXCEPTIONS: tuple[type[BaseException], ...] = tuple(MLFLOW_ERRORS)
 
 
 def _quiet(message: str) -> None:
@@ -32,7 +34,14 @@ def model_files(home: SandboxHome, ref: ModelRef, log: Callable[[str], None] = _
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir(parents=True)
         log(f"copying the model files of {ref.uri}…")
-        with map_exceptions(MLFLOW_ERRORS, f"The files of {ref.uri} could not be read from the registry (was the "
-                                           "version deleted, or its artifacts moved?)"):
+        try:
             mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
+        except MLFLOW_EXCEPTIONS as exc:
+            if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
+                raise RegistryError(f"Version {ref.version} of {ref.name} is no longer in the registry.",
+                                    hint="The run's evidence still stands; a promotion needs the version "
+                                         "registered again.") from exc
+            with map_exceptions(MLFLOW_ERRORS, f"The files of {ref.uri} could not be read from the registry (were "
+                                               "its artifacts moved?)"):
+                raise
     return context

@@ -253,7 +253,8 @@ class Replays:
             models={role: ModelEntry(name=server.model.name, version=server.model.version,
                                      alias=CHAMPION if role == REPLICA else role, uri=server.model.uri,
                                      endpoint=server.endpoint.url, protocol=server.endpoint.protocol,
-                                     runtime=server.runtime) for role, server in self.pool.servers.items()},
+                                     runtime=server.runtime, checked=server.checked)
+                    for role, server in self.pool.servers.items()},
             backend=self.pool.backend.name, features=tuple(validated.features),
             task=prepared.task.task, task_source=prepared.task.source,
             target=scenario.target if scenario else prepared.label_column,

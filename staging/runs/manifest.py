@@ -40,13 +40,14 @@ class ModelEntry:
     endpoint: str
     protocol: str = "mlflow"  # the wire protocol it answered in: mlflow (scoring server) or v2 (Open Inference)
     runtime: str = ""  # what served it: mlflow models serve, mlserver, or "" when unknown (an external endpoint)
+    checked: str = ""  # an endpoint elsewhere: how it was found to serve this version, or why it was not checked
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ModelEntry:
         return cls(name=str(data["name"]), version=str(data["version"]), alias=data.get("alias"),
                    uri=str(data.get("uri") or f"models:/{data['name']}/{data['version']}"),
                    endpoint=str(data.get("endpoint", "")), protocol=str(data.get("protocol") or "mlflow"),
-                   runtime=str(data.get("runtime") or ""))
+                   runtime=str(data.get("runtime") or ""), checked=str(data.get("checked") or ""))
 
 
 @dataclass(frozen=True)
