@@ -98,6 +98,13 @@ CATALOGUE: list[tuple[str, str, list[tuple[tuple[str, ...], str, str, str]]]] = 
         (("sample_5m_peak_rss_mb", "full_5m_peak_rss_mb"), "`--requests 100` from a 5M-row Parquet file: peak "
          "memory sampling while reading, beside reading the whole file", "≤ 600", "MB"),
     ]),
+    ("input_probe", "python bench/input_probe.py", [
+        (("tracebacks",), "of 1,000 Hypothesis-made malformed traffic files (every Arrow type, ids of every JSON type, "
+         "schemas that change between chunks, huge integers): those that end in a traceback", "0", "files"),
+        (("garbage_accepted",), "of the same files: those accepted with an integer not as written, a non-scalar id or "
+         "a value outside the model's type", "0", "files"),
+        (("outcomes",), "the same files by how they end (refused before any server, quarantined, clean)", "", ""),
+    ]),
     ("report", "python bench/report.py", [
         (("report_1m_s",), "the offline report and evidence file of a 1M-request run, from its stored evidence",
          "≤ 10", "s"),
@@ -173,7 +180,8 @@ def page() -> str:
     lines = ["# Figures", "",
              "Written by `python bench/figures.py` from what each bench last measured (`bench/results/`); "
              "`python bench/figures.py --run` measures them all again. \"idle\" means the machine's 1-minute load "
-             "stayed under half its cores while the bench ran. 2 cores, 24 GB.", ""]
+             "stayed under half its cores while the bench ran. 2 cores, 24 GB. Every bench also takes `--quick` "
+             "(small sizes, nothing kept), which CI runs to check that each still prints its keys.", ""]
     for bench, command, rows in CATALOGUE:
         path = RESULTS / f"{bench}.json"
         record = json.loads(path.read_text()) if path.exists() else {"figures": {}, "measured": {}}

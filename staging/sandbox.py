@@ -180,9 +180,9 @@ class Sandbox:
         """Every input of a replay checked once, before anything slow starts (see `Replays.prepare`);
         `task` overrides what the models say they are; `progress` hears how much of an object
         storage URL has been read."""
+        policy = self.policy_for(model_name)  # the model's policy, read now: a broken one refuses before anything
         return self.replays.prepare(model_name, traffic_path, selection, settings, labels_path, reference_path,
-                                    label_column, validated,
-                                    canary_min_answers=lambda: self.policy_for(model_name).canary_min_answers,
+                                    label_column, validated, canary_min_answers=lambda: policy.canary_min_answers,
                                     task=task, progress=progress)
 
     def begin_replay(self, prepared: PreparedReplay | str, traffic_path: str | Path | None = None,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..cells import cell_text
+from ..traffic.formats import MALFORMED_LINE, MALFORMED_REASON, REQUEST_GROUP
 
 MISSING = "—"
 WORDS = {
@@ -28,8 +29,9 @@ WORDS = {
     "current_mean": "mean on the traffic", "challenger_answers": "challenger answers",
     "challenger_error_rate": "challenger error rate", "challenger_error_rate_low": "challenger error rate, 95% low",
     "p95_ratio": "p95 ratio (challenger ÷ champion)", "share": "challenger share (%)", "judged": "judged",
-    "low": "95% low", "high": "95% high", "rows_quarantined": "rows quarantined", "_malformed_reason": "reason",
-    "_malformed_line": "line", "request_id": "request id", "true_outcome": "true outcome", "who_was_right": "who was right",
+    "low": "95% low", "high": "95% high", "rows_quarantined": "rows quarantined", MALFORMED_REASON: "reason",
+    MALFORMED_LINE: "line", REQUEST_GROUP: "request in the log",
+    "request_id": "request id", "true_outcome": "true outcome", "who_was_right": "who was right",
 }
 PERCENT_COLUMNS = {"error_rate", "error_rate_low", "error_rate_high", "challenger_error_rate",
                    "challenger_error_rate_low"}

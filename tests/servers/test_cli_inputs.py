@@ -101,17 +101,25 @@ REFUSALS = {  # what is wrong -> (file name, its bytes, the command's other argu
 }
 
 
-@pytest.mark.parametrize("what", sorted(REFUSALS))
+@pytest.mark.parametrize("what", sorted(REFUSALS) + ["a broken team policy"])
 def test_every_refusal_comes_before_any_server_process_exists(demo_home, tmp_path, what):
-    name, data, extra, words = REFUSALS[what]
+    name, data, extra, words = REFUSALS.get(what) or ("ok.csv", _traffic().to_csv(index=False).encode(), [],
+                                                       "unknown key 'max_p95'")
+    policy = demo_home.root / "policies" / f"{CREDIT.model_name}.toml"
+    if what == "a broken team policy":  # the model's own policy, misspelt: refused before the servers too
+        policy.parent.mkdir(exist_ok=True)
+        policy.write_text("[latency]\nmax_p95 = 2\n")
     path = tmp_path / name
     path.write_bytes(data)
     (tmp_path / "labels.csv").write_text("outcome\n1\n0\n")
     (tmp_path / "reference.csv").write_text("a,b\n1,2\n")
     extra = [str(tmp_path / "labels.csv") if a == "LABELS" else str(tmp_path / "reference.csv") if a == "REFERENCE"
              else a for a in extra]
-    out, servers = watched("replay", "--model", CREDIT.model_name, "--traffic", str(path), "--backend", "process",
-                           *extra, home=demo_home)
+    try:
+        out, servers = watched("replay", "--model", CREDIT.model_name, "--traffic", str(path), "--backend",
+                               "process", *extra, home=demo_home)
+    finally:
+        policy.unlink(missing_ok=True)
     assert out.returncode == 2, out.stderr[-2000:]
     assert out.stderr.startswith("error: ") and out.stderr.count("\n") == 1 and words in out.stderr, out.stderr
     assert servers == [], servers

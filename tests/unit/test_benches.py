@@ -17,7 +17,7 @@ QUICK = {  # bench -> keys it must print besides those its kept figures hold
              "labels_needed_accuracy", "drift_aa_any_column_rate", "drift_power_spread_1_6x",
              "latency_aa_warn_rate_spiky"],
     "report": ["report_1m_s", "report_1m_bytes", "report_1m_charts", "evidence_1m_s"],
-    "drift": [], "sample_read": [], "traffic_read": [], "fence": [],
+    "drift": [], "sample_read": [], "traffic_read": [], "fence": [], "input_probe": ["tracebacks", "garbage_accepted"],
 }
 
 
