@@ -84,20 +84,44 @@ def default_policy() -> GatePolicy:
     return load_policy(DEFAULT_POLICY)
 
 
+_READ: dict[tuple[str, int, int], GatePolicy] = {}  # (path, mtime, size) -> the policy read from it
+
+
 def load_policy(path: str | Path) -> GatePolicy:
     """The policy in a TOML file; a `ConfigurationError` says what is wrong with it. A file too
-    large to be a policy is refused by its size, before it is read."""
+    large to be a policy is refused by its size, before it is read; a file read once in this
+    process (and unchanged since) is not read again."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_POLICY_BYTES:
-            raise ConfigurationError(f"The policy {path} cannot be used: the file is {size:,} bytes; a policy may be "
-                                     f"at most {MAX_POLICY_BYTES:,} bytes.", hint=HINT)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key in _READ:
+            return _READ[key]
+        if stat.st_size > MAX_POLICY_BYTES:
+            raise ConfigurationError(f"The policy {path} cannot be used: the file is {stat.st_size:,} bytes; a policy "
+                                     f"may be at most {MAX_POLICY_BYTES:,} bytes.", hint=HINT)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"The policy file {path} cannot be read ({exc}).",
                                  hint="Give the path of a TOML policy file, such as staging/gate/default.toml.") from exc
-    return parse_policy(text, str(path))
+    _READ[key] = policy = parse_policy(text, str(path))
+    return policy
+
+
+def refuse_early(argv: list[str]) -> str | None:
+    """The refusal of a local policy file named with `--policy` on a command line, checked before
+    anything heavy is imported (None when there is none, or it is fine: it is kept, not read
+    again)."""
+    named = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "--policy"]
+    named += [word.split("=", 1)[1] for word in argv if word.startswith("--policy=")]
+    for path in named:
+        if "://" in path or not Path(path).is_file():
+            continue  # a URL is fetched, and a missing file refused, by the command itself
+        try:
+            load_policy(path)
+        except ConfigurationError as exc:
+            return f"error: {exc}"
+    return None
 
 
 HINT = "staging/gate/default.toml shows every setting, its type and its bounds."

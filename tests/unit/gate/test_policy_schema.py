@@ -126,12 +126,13 @@ def count(low, high):
 
 def bad_count(low, high):
     return st.one_of(st.integers(high + 1, high * 10**20), st.integers(-10**6, low - 1), st.floats(low, high),
-                     st.text(max_size=3), st.booleans())
+                     st.text(st.characters(categories=["L", "N"]), max_size=3), st.booleans())
 
 
 names = st.lists(st.text(st.characters(categories=["L", "N", "Pd", "Pc", "Zs"]), min_size=1, max_size=8)
                  .filter(str.strip), max_size=4)
-bad_names = st.one_of(st.text(min_size=1, max_size=5), st.lists(st.integers(), min_size=1, max_size=3))
+bad_names = st.one_of(st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=5),
+                      st.lists(st.integers(), min_size=1, max_size=3))
 ratio = st.floats(0.01, 100)
 bad_ratio = st.one_of(st.just(0.0), st.floats(-5, -0.01), st.floats(100.01, 1e300), st.just(math.inf), st.just("1.5"))
 
@@ -230,3 +231,19 @@ def test_no_list_or_table_may_hold_more_than_the_stated_entries():
     shares = ", ".join(f"f{i} = 0.1" for i in range(MAX_ENTRIES + 1))
     with pytest.raises(ConfigurationError, match="explanation.max_share has 1,001 entries"):
         parse_policy(f"[explanation]\nmax_share = {{ {shares} }}\n")
+
+
+@pytest.mark.parametrize("what", ["ten megabytes of critical features", "an array 100,000 deep", "a misspelt metric"])
+def test_the_command_line_refuses_a_hostile_policy_with_exit_2_in_one_line_within_two_seconds(tmp_path, what):
+    import subprocess
+    import sys
+
+    text, words = HOSTILE[what]
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "staging", "gate", "--model", "credit-default", "--policy", str(path),
+                          "--home", str(tmp_path / "home")], capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - began < 2.0
+    assert out.returncode == 2 and out.stderr.startswith("error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert words in out.stderr
