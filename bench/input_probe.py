@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -112,8 +113,19 @@ def judge_one(path: Path) -> str:
     return "read, rows quarantined" if len(quarantine) else "read clean"
 
 
-def judge(folder: Path) -> dict:
-    counts = Counter(judge_one(path) for path in sorted(folder.iterdir()) if path.suffix != ".json")
+def judge(folder: Path, keep: Path | None = None) -> dict:
+    """Outcome -> files; a file that ended in a traceback or was accepted as garbage is copied to
+    `keep`, with its sources, for a test to be made of it."""
+    counts: Counter = Counter()
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".json":
+            continue
+        outcome = judge_one(path)
+        counts[outcome] += 1
+        if keep is not None and outcome in ("traceback", "garbage accepted"):
+            keep.mkdir(parents=True, exist_ok=True)
+            for one in (path, path.with_suffix(".json")):
+                shutil.copy(one, keep / one.name)
     return dict(sorted(counts.items()))
 
 
@@ -128,12 +140,14 @@ def main() -> None:
     elif args.step == "judge":
         print(json.dumps(judge(Path(args.folder))))
     else:
+        kept = Path(tempfile.gettempdir()) / "input-probe-failures"
         with tempfile.TemporaryDirectory(prefix="input-probe-") as folder:
             make(Path(folder), args.count)
-            counts = judge(Path(folder))
+            counts = judge(Path(folder), kept)
         publish("input_probe", {"files": sum(counts.values()), "outcomes": counts,
                                 "tracebacks": counts.get("traceback", 0),
-                                "garbage_accepted": counts.get("garbage accepted", 0)})
+                                "garbage_accepted": counts.get("garbage accepted", 0),
+                                **({"failures_kept_in": str(kept)} if kept.exists() else {})})
 
 
 if __name__ == "__main__":

@@ -404,7 +404,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
         values = frame[column]
         if not pd.api.types.is_float_dtype(values):
             continue
-        large = np.flatnonzero(values.abs().to_numpy() > EXACT_FLOAT_INTEGERS)
+        large = np.flatnonzero(values.abs().to_numpy() >= EXACT_FLOAT_INTEGERS)  # 2**53 + 1 rounds to 2**53
         if len(large):
             exact = values.astype(object)
             for position in large:

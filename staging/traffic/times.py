@@ -24,7 +24,7 @@ def epoch_unit(numbers: np.ndarray) -> tuple[str, str]:
     """(pandas unit, its name) for Unix epoch numbers, from the size of their median."""
     finite = np.abs(numbers[np.isfinite(numbers)])
     middle = float(np.median(finite)) if finite.size else 0.0
-    return next((unit, words) for edge, unit, words in EPOCH_UNITS if middle < edge)
+    return next(((unit, words) for edge, unit, words in EPOCH_UNITS if middle < edge), ("ns", "nanoseconds"))
 
 
 def parse_times(values: pd.Series, column: str = "timestamp") -> tuple[pd.Series, str]:

@@ -510,11 +510,28 @@ def _exact_integers(column: pd.Series, low: int, high: int) -> tuple[pd.Series, 
             whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (numbers >= low) & (numbers < high)
         failed = present & ~whole
         return column.where(whole).astype("Int64"), failed, False
-    exact = [_exact_integer(v) for v in column.tolist()]
-    failed = pd.Series([v is _NOT_AN_INTEGER or (v is not None and not low <= v < high) for v in exact],
-                       index=column.index, dtype=bool)
-    values = pd.array([None if bad or v is _NOT_AN_INTEGER else v for v, bad in zip(exact, failed)], dtype="Int64")
-    return pd.Series(values, index=column.index), failed, not pd.api.types.is_string_dtype(column)  # CSV text is no change
+    text = pd.api.types.is_string_dtype(column)  # a CSV's integers, read as the text they are (no change)
+    size = len(column)
+    ints, missing, failed = np.zeros(size, dtype="int64"), np.ones(size, dtype=bool), np.zeros(size, dtype=bool)
+    plain = (column.str.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*").fillna(False).to_numpy(bool) if text else
+             np.zeros(size, dtype=bool))
+    if plain.any():  # up to 18 digits: inside int64 whatever they spell, parsed exactly in one pass
+        ints[plain] = pd.to_numeric(column[plain].str.strip()).to_numpy("int64")
+        missing[plain] = False
+    rest = np.flatnonzero(present.to_numpy(bool) & ~plain)  # "36.0", "1e3", huge, words, lists: one at a time
+    for position, value in zip(rest, column.iloc[rest].tolist()):
+        number = _exact_integer(value)
+        if number is None:
+            continue
+        if number is _NOT_AN_INTEGER or not low <= number < high:
+            failed[position] = True
+            continue
+        ints[position], missing[position] = number, False
+    outside = plain & ((ints < low) | (ints >= high))  # an int32 input: 18 digits need not fit
+    failed |= outside
+    missing |= outside
+    values = pd.Series(pd.arrays.IntegerArray(ints, missing), index=column.index)
+    return values, pd.Series(failed, index=column.index), not text
 
 
 _NOT_AN_INTEGER = object()
