@@ -108,7 +108,11 @@ class Sandbox:
 
     # -- models -----------------------------------------------------------------------------
     def load_demo(self) -> list[DemoModels]:
-        return bootstrap_demo(self.home)
+        """The demo's models registered; on containers whose runtime image is not built yet, the
+        demo is served on processes while the images build in the background."""
+        demos = bootstrap_demo(self.home)
+        self.pool.processes_while_images_build(SCENARIOS["credit"].model_name)
+        return demos
 
     def model_names(self) -> list[str]:
         return self.registry.model_names()

@@ -11,8 +11,11 @@ cluster's endpoints it checks that each URL serves the version named (`served`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from ..errors import RegistryError, TrafficError
 from ..home import SandboxHome
@@ -49,6 +52,31 @@ class ServerPool:
             # a process server may outlive a switch to another backend: sweep those too (idempotent)
             self.swept += ProcessBackend(self.home).sweep_leftovers() + self.backend.sweep_leftovers()
         return self.backend_notice
+
+    def processes_while_images_build(self, model_name: str) -> bool:
+        """On containers whose runtime image for these models is not built yet (a minute or more the
+        first time), serve on local processes now and build the images in the background, so that
+        the demo's first minute is not spent on a build; the next start of the app uses containers.
+        Whether it fell back."""
+        if self.backend.name != "docker":
+            return False
+        from .docker.images import ensure_model_image, runtime_ready
+
+        backend: Any = self.backend
+        refs = list(self.resolve_pair(model_name).values())
+        if runtime_ready(backend.client, self.home, refs, backend.base_image):
+            return False
+        log_path = self.home.logs_dir / "model-images.log"
+        build = lambda log: [ensure_model_image(backend.client, self.home, ref, log, base_image=backend.base_image)
+                             for ref in refs]  # these models only: a build beside the demo slows it down
+        threading.Thread(target=lambda: _logged(log_path, build), name="model-images", daemon=True).start()
+        with self._lock:
+            self._stop_all()
+            self.backend = ProcessBackend(self.home)
+            self.backend_notice = ("Models run as local processes for now: the containers' runtime image for these "
+                                   "models is being built in the background (a minute or two, logged in "
+                                   "logs/model-images.log); the next start of the app uses containers.")
+        return True
 
     def pin(self, model_name: str, versions: dict[str, str] | None) -> None:
         """Serve and replay these versions of the model (role -> version) in place of what its
@@ -186,3 +214,15 @@ class ServerPool:
                         f"the traffic has {', '.join(unknown)}, which it does not take" if unknown else "") if part)
                     + ".", hint="Replay traffic recorded for this model, or point the endpoint at the model it was "
                                 "recorded for.")
+
+
+def _logged(path: Path, work: Callable[[Callable[[str], None]], object]) -> None:
+    """`work(log)` with its lines appended to `path`; a failure is logged, never raised (a thread)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        def log(line: str) -> None:
+            handle.write(line.rstrip() + "\n")
+            handle.flush()
+        try:
+            work(log)
+        except Exception as exc:  # noqa: BLE001 - a background build: its log says what failed
+            log(f"the background build failed: {exc}")

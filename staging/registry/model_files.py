@@ -7,6 +7,7 @@ per version and the files land in one place: `HOME/images/<name>-v<version>/mode
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -26,16 +27,25 @@ def _quiet(message: str) -> None:
 
 
 def model_files(home: SandboxHome, ref: ModelRef, log: Callable[[str], None] = _quiet) -> Path:
-    """The folder of one model version's image build, with the model's files in `model/`."""
+    """The folder of one model version's image build, with the model's files in `model/`. The
+    files are downloaded once, under a lock, into a partial folder renamed into place: a scan or a
+    build in another thread sees all of them or none."""
     configure_mlflow(home)
     context = home.images_dir / f"{ref.name}-v{ref.version}"
     model_dir = context / "model"
-    if not (model_dir / "MLmodel").exists():
+    if (model_dir / "MLmodel").exists():
+        return context
+    context.parent.mkdir(parents=True, exist_ok=True)
+    with open(context.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (model_dir / "MLmodel").exists():  # made by another thread or process meanwhile
+            return context
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir(parents=True)
         log(f"copying the model files of {ref.uri}…")
+        partial = context / "model.partial"
         try:
-            mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(model_dir))
+            mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=str(partial))
         except MLFLOW_EXCEPTIONS as exc:
             if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
                 raise RegistryError(f"Version {ref.version} of {ref.name} is no longer in the registry.",
@@ -44,4 +54,5 @@ def model_files(home: SandboxHome, ref: ModelRef, log: Callable[[str], None] = _
             with map_exceptions(MLFLOW_ERRORS, f"The files of {ref.uri} could not be read from the registry (were "
                                                "its artifacts moved?)"):
                 raise
+        partial.rename(model_dir)
     return context

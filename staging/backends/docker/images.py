@@ -195,12 +195,30 @@ def ensure_runtime_image(client, home: SandboxHome, requirements: list[str], bas
         fcntl.flock(lock, fcntl.LOCK_EX)
         if image_exists(client, tag) and not rebuild:
             log(f"reusing runtime image {tag}")
-            return tag
-        if rebuild and image_exists(client, tag):
-            _patient_api().remove_image(tag, force=True)
-        log(f"building runtime image {tag} on {base_image} (no network, wheels only; once per requirement set)…")
-        _install_runtime(client, wheels, base_image, tag, log)
+        else:
+            if rebuild and image_exists(client, tag):
+                _patient_api().remove_image(tag, force=True)
+            log(f"building runtime image {tag} on {base_image} (no network, wheels only; once per requirement set)…")
+            _install_runtime(client, wheels, base_image, tag, log)
+        client.images.get(tag).tag(RUNTIME_REPOSITORY, requirements_tag(requirements, base_image))
     return tag
+
+
+def requirements_tag(requirements: list[str], base_image: str) -> str:
+    """The runtime image's second tag, by its requirements and base alone: whether one is built can
+    be asked of the engine without a wheelhouse (a fresh home has none yet)."""
+    return "req-" + hashlib.sha256("\n".join([base_image, *sorted(requirements)]).encode()).hexdigest()[:16]
+
+
+def runtime_ready(client, home: SandboxHome, refs: list[ModelRef], base_image: str | None = None) -> bool:
+    """Whether every model's runtime image is in the engine already (so a start builds, at most,
+    the thin model image on top: seconds, not the minute a runtime takes)."""
+    base = resolve_base_image(client, quiet, base_image)
+    for ref in refs:
+        requirements = model_requirements(model_files(home, ref) / "model")
+        if not image_exists(client, f"{RUNTIME_REPOSITORY}:{requirements_tag(requirements, base)}"):
+            return False
+    return True
 
 
 def _patient_api():
