@@ -4,7 +4,8 @@
                    Data Capture, KServe CloudEvents, plain records), a registry of formats,
                    and SageMaker ground truth
     validation.py  any traffic file read and checked against the model signature: bad rows
-                   quarantined with their reason, mismatched columns refused, integers exact
+                   quarantined with their reason, mismatched columns refused
+    coercion.py    a value read as the model's input type, exactly or not at all (integers never rounded)
     times.py       request times from text, timestamps of any unit or epoch numbers; durations refused
 """
 
