@@ -9,10 +9,10 @@ import sys
 from support import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
-from compare_page import build_run  # noqa: E402 - a bench's helper: a run written as a replay writes one
+from compare_page import build_run
 
-from staging import Sandbox, SandboxHome  # noqa: E402
-from staging.errors import PromotionError  # noqa: E402
+from staging import Sandbox, SandboxHome
+from staging.errors import PromotionError
 
 
 def test_the_gate_judges_a_run_whose_versions_are_gone_and_a_promotion_is_refused(tmp_path):
