@@ -8,7 +8,7 @@ import sys
 
 from support import ROOT
 
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "bench"))  # a bench's helper: a run written as a replay writes one
 from compare_page import build_run
 
 from staging import Sandbox, SandboxHome
