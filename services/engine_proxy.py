@@ -49,6 +49,7 @@ ROUTES: list[tuple[str, re.Pattern, str | None]] = [
         ("POST", "/commit", "commit"),
         ("GET", "/images/json", None), ("GET", "/images/(?P<id>.+)/json", None), ("POST", "/build", "build"),
         ("POST", "/images/create", None), ("DELETE", "/images/(?P<id>.+)", "image"), ("POST", "/images/prune", None),
+        ("POST", "/images/(?P<id>.+)/tag", "tag"),
         ("GET", "/system/df", None),
         ("GET", "/networks", None), ("GET", "/networks/(?P<id>[^/]+)", None),
         ("DELETE", "/networks/(?P<id>[^/]+)", "network"),
@@ -82,6 +83,10 @@ def decide(method: str, path: str, query: str = "", body: bytes = b"", socket_di
         return _judge_create(body, socket_dir)
     if scope == "build" and params.get("networkmode", [""])[0] != "none":
         return refuse("an image build must run with no network (networkmode=none)")
+    if scope == "tag":  # a second name for one of its own images, in its own repositories only
+        if not params.get("repo", [""])[0].startswith(OWN_IMAGES):
+            return refuse("an image may be tagged only into the sandbox's own repositories (staging-sandbox/…)")
+        return Decision(True, scope="image", subject=match.group("id") if match else "")
     if scope == "commit":
         return Decision(True, scope="container", subject=params.get("container", [""])[0])
     if bare == "/images/create" and params.get("fromImage") and not params.get("fromSrc"):

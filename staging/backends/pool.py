@@ -57,8 +57,8 @@ class ServerPool:
         """On containers whose runtime image for these models is not built yet (a minute or more the
         first time), serve on local processes now and build the images in the background, so that
         the demo's first minute is not spent on a build; the next start of the app uses containers.
-        Whether it fell back."""
-        if self.backend.name != "docker":
+        Whether it fell back. Never in team mode: a team's models always run fenced in containers."""
+        if self.backend.name != "docker" or self.settings.team_mode:
             return False
         from .docker.images import ensure_model_image, runtime_ready
 

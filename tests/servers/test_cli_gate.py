@@ -148,7 +148,7 @@ def test_a_run_whose_model_version_left_the_registry_is_judged_with_the_version_
 
     with pytest.raises(RegistryError) as missing:
         model_files(sandbox.home, ModelRef("credit-default", "999"))
-    assert "models:/credit-default/999" in str(missing.value)
+    assert "Version 999 of credit-default is no longer in the registry" in str(missing.value)
     from dataclasses import replace
 
     from staging.runs import ModelEntry
@@ -158,4 +158,4 @@ def test_a_run_whose_model_version_left_the_registry_is_judged_with_the_version_
     gone = evidence.manifest.replace(models={**evidence.manifest.models, "challenger": deleted})
     verdict = sandbox.gate(replace(evidence, manifest=gone))  # no MlflowException: the sandbox's own words
     scan = next(c for c in verdict.checks if c.name == "artifact scan")
-    assert scan.status == "not evaluated" and "models:/credit-default/999" in scan.sentence
+    assert scan.status == "not evaluated" and "Version 999 of credit-default is no longer in the registry" in scan.sentence

@@ -82,6 +82,10 @@ def test_calls_on_a_named_container_are_checked_against_its_labels():
     decision = decide("POST", "/v1.50/containers/0123abcd/start", "", b"", SOCKETS)
     assert decision.allowed and decision.scope == "container" and decision.subject == "0123abcd"
     assert decide("POST", "/build", "networkmode=none&t=staging-sandbox/model:x", b"", SOCKETS).allowed
+    tagged = decide("POST", "/v1.41/images/staging-sandbox/runtime:ab/tag", "repo=staging-sandbox%2Fruntime&tag=req-1",
+                    b"", SOCKETS)
+    assert tagged.allowed and tagged.scope == "image" and tagged.subject == "staging-sandbox/runtime:ab"
+    assert not decide("POST", "/images/staging-sandbox/runtime:ab/tag", "repo=python&tag=latest", b"", SOCKETS).allowed
 
 
 @pytest.fixture(scope="module")

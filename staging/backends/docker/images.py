@@ -32,6 +32,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from docker.errors import DockerException
+
 from ...errors import BackendError, ConfigurationError
 from ...home import SandboxHome
 from ...refs import ModelRef
@@ -200,7 +202,10 @@ def ensure_runtime_image(client, home: SandboxHome, requirements: list[str], bas
                 _patient_api().remove_image(tag, force=True)
             log(f"building runtime image {tag} on {base_image} (no network, wheels only; once per requirement set)…")
             _install_runtime(client, wheels, base_image, tag, log)
-        client.images.get(tag).tag(RUNTIME_REPOSITORY, requirements_tag(requirements, base_image))
+        try:  # a second name that says which requirement set is built (a proxy may not allow it: then unsaid)
+            client.images.get(tag).tag(RUNTIME_REPOSITORY, requirements_tag(requirements, base_image))
+        except DockerException as exc:
+            log(f"the runtime image's requirements tag was not set: {exc}")
     return tag
 
 
