@@ -103,12 +103,17 @@ def evidence_document(evidence: RunEvidence, verdict: GateVerdict, signatures: S
     })
 
 
+def canary_table(manifest) -> pd.DataFrame:
+    """A canary's steps, one row each (empty for other runs)."""
+    return pd.DataFrame([dict(step) for step in manifest.summary.canary])
+
+
 def _split(evidence: RunEvidence) -> dict[str, Any] | None:
     """A canary's steps or an A/B run's arms over time, with their sentence (None for shadow)."""
     manifest = evidence.manifest
     if manifest.mode == "canary":
         return {"sentence": manifest.end_reason or "The canary went through all its steps; every gate passed.",
-                "steps": pd.DataFrame([dict(step) for step in manifest.summary.canary])}
+                "steps": canary_table(manifest)}
     if manifest.mode == "ab" and evidence.arm_windows is not None:
         return {"sentence": split_sentence(evidence.arm_windows, manifest.settings.challenger_share),
                 "steps": evidence.arm_windows}
@@ -185,7 +190,7 @@ def report_charts(evidence: RunEvidence, capacity: dict | None = None, explanati
                        lambda: charts.interval_points(evidence.latency_intervals)))
     if evidence.latency_bins is not None and not evidence.latency_bins.empty:
         wanted.append(("latency", "Latency of successful answers", lambda: charts.latency_histogram(evidence.latency_bins)))
-    steps = pd.DataFrame([dict(step) for step in evidence.manifest.summary.canary])
+    steps = canary_table(evidence.manifest)
     if "p95_ratio" in steps.columns:
         wanted.append(("latency", "The canary's steps: p95 ratio with its 95% interval",
                        lambda: charts.canary_timeline(steps, evidence.manifest.settings.canary_max_p95_ratio)))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 
-import pandas as pd
 import streamlit as st
 
 from ..analytics.arms import split_sentence
 from ..evidence import RunEvidence
 from ..report.charts import arm_timeline, canary_timeline
+from ..report.writer import canary_table
 from ..runs import RunManifest
 from ..sandbox import Sandbox
 from .common import RUN_KEY, current_model, keep_link, linked
@@ -115,7 +115,7 @@ def canary_report(manifest: RunManifest) -> None:
         return
     (st.error if manifest.status == "aborted" else st.success)(
         escaped(manifest.end_reason or f"The canary went through all {len(steps)} steps; every gate passed."))
-    table = pd.DataFrame([dict(step) for step in steps])
+    table = canary_table(manifest)
     if "p95_ratio" in table.columns:  # runs from before the intervals have no timeline to draw
         st.altair_chart(canary_timeline(table, manifest.settings.canary_max_p95_ratio), width="stretch")
         st.caption("Each step of the canary in order: the challenger's p95 latency over the champion's with its 95% "
